@@ -1,0 +1,94 @@
+"""Command line: `python -m sft_studio train|validate ...`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .config import ConfigError, RunConfig, load_config
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def new_run_dir(cfg: RunConfig) -> Path:
+    """<output_dir>/<run_name>-<UTC timestamp>, with a numeric suffix if that folder already exists."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = Path(cfg.output_dir) / f"{cfg.run_name}-{stamp}"
+    candidate, n = base, 2
+    while candidate.exists():
+        candidate, n = Path(f"{base}-{n}"), n + 1
+    return candidate
+
+
+def _print_issues(error: ConfigError) -> None:
+    for issue in error.issues:
+        print(issue, file=sys.stderr)
+    count = len(error.issues)
+    print(f"{count} problem{'s' if count != 1 else ''} in the config; nothing was started.", file=sys.stderr)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        load_config(args.config, args.set)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue)
+        return EXIT_BAD_INPUT
+    print(f"{args.config}: ok")
+    return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    try:
+        cfg, config_path = load_config(args.config, args.set)
+    except ConfigError as exc:
+        _print_issues(exc)
+        if args.output_dir:
+            _record_config_error(Path(args.output_dir), exc)
+        return EXIT_BAD_INPUT
+    run_dir = Path(args.output_dir).resolve() if args.output_dir else new_run_dir(cfg)
+    print(f"run directory: {run_dir}", flush=True)
+    from .recipe import run_training  # torch loads here, not for `validate`
+
+    return run_training(cfg, config_path, run_dir)
+
+
+def _record_config_error(run_dir: Path, exc: ConfigError) -> None:
+    # The extension already follows this folder; leave it an explanation instead of silence.
+    from .events import EventWriter, write_json_atomic
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    events = EventWriter(run_dir / "events.jsonl")
+    first = exc.issues[0]
+    events.emit("error", kind="config", message="\n".join(str(i) for i in exc.issues),
+                hint=f"Fix {first} and start the run again.")
+    events.emit("run_finished", status="failed")
+    events.close()
+
+    write_json_atomic(run_dir / "status.json", {"pid": os.getpid(), "state": "failed", "heartbeat": time.time(),
+                                                "started": time.time(), "step": 0, "total_steps": 0})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sft_studio", description="SFT Studio trainer")
+    sub = parser.add_subparsers(dest="command", required=True)
+    train = sub.add_parser("train", help="train from a run config")
+    train.add_argument("config", help="path to a *.sft.yaml or *.sft.json run config")
+    train.add_argument("--output-dir", help="use exactly this folder as the run directory")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config field (YAML scalar); may repeat, the later value wins")
+    train.set_defaults(func=cmd_train)
+    validate = sub.add_parser("validate", help="check a run config; prints path:line:col: message per problem")
+    validate.add_argument("config")
+    validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    validate.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,296 @@
+"""The run config: a typed dataclass, validated against schema/run-config.schema.json.
+
+The JSON Schema is the single truth shared with the extension (completion, hover, diagnostics); this
+module adds source positions, "did you mean" for typos, file-existence checks and `--set` overrides.
+A test keeps the dataclass fields and defaults equal to the schema's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import jsonschema
+
+from .source_map import Position, SourceError, SourceMap, load_with_positions, parse_scalar
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "run-config.schema.json"
+
+# Fields holding paths, resolved relative to the config file's folder.
+PATH_FIELDS = ("model_name_or_path", "output_dir", "train_file", "validation_file", "generation_prompts_file")
+
+
+@dataclass
+class RunConfig:
+    # --- model ---
+    model_name_or_path: str
+    """Folder of a local Hugging Face causal LM checkpoint (config.json, weights, tokenizer files)."""
+    train_file: str
+    """Training data (JSONL, one example per line)."""
+    run_name: Optional[str] = None
+    """Name of the run; its folder is <output_dir>/<run_name>-<UTC timestamp>. Defaults to the config's stem."""
+    output_dir: str = "runs"
+    """Parent folder of this config's runs, relative to the config file's folder."""
+    task: str = "causal_lm"
+    """What is trained: causal_lm = instruction/chat SFT of a causal language model."""
+    # --- data ---
+    validation_file: Optional[str] = None
+    """Validation data in the same format as train_file, used for eval loss and token accuracy."""
+    dataset_format: str = "alpaca"
+    """Row format: alpaca = {instruction, input?, output}; messages = {messages: [{role, content}]}."""
+    generation_prompts_file: Optional[str] = None
+    """Fixed prompt set sampled at step 0 and every evaluation (alpaca JSONL; `output` is the reference)."""
+    generation_max_new_tokens: int = 64
+    """Maximum new tokens per sampled generation."""
+    generation_temperature: float = 0.7
+    """Sampling temperature for prompts without a reference (0 = greedy)."""
+    generation_top_p: float = 1.0
+    """Nucleus sampling mass for prompts without a reference."""
+    generation_top_k: int = 0
+    """Top-k cut for prompts without a reference (0 = off)."""
+    completion_only_loss: bool = True
+    """Train only on response tokens; false = loss over all tokens."""
+    max_length: int = 512
+    """Maximum tokens per example; longer examples are truncated and counted."""
+    padding_free: bool = False
+    """One row per micro-batch with position_ids restarting per example; no padding, no cross-attention."""
+    # --- optimisation ---
+    per_device_train_batch_size: int = 8
+    """Examples per micro-batch on each device."""
+    per_device_eval_batch_size: int = 16
+    """Examples per evaluation batch on each device."""
+    gradient_accumulation_steps: int = 1
+    """Micro-batches per optimizer step; the loss is normalised by the step's target tokens."""
+    learning_rate: float = 5e-5
+    """Peak learning rate of AdamW."""
+    lr_scheduler_type: str = "linear"
+    """Schedule after warmup: linear, cosine, constant, constant_with_warmup."""
+    warmup_ratio: float = 0.0
+    """Share of total steps spent warming up (ignored when warmup_steps > 0)."""
+    warmup_steps: int = 0
+    """Warmup steps; overrides warmup_ratio when > 0."""
+    num_train_epochs: float = 1
+    """Passes over the training data (ignored when max_steps > 0)."""
+    max_steps: int = -1
+    """Total optimizer steps; -1 = derive from num_train_epochs."""
+    max_grad_norm: float = 1.0
+    """Clip the global gradient norm to this value (0 = no clipping, norm still logged)."""
+    weight_decay: float = 0.0
+    """AdamW decoupled weight decay; never applied to biases and norm weights."""
+    adam_beta1: float = 0.9
+    """AdamW beta1."""
+    adam_beta2: float = 0.999
+    """AdamW beta2."""
+    adam_epsilon: float = 1e-8
+    """AdamW epsilon."""
+    seed: int = 42
+    """Seed for data order, initialisation and sampling."""
+    # --- logging, evaluation, checkpoints ---
+    logging_steps: int = 1
+    """Write a train event every N optimizer steps."""
+    eval_strategy: str = "no"
+    """When to evaluate: no, steps (every eval_steps) or epoch; the last step is evaluated unless no."""
+    eval_steps: Optional[int] = None
+    """Evaluate every N optimizer steps when eval_strategy is steps."""
+    save_strategy: str = "no"
+    """When to save intermediate checkpoints (no, steps, epoch); the final model is always saved."""
+    save_steps: int = 500
+    """Save every N optimizer steps when save_strategy is steps."""
+    save_total_limit: Optional[int] = None
+    """Keep at most this many intermediate checkpoints (oldest removed first)."""
+    # --- runtime ---
+    torch_dtype: str = "float32"
+    """Precision the weights are loaded and trained in: float32, bfloat16, float16."""
+    device: str = "auto"
+    """Where to train: auto (CUDA when available), cpu, cuda."""
+    trust_remote_code: bool = False
+    """Allow model code shipped inside the checkpoint folder to run."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem found in a config, located in the file (or in a `--set` override)."""
+
+    where: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return f"{self.where}: {self.message}"
+        return f"{self.where}:{self.line}:{self.column}: {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, issues: list[ConfigIssue]):
+        super().__init__("\n".join(str(i) for i in issues))
+        self.issues = issues
+
+
+def load_schema() -> dict[str, Any]:
+    with open(SCHEMA_PATH, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value)
+
+
+_TYPE_WORDS = {"string": "a string", "number": "a number", "integer": "a whole number", "boolean": "true or false",
+               "object": "a mapping", "array": "a list"}
+
+
+def _schema_message(error: jsonschema.ValidationError, key: str, props: dict[str, Any]) -> str:
+    spec = props.get(key, {})
+    default = spec.get("default")
+    example = f" (default {_describe(default)})" if default is not None else ""
+    got = _describe(error.instance)
+    v = error.validator
+    if v == "type":
+        return f"`{key}` must be {_TYPE_WORDS.get(error.validator_value, error.validator_value)}, got {got}; write e.g. `{key}: {_describe(default) if default is not None else '...'}`"
+    if v == "enum":
+        choices = ", ".join(str(c) for c in error.validator_value)
+        close = difflib.get_close_matches(str(error.instance), [str(c) for c in error.validator_value], n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        return f"`{key}` must be one of {choices}, got {got}{hint}"
+    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        words = {"minimum": "at least", "exclusiveMinimum": "greater than", "maximum": "at most", "exclusiveMaximum": "less than"}
+        return f"`{key}` must be {words[v]} {error.validator_value}, got {got}{example}"
+    if v == "minLength":
+        return f"`{key}` must not be empty"
+    if v == "pattern":
+        return f"`{key}` may contain only letters, digits, '.', '_' and '-', got {got}"
+    return f"`{key}`: {error.message}"
+
+
+def _check_schema(data: Any, smap: SourceMap, overrides: dict[str, str]) -> list[ConfigIssue]:
+    schema = load_schema()
+    props = schema["properties"]
+    issues: list[ConfigIssue] = []
+
+    def at(key: str, on_key: bool) -> tuple[str, int, int]:
+        if key in overrides:
+            return f"--set {key}={overrides[key]}", 0, 0
+        pos = smap.key((key,)) if on_key else smap.value((key,))
+        return smap.path, pos.line, pos.column
+
+    if not isinstance(data, dict):
+        return [ConfigIssue(smap.path, 1, 1, "the config must be a mapping of `key: value` lines, e.g. `model_name_or_path: ./model`")]
+    validator = jsonschema.Draft202012Validator(schema)
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        if error.validator == "additionalProperties":
+            for key in sorted(set(error.instance) - set(props)):
+                close = difflib.get_close_matches(key, list(props), n=1, cutoff=0.6)
+                fix = f"did you mean `{close[0]}`?" if close else "remove it or check the spelling against the schema"
+                issues.append(ConfigIssue(*at(key, True), f"unknown key `{key}`: {fix}"))
+        elif error.validator == "required":
+            missing = error.message.split("'")[1]
+            issues.append(ConfigIssue(smap.path, 1, 1, f"missing required key `{missing}`: add `{missing}: ...` ({props[missing]['description'].split('.')[0]})"))
+        else:
+            key = str(error.absolute_path[0]) if error.absolute_path else ""
+            issues.append(ConfigIssue(*at(key, False), _schema_message(error, key, props)))
+    return issues
+
+
+def _check_semantics(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, str], base: Path) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+
+    def at(key: str) -> tuple[str, int, int]:
+        if key in overrides:
+            return f"--set {key}={overrides[key]}", 0, 0
+        pos = smap.value((key,))
+        return smap.path, pos.line, pos.column
+
+    model = cfg.get("model_name_or_path")
+    if isinstance(model, str) and model:
+        folder = (base / model).resolve()
+        if not folder.is_dir():
+            issues.append(ConfigIssue(*at("model_name_or_path"), f"model folder not found: {folder}; point `model_name_or_path` at a local folder with config.json and the weights (relative to the config file)"))
+        elif not (folder / "config.json").is_file():
+            issues.append(ConfigIssue(*at("model_name_or_path"), f"{folder} has no config.json; point `model_name_or_path` at a Hugging Face model folder"))
+    for key in ("train_file", "validation_file", "generation_prompts_file"):
+        value = cfg.get(key)
+        if isinstance(value, str) and value and not (base / value).resolve().is_file():
+            issues.append(ConfigIssue(*at(key), f"file not found: {(base / value).resolve()}; fix the path in `{key}` (relative to the config file)"))
+    if cfg.get("eval_strategy") == "steps" and not cfg.get("eval_steps"):
+        issues.append(ConfigIssue(*at("eval_strategy"), "`eval_strategy: steps` needs `eval_steps: N` (evaluate every N optimizer steps)"))
+    if cfg.get("eval_strategy") not in (None, "no") and not cfg.get("validation_file") and not cfg.get("generation_prompts_file"):
+        issues.append(ConfigIssue(*at("eval_strategy"), "evaluation needs data: add `validation_file` and/or `generation_prompts_file`, or set `eval_strategy: no`"))
+    if isinstance(cfg.get("max_steps"), int) and cfg.get("max_steps") == 0:
+        issues.append(ConfigIssue(*at("max_steps"), "`max_steps` must be a positive number of steps, or -1 to use num_train_epochs"))
+    return issues
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """`--set key=value` strings to {key: raw value}; a later value wins."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError([ConfigIssue(f"--set {pair}", 0, 0, "expected `--set key=value`, e.g. `--set learning_rate=1e-4`")])
+        key, raw = pair.split("=", 1)
+        out[key.strip()] = raw
+    return out
+
+
+def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> tuple[RunConfig, Path]:
+    """Read, override, validate and resolve a config. Raises ConfigError with every issue found."""
+    config_path = Path(path).resolve()
+    shown = os.path.relpath(config_path) if not str(path).startswith("/") else str(path)
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigIssue(str(path), 0, 0, "config file not found; check the path")]) from None
+    try:
+        data, smap = load_with_positions(shown, text)
+    except SourceError as exc:
+        raise ConfigError([ConfigIssue(exc.path, exc.position.line, exc.position.column, exc.message)]) from None
+    raw_overrides = parse_overrides(overrides or [])
+    if isinstance(data, dict):
+        for key, raw in raw_overrides.items():
+            data[key] = parse_scalar(raw)
+    issues = _check_schema(data, smap, raw_overrides)
+    if isinstance(data, dict):
+        issues += _check_semantics(data, smap, raw_overrides, config_path.parent)
+    if issues:
+        # File order first, then `--set` overrides (line 0), as an editor's Problems list would show them.
+        raise ConfigError(sorted(issues, key=lambda i: (i.line <= 0, i.line, i.column)))
+    cfg = RunConfig(**data)
+    for key in PATH_FIELDS:
+        value = getattr(cfg, key)
+        if value is not None:
+            setattr(cfg, key, str((config_path.parent / value).resolve()))
+    if cfg.run_name is None:
+        cfg.run_name = config_stem(config_path)
+    return cfg, config_path
+
+
+def config_stem(config_path: Path) -> str:
+    """`demo.sft.yaml` -> `demo`."""
+    name = config_path.name
+    for suffix in (".sft.yaml", ".sft.yml", ".sft.json", ".yaml", ".yml", ".json"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return config_path.stem
+
+
+def config_from_resolved(data: dict[str, Any]) -> RunConfig:
+    """Rebuild a RunConfig from config.resolved.json (used by resume)."""
+    return RunConfig(**data)
+
+
+__all__ = ["RunConfig", "ConfigIssue", "ConfigError", "load_config", "parse_overrides", "config_stem", "Position"]

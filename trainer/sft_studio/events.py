@@ -1,0 +1,136 @@
+"""The run directory's live files: events.jsonl (append-only) and status.json (heartbeat).
+
+Logging must never block or crash training: write failures are reported once on stderr and then
+ignored, so a full disk or a removed folder cannot kill a run that is otherwise healthy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ENVELOPE_VERSION = 1
+HEARTBEAT_SECONDS = 2.0
+
+
+def _clean(value: Any) -> Any:
+    # JSON has no NaN/Inf; the extension parses with JSON.parse, so write them as null.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class EventWriter:
+    """Appends one JSON object per line to events.jsonl, flushed per line, with a continuing `seq`."""
+
+    def __init__(self, path: Path, enabled: bool = True):
+        self.path = path
+        self.enabled = enabled
+        self.seq = self._next_seq(path) if enabled else 0
+        self._fh = open(path, "a", encoding="utf-8") if enabled else None
+        self._failed = False
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _next_seq(path: Path) -> int:
+        # A resumed run appends to the same file: continue after the last complete line.
+        if not path.exists():
+            return 0
+        last = -1
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    last = int(json.loads(line)["seq"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+        return last + 1
+
+    def emit(self, type_: str, step: int | None = None, **fields: Any) -> dict[str, Any]:
+        event: dict[str, Any] = {"v": ENVELOPE_VERSION, "seq": self.seq, "time": time.time(), "type": type_}
+        if step is not None:
+            event["step"] = int(step)
+        event.update(_clean(fields))
+        if not self.enabled or self._fh is None:
+            return event
+        with self._lock:
+            event["seq"] = self.seq
+            try:
+                self._fh.write(json.dumps(event, separators=(",", ":")) + "\n")
+                self._fh.flush()
+                self.seq += 1
+            except OSError as exc:
+                if not self._failed:
+                    print(f"sft-studio: cannot write events ({exc}); training continues", file=sys.stderr)
+                    self._failed = True
+        return event
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class StatusFile:
+    """status.json with pid, state and a heartbeat refreshed by a daemon thread.
+
+    The thread keeps the heartbeat fresh during long evaluations or checkpoint writes, so the
+    extension only calls a run "crashed" when the process is really gone or hung.
+    """
+
+    def __init__(self, path: Path, enabled: bool = True, **static: Any):
+        self.path = path
+        self.enabled = enabled
+        self.data: dict[str, Any] = {"pid": os.getpid(), "state": "starting", "heartbeat": time.time(),
+                                     "started": time.time(), "step": 0, "total_steps": 0, **static}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if enabled:
+            self._write()
+            self._thread = threading.Thread(target=self._beat, name="sft-heartbeat", daemon=True)
+            self._thread.start()
+
+    def update(self, **fields: Any) -> None:
+        with self._lock:
+            self.data.update(fields)
+        self._write()
+
+    def _write(self) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self.data["heartbeat"] = time.time()
+            snapshot = dict(self.data)
+        try:
+            write_json_atomic(self.path, snapshot)
+        except OSError:
+            pass
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            self._write()
+
+    def close(self, state: str) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self.update(state=state)

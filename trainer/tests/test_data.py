@@ -1,0 +1,78 @@
+"""Chat-template rendering, completion-only masks and bad rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from sft_studio.data import IGNORE_INDEX, ConversationTokenizer, DataError, load_examples, load_prompts, row_to_messages
+
+
+def trained_text(tokenizer, example) -> str:
+    return tokenizer.decode([i for i, l in zip(example.input_ids, example.labels) if l != IGNORE_INDEX])
+
+
+@pytest.mark.parametrize("row, answer", [
+    ({"instruction": "Reverse the word.", "input": "lamp", "output": "pmal"}, "pmal"),
+    ({"instruction": "Name a colour.", "input": "", "output": "blue"}, "blue"),
+])
+def test_alpaca_mask_covers_exactly_the_response(tokenizer, row, answer):
+    conv = ConversationTokenizer(tokenizer, 512, completion_only=True)
+    example = conv.encode(row_to_messages(row, "alpaca", "x:1"), "x:1")
+    assert trained_text(tokenizer, example) == answer + tokenizer.eos_token
+    prompt = tokenizer.decode([i for i, l in zip(example.input_ids, example.labels) if l == IGNORE_INDEX])
+    assert prompt == conv.render(row_to_messages(row, "alpaca", "x:1")[:1], add_generation_prompt=True)
+    assert row["instruction"] in prompt and row["input"] in prompt
+
+
+def test_multi_turn_chat_trains_every_assistant_turn_only(tokenizer):
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Reverse cat"},
+                {"role": "assistant", "content": "tac"}, {"role": "user", "content": "And dog?"},
+                {"role": "assistant", "content": "god"}]
+    conv = ConversationTokenizer(tokenizer, 512, completion_only=True)
+    example = conv.encode(messages, "x:1")
+    assert trained_text(tokenizer, example) == f"tac{tokenizer.eos_token}god{tokenizer.eos_token}"
+    assert tokenizer.decode(example.input_ids) == conv.render(messages, add_generation_prompt=False)
+
+
+def test_full_loss_trains_everything(tokenizer):
+    conv = ConversationTokenizer(tokenizer, 512, completion_only=False)
+    example = conv.encode([{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}], "x:1")
+    assert example.labels == example.input_ids
+
+
+def test_truncation_is_counted(tmp_path, tokenizer):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"instruction": "Say it.", "output": "' + "word " * 40 + '"}\n'
+                    '{"instruction": "Hi", "output": "yo"}\n')
+    conv = ConversationTokenizer(tokenizer, 40, completion_only=True)
+    examples, stats = load_examples(str(path), "alpaca", conv)
+    assert [len(e.input_ids) <= 40 for e in examples] == [True, True]
+    assert stats.truncated_examples == 1 and stats.examples == 2
+
+
+@pytest.mark.parametrize("content, fmt, message", [
+    ('{"instruction": "a", "output": "b"}\n{"instruction": "a", "output": \n', "alpaca", "d.jsonl:2: not valid JSON"),
+    ('{"instruction": "a", "output": "b"}\n\n{"instruction": "a"}\n', "alpaca", "d.jsonl:3: missing field `output`"),
+    ('{"instruction": 3, "output": "b"}\n', "alpaca", "d.jsonl:1: field `instruction` must be a string, got int"),
+    ('[1, 2]\n', "alpaca", "d.jsonl:1: expected a JSON object, got list"),
+    ('{"messages": []}\n', "messages", "d.jsonl:1: missing or empty `messages` list"),
+    ('{"messages": [{"role": "user", "content": "x"}]}\n', "messages",
+     "d.jsonl:1: the conversation has no assistant message, so nothing would be trained"),
+    ('{"messages": [{"role": "bot", "content": "x"}]}\n', "messages",
+     'd.jsonl:1: messages[0] must be {"role": system|user|assistant, "content": string}'),
+    ('\n\n', "alpaca", "d.jsonl: the file has no rows"),
+])
+def test_bad_rows_name_file_and_line(tmp_path, tokenizer, content, fmt, message):
+    path = tmp_path / "d.jsonl"
+    path.write_text(content)
+    conv = ConversationTokenizer(tokenizer, 64, completion_only=True)
+    with pytest.raises(DataError) as err:
+        load_examples(str(path), fmt, conv)
+    assert str(err.value).replace(str(tmp_path) + "/", "").startswith(message)
+
+
+def test_prompt_ids_must_be_unique(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"id": "a", "instruction": "x"}\n{"id": "a", "instruction": "y"}\n')
+    with pytest.raises(DataError, match="prompt ids are not unique"):
+        load_prompts(str(path))
