@@ -7,6 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import torch
+
 CHECKPOINTS = "checkpoints"
 
 
@@ -14,7 +16,11 @@ def checkpoint_name(step: int) -> str:
     return f"step-{step}"
 
 
-def save_checkpoint(run_dir: Path, step: int, model: Any, tokenizer: Any) -> Path:
+TRAINER_STATE = "trainer_state.pt"
+
+
+def save_checkpoint(run_dir: Path, step: int, model: Any, tokenizer: Any, trainer_state: dict[str, Any]) -> Path:
+    """Model + tokenizer in Hugging Face layout, plus what resuming needs (optimizer, scheduler, RNG, position)."""
     root = run_dir / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
     final = root / checkpoint_name(step)
@@ -23,6 +29,7 @@ def save_checkpoint(run_dir: Path, step: int, model: Any, tokenizer: Any) -> Pat
         shutil.rmtree(tmp)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
+    torch.save(trainer_state, tmp / TRAINER_STATE)
     if final.exists():
         # Same step saved twice (e.g. "save now" then the final save): replace it as a whole.
         old = root / f".old-{checkpoint_name(step)}-{os.getpid()}"
@@ -51,3 +58,15 @@ def prune_checkpoints(run_dir: Path, keep: int | None, protect: set[int]) -> Non
     removable = [(step, path) for step, path in list_checkpoints(run_dir) if step not in protect]
     for _, path in removable[: max(0, len(removable) - keep)]:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def latest_resumable(run_dir: Path) -> tuple[int, Path] | None:
+    """The newest checkpoint that holds trainer state (temp folders never match `step-N`)."""
+    for step, path in reversed(list_checkpoints(run_dir)):
+        if (path / TRAINER_STATE).is_file():
+            return step, path
+    return None
+
+
+def load_trainer_state(path: Path) -> dict[str, Any]:
+    return torch.load(path / TRAINER_STATE, map_location="cpu", weights_only=False)

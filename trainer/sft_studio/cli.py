@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .config import ConfigError, RunConfig, load_config
+from .config import ConfigError, RunConfig, config_from_resolved, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -43,6 +44,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.resume:
+        return _resume(args)
+    if not args.config:
+        print("train needs a CONFIG (or --resume RUN_DIR)", file=sys.stderr)
+        return EXIT_BAD_INPUT
     try:
         cfg, config_path = load_config(args.config, args.set)
     except ConfigError as exc:
@@ -55,6 +61,26 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .recipe import run_training  # torch loads here, not for `validate`
 
     return run_training(cfg, config_path, run_dir)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    run_dir = Path(args.resume).resolve()
+    resolved = run_dir / "config.resolved.json"
+    if args.config or args.set or args.output_dir:
+        print("--resume RUN_DIR takes no config, --set or --output-dir: the run keeps its own config", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not resolved.is_file():
+        print(f"{run_dir} is not a run folder (no config.resolved.json); pass the folder of the run to resume",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    cfg = config_from_resolved(json.loads(resolved.read_text(encoding="utf-8")))
+    status_path = run_dir / "status.json"
+    config_path = Path(json.loads(status_path.read_text()).get("config_path", resolved)) if status_path.is_file() \
+        else resolved
+    print(f"run directory: {run_dir}", flush=True)
+    from .recipe import run_training
+
+    return run_training(cfg, config_path, run_dir, resume=True)
 
 
 def _record_config_error(run_dir: Path, exc: ConfigError) -> None:
@@ -77,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sft_studio", description="SFT Studio trainer")
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train from a run config")
-    train.add_argument("config", help="path to a *.sft.yaml or *.sft.json run config")
+    train.add_argument("config", nargs="?", help="path to a *.sft.yaml or *.sft.json run config")
+    train.add_argument("--resume", metavar="RUN_DIR",
+                       help="continue RUN_DIR from its newest complete checkpoint, with its own config")
     train.add_argument("--output-dir", help="use exactly this folder as the run directory")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config field (YAML scalar); may repeat, the later value wins")

@@ -236,6 +236,13 @@ def _check_semantics(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, 
     return issues
 
 
+def _unbool_enums(data: dict[str, Any]) -> None:
+    # YAML 1.1 reads a bare `no` as false, but `eval_strategy: no` means the string "no" (as in HF configs).
+    for key, spec in load_schema()["properties"].items():
+        if data.get(key) is False and "no" in spec.get("enum", ()):
+            data[key] = "no"
+
+
 def parse_overrides(pairs: list[str]) -> dict[str, str]:
     """`--set key=value` strings to {key: raw value}; a later value wins."""
     out: dict[str, str] = {}
@@ -263,6 +270,8 @@ def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> 
     if isinstance(data, dict):
         for key, raw in raw_overrides.items():
             data[key] = parse_scalar(raw)
+    if isinstance(data, dict):
+        _unbool_enums(data)
     issues = _check_schema(data, smap, raw_overrides)
     if isinstance(data, dict):
         issues += _check_semantics(data, smap, raw_overrides, config_path.parent)

@@ -39,10 +39,11 @@ def load_tokenizer(cfg: RunConfig) -> Any:
     return tokenizer
 
 
-def load_model(cfg: RunConfig, device: torch.device) -> Any:
+def load_model(cfg: RunConfig, device: torch.device, weights_from: str | None = None) -> Any:
+    """The config's model, or the same architecture with weights from a checkpoint folder (resume)."""
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(cfg.model_name_or_path, local_files_only=True,
+    model = AutoModelForCausalLM.from_pretrained(weights_from or cfg.model_name_or_path, local_files_only=True,
                                                  dtype=DTYPES[cfg.torch_dtype],
                                                  trust_remote_code=cfg.trust_remote_code,
                                                  attn_implementation="sdpa")

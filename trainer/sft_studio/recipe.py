@@ -37,6 +37,10 @@ class NonFiniteLoss(RuntimeError):
     pass
 
 
+class NothingToResume(Exception):
+    pass
+
+
 @dataclass
 class StepPlan:
     epoch: int
@@ -45,8 +49,9 @@ class StepPlan:
 
 
 class SFTRecipe:
-    def __init__(self, cfg: RunConfig, config_path: Path, run_dir: Path):
+    def __init__(self, cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool = False):
         self.cfg = cfg
+        self.resume = resume
         self.config_path = config_path
         self.run_dir = run_dir
         self.step = 0
@@ -73,7 +78,10 @@ class SFTRecipe:
             self.val_set, _ = load_examples(cfg.validation_file, cfg.dataset_format, self.conv)
         self.prompts: list[Prompt] = load_prompts(cfg.generation_prompts_file) if cfg.generation_prompts_file else []
 
-        self.model = load_model(cfg, self.device)
+        resume_from = ckpt.latest_resumable(self.run_dir) if self.resume else None
+        if self.resume and resume_from is None:
+            raise NothingToResume(f"{self.run_dir} has no complete checkpoint to resume from")
+        self.model = load_model(cfg, self.device, str(resume_from[1]) if resume_from else None)
         self.model.train()
         self.optimizer = build_optimizer(self.model, cfg)
         batches_per_epoch = math.ceil(len(self.train_set) / cfg.per_device_train_batch_size)
@@ -83,20 +91,24 @@ class SFTRecipe:
         self.sampling = SamplingParams(cfg.generation_max_new_tokens, cfg.generation_temperature,
                                        cfg.generation_top_p, cfg.generation_top_k, cfg.seed)
 
+        resumed = {}
+        if resume_from:
+            self._restore(ckpt.load_trainer_state(resume_from[1]))
+            resumed = {"resumed_from": str(resume_from[1].relative_to(self.run_dir))}
         total, trainable = count_parameters(self.model)
-        self.events.emit("run_started", step=0, config=cfg.to_dict(), config_path=str(self.config_path),
+        self.events.emit("run_started", step=self.step, **resumed, config=cfg.to_dict(), config_path=str(self.config_path),
                          total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch,
                          num_parameters=total, trainable_parameters=trainable, world_size=1,
                          device=str(self.device), train_examples=len(self.train_set),
                          eval_examples=len(self.val_set), truncated_examples=self.train_stats.truncated_examples)
-        self.status.update(state="running", total_steps=self.total_steps)
+        self.status.update(state="running", step=self.step, total_steps=self.total_steps)
         self._say(f"run {cfg.run_name}: {len(self.train_set)} examples ({self.train_stats.truncated_examples} truncated), "
                   f"{trainable:,} of {total:,} parameters trainable, {self.total_steps} steps on {self.device}")
 
     # ------------------------------------------------------------------ train
     def train(self) -> str:
         cfg = self.cfg
-        if self._evaluating():
+        if self._evaluating() and self.step == 0:
             self.evaluate()
         last_log_time, last_log_tokens = time.time(), 0
         for plan in self._step_plans():
@@ -137,15 +149,16 @@ class SFTRecipe:
 
     def _step_plans(self) -> Iterator[StepPlan]:
         cfg = self.cfg
-        epoch = 0
+        # The order of an epoch depends only on (seed, epoch), so a resumed run picks up at the same place.
+        epoch, first = divmod(self.step, self.steps_per_epoch)
         while True:
             order = microbatch_order(len(self.train_set), cfg.per_device_train_batch_size, cfg.seed, epoch)
-            for index in range(self.steps_per_epoch):
+            for index in range(first, self.steps_per_epoch):
                 if self.step >= self.total_steps:
                     return
                 accum = cfg.gradient_accumulation_steps
                 yield StepPlan(epoch, index, order[index * accum:(index + 1) * accum])
-            epoch += 1
+            epoch, first = epoch + 1, 0
 
     def _optimizer_step(self, plan: StepPlan) -> tuple[float, float, float]:
         cfg = self.cfg
@@ -208,13 +221,28 @@ class SFTRecipe:
 
     # ------------------------------------------------------------------ save
     def save_checkpoint(self, final: bool = False) -> Path:
-        path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, self.tokenizer)
+        path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, self.tokenizer, self._trainer_state())
         relative = str(path.relative_to(self.run_dir))
         self.events.emit("checkpoint", step=self.step, path=relative, final=final)
         if not final:
             ckpt.prune_checkpoints(self.run_dir, self.cfg.save_total_limit, protect={self.step})
         self.final_checkpoint = relative if final else getattr(self, "final_checkpoint", None)
         return path
+
+    def _trainer_state(self) -> dict:
+        return {"step": self.step, "tokens_seen": self.tokens_seen, "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "rng_cpu": torch.get_rng_state(),
+                "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+    def _restore(self, state: dict) -> None:
+        self.step = state["step"]
+        self.tokens_seen = state["tokens_seen"]
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng_cpu"])
+        if state.get("rng_cuda") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng_cuda"])
+        self._say(f"resuming at step {self.step}")
 
     # ------------------------------------------------------------------ cleanup
     def cleanup(self, status: str) -> None:
@@ -236,9 +264,9 @@ def _report(recipe: SFTRecipe, kind: str, message: str, hint: str) -> None:
         events.emit("error", step=recipe.step, kind=kind, message=message, hint=hint)
 
 
-def run_training(cfg: RunConfig, config_path: Path, run_dir: Path) -> int:
+def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool = False) -> int:
     """Run the recipe; every failure ends in an `error` event and `run_finished`, never a bare traceback."""
-    recipe = SFTRecipe(cfg, config_path, run_dir)
+    recipe = SFTRecipe(cfg, config_path, run_dir, resume)
     status, code = "failed", 1
     try:
         recipe.setup()
@@ -246,6 +274,9 @@ def run_training(cfg: RunConfig, config_path: Path, run_dir: Path) -> int:
         code = 0
     except DataError as exc:
         _report(recipe, "data", str(exc), exc.hint)
+        code = 2
+    except NothingToResume as exc:
+        _report(recipe, "config", str(exc), "Start a new run instead; this one saved no checkpoint.")
         code = 2
     except NonFiniteLoss as exc:
         _report(recipe, "nan", str(exc), HINTS["nan"])

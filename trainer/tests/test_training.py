@@ -158,3 +158,40 @@ def test_demo_teaches_the_instruction_format(demo_run):
     finished = demo_run[-1]
     assert finished["status"] == "completed"
     assert finished["time"] - started["time"] < 180
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+    from safetensors.torch import load_file
+
+    overrides = ("max_steps=12", "eval_strategy=no", "save_strategy=steps", "save_steps=4", "padding_free=true")
+    config = short_config(tmp_path)
+    straight = tmp_path / "straight"
+    assert train(config, straight, *overrides)[0] == 0
+
+    killed = tmp_path / "killed"
+    proc = train(config, killed, *overrides, "save_steps=5", wait=False)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        events = read_events(killed) if (killed / "events.jsonl").exists() else []
+        if any(e["type"] == "train" and e["step"] >= 7 for e in events):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert json.loads((killed / "status.json").read_text())["state"] == "running"
+
+    resumed = subprocess.run([sys.executable, "-m", "sft_studio", "train", "--resume", str(killed)],
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    events = read_events(killed)
+    assert [e["seq"] for e in events] == list(range(len(events)))
+    restart = next(e for e in events if e["type"] == "run_started" and "resumed_from" in e)
+    assert restart["resumed_from"] == "checkpoints/step-5"
+    want = {e["step"]: e["loss"] for e in read_events(straight) if e["type"] == "train"}
+    after = [e for e in events[events.index(restart):] if e["type"] == "train"]
+    assert [e["step"] for e in after] == list(range(6, 13))
+    for e in after:
+        assert e["loss"] == pytest.approx(want[e["step"]], rel=1e-6, abs=0)
+    a = load_file(straight / "checkpoints" / "step-12" / "model.safetensors")
+    b = load_file(killed / "checkpoints" / "step-12" / "model.safetensors")
+    assert all((a[k] == b[k]).all() for k in a)
