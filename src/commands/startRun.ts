@@ -1,0 +1,183 @@
+import type { ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import type { Disposable } from '../common/emitter';
+import type { Settings } from '../common/settings';
+import type { ProgressReporter, Ui } from '../common/ui';
+import type { WorkspaceFacts } from '../common/workspace';
+import { formatProblem, validateConfigText } from '../config/validateConfig';
+import type { EnvCheck } from '../python/envCheck';
+import type { ResolvedInterpreter } from '../python/interpreter';
+import type { RunEvent } from '../protocol/events';
+import type { AppendedEvents } from '../runs/runRegistry';
+import type { LaunchPlan, LaunchRequest } from '../runs/runManager';
+import { OverrideError } from '../runs/trainerCommand';
+
+export const SELECT_INTERPRETER = 'Select Python Interpreter';
+const MANAGE_TRUST = 'Manage Workspace Trust';
+const OPEN_LOG = 'Open trainer.log';
+
+export interface StartRunDeps {
+  ui: Ui;
+  workspace: WorkspaceFacts;
+  settings: Settings;
+  python: {
+    resolve(): Promise<ResolvedInterpreter | undefined>;
+    check(python: string): Promise<EnvCheck>;
+  };
+  runs: {
+    trackSpawned(runDir: string, pid: number | undefined): Promise<unknown>;
+    markExited(runDir: string, exitCode: number | null): Promise<void>;
+    events(runDir: string): readonly RunEvent[];
+    onDidAppendEvents(listener: (appended: AppendedEvents) => void): Disposable;
+  };
+  launcher: {
+    plan(request: LaunchRequest): LaunchPlan;
+    launch(plan: LaunchPlan): ChildProcess;
+    tailOfLog(runDir: string): string;
+  };
+  extensionPath: string;
+  openDashboard(runDir: string): void;
+}
+
+/**
+ * Start Run: check trust, pick the config, refuse invalid configs, find a Python that can train,
+ * spawn the trainer and keep a progress notification until it reports run_started.
+ * Resolves to the run folder, or undefined when nothing was started.
+ */
+export async function startRun(deps: StartRunDeps, target?: string): Promise<string | undefined> {
+  const { ui } = deps;
+  if (!deps.workspace.isTrusted()) {
+    const choice = await ui.showError(
+      'SFT Studio: starting a run executes Python code from this workspace, so it needs a trusted workspace. Trust this folder, then start the run again.',
+      MANAGE_TRUST,
+    );
+    if (choice === MANAGE_TRUST) await ui.executeCommand('workbench.trust.manage');
+    return undefined;
+  }
+
+  const configPath = target ?? deps.workspace.activeConfigPath() ?? (await pickConfig(deps));
+  if (!configPath) return undefined;
+
+  const text = await deps.workspace.saveAndRead(configPath);
+  const { config, problems } = validateConfigText(text, { configPath });
+  const errors = problems.filter((p) => p.severity === 'error');
+  if (errors.length > 0 || !config) {
+    const first = errors[0] ? formatProblem(deps.workspace.asRelativePath(configPath), errors[0]) : 'not a mapping';
+    void ui.showError(`Config has ${errors.length} error${errors.length === 1 ? '' : 's'}: ${first}`);
+    await ui.executeCommand('workbench.actions.view.problems');
+    return undefined;
+  }
+
+  const python = await deps.python.resolve();
+  if (!python) {
+    void offerInterpreter(
+      ui,
+      'SFT Studio needs Python with torch and transformers, and found no interpreter: set sftStudio.pythonPath, choose one in the Python extension, or create a .venv in the workspace folder.',
+    );
+    return undefined;
+  }
+
+  return ui.withProgress(`SFT Studio: starting ${path.basename(configPath)}`, async (progress) => {
+    progress.report(`checking ${python.path}…`);
+    const env = await deps.python.check(python.path);
+    if (!env.ok) {
+      void offerInterpreter(
+        ui,
+        `SFT Studio needs Python with torch and transformers; ${python.path} cannot import them (${env.detail ?? 'unknown error'}). Install them there or select another interpreter.`,
+      );
+      return undefined;
+    }
+
+    let plan: LaunchPlan;
+    try {
+      plan = deps.launcher.plan({
+        configPath,
+        runName: typeof config.run_name === 'string' ? config.run_name : undefined,
+        outputDir: typeof config.output_dir === 'string' ? config.output_dir : undefined,
+        python: python.path,
+        overrides: deps.settings.runOverrides() as string[],
+        extensionPath: deps.extensionPath,
+      });
+    } catch (error) {
+      if (!(error instanceof OverrideError)) throw error;
+      void ui.showError(`SFT Studio: ${error.message}.`);
+      return undefined;
+    }
+
+    progress.report('launching the trainer…');
+    const outcome = await launchAndWait(deps, plan, progress);
+    if (outcome.started) return plan.runDir;
+
+    const name = path.basename(plan.runDir);
+    const why = outcome.error ? `${outcome.error.message} ${outcome.error.hint}` : `exit code ${String(outcome.exitCode)}`;
+    const log = deps.launcher.tailOfLog(plan.runDir);
+    void ui.showError(`Run ${name} ended before it started: ${why}${log ? `\n\ntrainer.log:\n${log}` : ''}`, OPEN_LOG).then(
+      (choice) => (choice === OPEN_LOG ? ui.openFile(plan.logPath) : undefined),
+    );
+    return undefined;
+  });
+}
+
+interface LaunchOutcome {
+  started: boolean;
+  exitCode?: number | null;
+  error?: { message: string; hint: string };
+}
+
+function launchAndWait(deps: StartRunDeps, plan: LaunchPlan, progress: ProgressReporter): Promise<LaunchOutcome> {
+  return new Promise<LaunchOutcome>((resolve) => {
+    let subscription: Disposable | undefined;
+    let settled = false;
+    const settle = (outcome: LaunchOutcome) => {
+      if (settled) return;
+      settled = true;
+      subscription?.dispose();
+      resolve(outcome);
+    };
+    const lastError = () => {
+      const error = [...deps.runs.events(plan.runDir)].reverse().find((e) => e.type === 'error');
+      return error?.type === 'error' ? { message: error.message, hint: error.hint } : undefined;
+    };
+
+    // Cancelling only closes the notification; the run goes on and stays in the Runs view.
+    progress.onCancel(() => settle({ started: true }));
+    subscription = deps.runs.onDidAppendEvents(({ runDir, events }) => {
+      if (runDir === plan.runDir && events.some((e) => e.type === 'run_started')) settle({ started: true });
+    });
+
+    const child = deps.launcher.launch(plan);
+    const exited = (exitCode: number | null) => {
+      void deps.runs.markExited(plan.runDir, exitCode).then(() => {
+        const started = deps.runs.events(plan.runDir).some((e) => e.type === 'run_started');
+        settle(started ? { started: true } : { started: false, exitCode, error: lastError() });
+      });
+    };
+    child.once('exit', (code) => exited(code));
+    // Spawn failures (the interpreter vanished) emit 'error' and no 'exit'.
+    child.once('error', () => exited(null));
+
+    void deps.runs.trackSpawned(plan.runDir, child.pid).then(() => {
+      if (deps.settings.openDashboardOnStart()) deps.openDashboard(plan.runDir);
+    });
+  });
+}
+
+async function pickConfig(deps: StartRunDeps): Promise<string | undefined> {
+  const configs = await deps.workspace.findConfigFiles();
+  if (configs.length === 0) {
+    void deps.ui.showError('SFT Studio: no *.sft.yaml or *.sft.json run config in this workspace. Create one to start a run.');
+    return undefined;
+  }
+  if (configs.length === 1) return configs[0];
+  const choice = await deps.ui.pick(
+    configs.map((file) => ({ label: path.basename(file), description: deps.workspace.asRelativePath(file), file })),
+    'Run config to train',
+  );
+  return choice?.file;
+}
+
+async function offerInterpreter(ui: Ui, message: string): Promise<void> {
+  if ((await ui.showError(message, SELECT_INTERPRETER)) === SELECT_INTERPRETER) {
+    await ui.executeCommand('sftStudio.selectPythonInterpreter');
+  }
+}

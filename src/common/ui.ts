@@ -1,0 +1,25 @@
+// The slice of the VS Code UI that command logic uses, as a plain interface: the commands take it
+// as a parameter, ui.apis.ts implements it with vscode, and unit tests pass a recording fake.
+
+export interface PickItem {
+  label: string;
+  description?: string;
+  detail?: string;
+}
+
+export interface ProgressReporter {
+  report(message: string): void;
+  /** Called when the user cancels the notification (the work itself goes on). */
+  onCancel(listener: () => void): void;
+}
+
+export interface Ui {
+  showError(message: string, ...buttons: string[]): Promise<string | undefined>;
+  showWarning(message: string, ...buttons: string[]): Promise<string | undefined>;
+  showInfo(message: string, ...buttons: string[]): Promise<string | undefined>;
+  pick<T extends PickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined>;
+  input(options: { prompt: string; value?: string; validate?: (value: string) => string | undefined }): Promise<string | undefined>;
+  withProgress<T>(title: string, task: (progress: ProgressReporter) => Promise<T>): Promise<T>;
+  executeCommand(command: string, ...args: unknown[]): Promise<unknown>;
+  openFile(file: string): Promise<void>;
+}

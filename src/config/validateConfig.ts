@@ -1,0 +1,275 @@
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Node as YamlNode } from 'yaml';
+import { didYouMean } from './didYouMean';
+import {
+  firstKeyNodeAt,
+  keyNodeAt,
+  nodeAt,
+  parseConfigText,
+  spanOf,
+  type ParsedConfig,
+  type SourceSpan,
+} from './parseConfig';
+import { fieldNames, fieldSchemas, pathFields, runConfigSchema } from './runConfigSchema';
+
+export interface ConfigProblem extends SourceSpan {
+  message: string;
+  severity: 'error' | 'warning';
+  /** Dotted field the problem is about ('' for the whole config). */
+  field: string;
+  /** Machine-readable kind: an ajv keyword, `syntax`, `unknown-field` or `missing-file`. */
+  code: string;
+}
+
+export interface ConfigValidation {
+  /** The parsed config when it has no syntax errors (it may still break the schema). */
+  config: Record<string, unknown> | undefined;
+  problems: ConfigProblem[];
+}
+
+export interface ValidateOptions {
+  /** The config file's absolute path; relative paths inside the config resolve from its folder. */
+  configPath: string;
+  /** Injected so the editor can check unsaved text and tests can fake the disk. */
+  exists?: (absolutePath: string) => boolean;
+}
+
+let compiled: ValidateFunction | undefined;
+
+function schemaValidator(): ValidateFunction {
+  // Compiled on first use: ajv code generation costs a few ms that activation should not pay.
+  compiled ??= new Ajv2020({ allErrors: true, strict: false }).compile(runConfigSchema);
+  return compiled;
+}
+
+export function validateConfigText(text: string, options: ValidateOptions): ConfigValidation {
+  const parsed = parseConfigText(text);
+  if (parsed.syntaxErrors.length > 0) {
+    return {
+      config: undefined,
+      problems: parsed.syntaxErrors.map(({ message, span }) => ({
+        ...span,
+        message,
+        severity: 'error',
+        field: '',
+        code: 'syntax',
+      })),
+    };
+  }
+
+  const value = parsed.value;
+  if (value === null || value === undefined) {
+    return {
+      config: undefined,
+      problems: [
+        {
+          line: 1,
+          column: 1,
+          endLine: 1,
+          endColumn: 2,
+          message: 'config is empty: write at least model_name_or_path and train_file',
+          severity: 'error',
+          field: '',
+          code: 'empty',
+        },
+      ],
+    };
+  }
+
+  const validate = schemaValidator();
+  const problems: ConfigProblem[] = [];
+  if (!validate(value)) {
+    for (const error of validate.errors ?? []) problems.push(schemaProblem(parsed, error));
+  }
+  if (isRecord(value)) problems.push(...missingFileProblems(parsed, value, options));
+  return { config: isRecord(value) ? value : undefined, problems: sortUnique(problems) };
+}
+
+export function validateConfigFile(configPath: string): ConfigValidation {
+  const absolute = path.resolve(configPath);
+  let text: string;
+  try {
+    text = fs.readFileSync(absolute, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : String(error);
+    return {
+      config: undefined,
+      problems: [
+        {
+          line: 1,
+          column: 1,
+          endLine: 1,
+          endColumn: 1,
+          message: `cannot read config: ${reason}`,
+          severity: 'error',
+          field: '',
+          code: 'unreadable',
+        },
+      ],
+    };
+  }
+  return validateConfigText(text, { configPath: absolute });
+}
+
+/** `path:line:col: message`, the format of the CLI, the trainer's validate and the start-refusal notice. */
+export function formatProblem(file: string, problem: ConfigProblem): string {
+  return `${file}:${problem.line}:${problem.column}: ${problem.message}`;
+}
+
+function schemaProblem(parsed: ParsedConfig, error: ErrorObject): ConfigProblem {
+  const at = pointerSegments(error.instancePath);
+  const field = at.join('.');
+  const value = valueAt(parsed.value, at);
+  const base = { severity: 'error' as const, code: error.keyword };
+  const params = error.params as Record<string, unknown>;
+
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const name = String(params.additionalProperty);
+      const suggestion = at.length === 0 ? didYouMean(name, fieldNames) : undefined;
+      const hint = suggestion
+        ? `; did you mean "${suggestion}"?`
+        : '; remove it or see the run config schema for the fields it accepts';
+      return {
+        ...base,
+        code: 'unknown-field',
+        field: [...at, name].join('.'),
+        message: `unknown field "${name}"${hint}`,
+        ...nodeSpan(parsed, keyNodeAt(parsed.document, at, name)),
+      };
+    }
+    case 'required': {
+      const name = String(params.missingProperty);
+      const about = at.length === 0 ? firstSentence(fieldSchemas[name]?.description) : undefined;
+      return {
+        ...base,
+        field: [...at, name].join('.'),
+        message: `missing required field "${name}"${about ? ` (${about})` : ''}`,
+        ...nodeSpan(parsed, firstKeyNodeAt(parsed.document, at) ?? nodeAt(parsed.document, at)),
+      };
+    }
+    default:
+      return {
+        ...base,
+        field,
+        message: valueMessage(field, error, value, params),
+        ...nodeSpan(parsed, nodeAt(parsed.document, at)),
+      };
+  }
+}
+
+function valueMessage(
+  field: string,
+  error: ErrorObject,
+  value: unknown,
+  params: Record<string, unknown>,
+): string {
+  const subject = field === '' ? 'config' : field;
+  const got = `got ${describe(value)}`;
+  switch (error.keyword) {
+    case 'type': {
+      const expected = String(params.type);
+      if (field === '') return `a run config must be a mapping of field: value, ${got}`;
+      const yesNo = expected === 'boolean' && typeof value === 'string' && /^(yes|no|on|off|y|n)$/i.test(value);
+      return `${subject} must be ${article(expected)}; ${got}${yesNo ? ' (write true or false)' : ''}`;
+    }
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+      return `${subject} must be ${String(params.comparison)} ${String(params.limit)}; ${got}`;
+    case 'enum': {
+      const allowed = (params.allowedValues as unknown[]).map(String);
+      const suggestion = typeof value === 'string' ? didYouMean(value, allowed) : undefined;
+      return `${subject} must be one of ${allowed.join(', ')}; ${got}${suggestion ? `; did you mean "${suggestion}"?` : ''}`;
+    }
+    case 'const':
+      return `${subject} must be ${JSON.stringify(params.allowedValue)}; ${got}`;
+    case 'pattern':
+      return `${subject} may contain only letters, digits, ".", "_" and "-" (pattern ${String(params.pattern)}); ${got}`;
+    case 'minLength':
+      return `${subject} must not be empty`;
+    default:
+      return `${subject} ${error.message ?? 'is invalid'}; ${got}`;
+  }
+}
+
+function missingFileProblems(
+  parsed: ParsedConfig,
+  config: Record<string, unknown>,
+  options: ValidateOptions,
+): ConfigProblem[] {
+  const exists = options.exists ?? fs.existsSync;
+  const folder = path.dirname(options.configPath);
+  const problems: ConfigProblem[] = [];
+  for (const field of pathFields) {
+    const value = config[field];
+    if (typeof value !== 'string' || value === '') continue;
+    const absolute = path.resolve(folder, value);
+    if (exists(absolute)) continue;
+    const what = field === 'model_name_or_path' ? 'model folder' : 'file';
+    problems.push({
+      severity: 'error',
+      code: 'missing-file',
+      field,
+      message: `${field}: ${what} "${value}" not found (looked for ${absolute}; relative paths start at the config file's folder)`,
+      ...nodeSpan(parsed, nodeAt(parsed.document, [field])),
+    });
+  }
+  return problems;
+}
+
+function nodeSpan(parsed: ParsedConfig, node: YamlNode | undefined): SourceSpan {
+  const range = node?.range;
+  if (!range) return { line: 1, column: 1, endLine: 1, endColumn: 2 };
+  return spanOf(parsed.lineCounter, range[0], Math.max(range[1], range[0] + 1));
+}
+
+function pointerSegments(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function valueAt(root: unknown, at: readonly string[]): unknown {
+  let value = root;
+  for (const segment of at) value = isRecord(value) || Array.isArray(value) ? (value as Record<string, unknown>)[segment] : undefined;
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return JSON.stringify(value);
+}
+
+function article(type: string): string {
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function firstSentence(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  const end = text.indexOf('. ');
+  return (end === -1 ? text : text.slice(0, end)).replace(/\.$/, '');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function sortUnique(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems
+    .filter((p) => {
+      const key = `${p.line}:${p.column}:${p.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .sort((a, b) => a.line - b.line || a.column - b.column);
+}

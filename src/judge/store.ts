@@ -1,0 +1,121 @@
+// The judge's output folder (`<runs directory>/judge/<id>/` in the extension, --out in the CLI):
+//   results.jsonl  one line per finished single-order call, appended as it arrives (the resume log)
+//   records.jsonl  one line per prompt, both orders and the outcome (rewritten at the end of a run)
+//   summary.json   the JudgeSummary (rewritten at the end of a run)
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CallResult, JudgeSummary, PromptRecord, TokenUsage } from './types';
+
+export const RESULTS_FILE = 'results.jsonl';
+export const RECORDS_FILE = 'records.jsonl';
+export const SUMMARY_FILE = 'summary.json';
+
+/** `<runs directory>/judge/<id>`, where the extension keeps each judgement. */
+export function judgeDirectory(runsDirectory: string, id: string): string {
+  return path.join(runsDirectory, 'judge', id);
+}
+
+/** A folder name for a new judgement: `<a>-vs-<b>-<UTC timestamp>`, safe on every file system. */
+export function newJudgeId(aLabel: string, bLabel: string, now: Date = new Date()): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 40) || 'x';
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${safe(aLabel)}-vs-${safe(bLabel)}-${stamp}`;
+}
+
+function isCallResult(value: unknown): value is CallResult {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Record<string, unknown>;
+  return (
+    typeof r.key === 'string' &&
+    typeof r.prompt_id === 'string' &&
+    (r.order === 'ab' || r.order === 'ba') &&
+    typeof r.usage === 'object' &&
+    r.usage !== null
+  );
+}
+
+/** The append-only log of call results. A line cut short by a crash is skipped, not fatal. */
+export class ResultsLog {
+  readonly file: string;
+  private readonly latest = new Map<string, CallResult>();
+  private readonly spent: TokenUsage = { input_tokens: 0, output_tokens: 0 };
+
+  constructor(outDir: string) {
+    fs.mkdirSync(outDir, { recursive: true });
+    this.file = path.join(outDir, RESULTS_FILE);
+    let text = '';
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (isCallResult(value)) this.remember(value);
+    }
+    // A crash mid-write leaves a line without its newline; start the next line on a fresh one.
+    if (text.length > 0 && !text.endsWith('\n')) fs.appendFileSync(this.file, '\n');
+  }
+
+  /** The latest result recorded for a call key (a verdict is final; an error is asked again on resume). */
+  get(key: string): CallResult | undefined {
+    return this.latest.get(key);
+  }
+
+  /** Tokens of every call ever recorded here, errors included: what the budget is measured against. */
+  get usage(): TokenUsage {
+    return { ...this.spent };
+  }
+
+  /** Appends and flushes one line before returning, so a crash right after loses nothing. */
+  append(result: CallResult): void {
+    fs.appendFileSync(this.file, `${JSON.stringify(result)}\n`);
+    this.remember(result);
+  }
+
+  private remember(result: CallResult): void {
+    this.latest.set(result.key, result);
+    this.spent.input_tokens += result.usage.input_tokens ?? 0;
+    this.spent.output_tokens += result.usage.output_tokens ?? 0;
+  }
+}
+
+/** Write to a temporary file and rename, so a reader never sees half a summary. */
+export function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+export function writeOutputs(outDir: string, records: readonly PromptRecord[], summary: JudgeSummary): void {
+  writeFileAtomic(path.join(outDir, RECORDS_FILE), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  writeFileAtomic(path.join(outDir, SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);
+}
+
+/** The summary of a finished (or stopped) judgement, or undefined when none was written yet. */
+export function readSummary(outDir: string): JudgeSummary | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(outDir, SUMMARY_FILE), 'utf8')) as JudgeSummary;
+  } catch {
+    return undefined;
+  }
+}
+
+export function readRecords(outDir: string): PromptRecord[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(outDir, RECORDS_FILE), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as PromptRecord);
+}

@@ -1,0 +1,244 @@
+// generated, do not edit: produced from schema/events.schema.json by scripts/gen-types.mjs (npm run gen:types)
+
+/**
+ * One line of a run's events.jsonl. Written by the trainer (rank 0 only), read by the extension. Append-only, one JSON object per line, flushed per line.
+ */
+export type RunEvent =
+  | RunStartedEvent
+  | TrainEvent
+  | EvalEvent
+  | GenerationEvent
+  | CheckpointEvent
+  | LogEvent
+  | ErrorEvent
+  | RunFinishedEvent;
+export type RunStartedEvent = Envelope & {
+  type: 'run_started';
+  /**
+   * The resolved run config (same content as config.resolved.json).
+   */
+  config: {};
+  /**
+   * Absolute path of the config file the run was started from.
+   */
+  config_path?: string;
+  /**
+   * Optimizer steps the run will take.
+   */
+  total_steps: number;
+  /**
+   * Optimizer steps per epoch.
+   */
+  steps_per_epoch?: number;
+  /**
+   * Total parameters of the model.
+   */
+  num_parameters: number;
+  /**
+   * Parameters that receive gradient updates.
+   */
+  trainable_parameters: number;
+  /**
+   * Number of training processes.
+   */
+  world_size: number;
+  /**
+   * Device of rank 0, e.g. cpu or cuda:0.
+   */
+  device: string;
+  /**
+   * Examples in the training split.
+   */
+  train_examples?: number;
+  /**
+   * Examples in the validation split.
+   */
+  eval_examples?: number;
+  /**
+   * Training examples cut at max_length.
+   */
+  truncated_examples?: number;
+  /**
+   * Checkpoint path the run resumed from, when resumed.
+   */
+  resumed_from?: string;
+};
+export type TrainEvent = Envelope & {
+  type: 'train';
+  /**
+   * Fractional epoch reached after this step.
+   */
+  epoch: number;
+  /**
+   * Token-weighted mean loss over the whole optimizer step (all micro-batches, all ranks).
+   */
+  loss: number;
+  /**
+   * Global gradient L2 norm before clipping.
+   */
+  grad_norm: number;
+  /**
+   * Learning rate used for this step.
+   */
+  learning_rate: number;
+  /**
+   * Non-padding tokens processed so far in the run (all ranks).
+   */
+  tokens: number;
+  /**
+   * Non-padding tokens per second since the previous train event.
+   */
+  tokens_per_s: number;
+  /**
+   * Model FLOPs utilisation as a fraction of the device peak, when known.
+   */
+  mfu?: number;
+  /**
+   * Peak memory in bytes since the previous train event, when measured.
+   */
+  mem_bytes?: number;
+};
+export type EvalEvent = Envelope & {
+  type: 'eval';
+  /**
+   * Fractional epoch at evaluation time.
+   */
+  epoch?: number;
+  /**
+   * Token-weighted mean loss on the validation split.
+   */
+  loss: number;
+  /**
+   * exp(loss).
+   */
+  perplexity?: number;
+  /**
+   * Share of target tokens predicted correctly (argmax).
+   */
+  token_accuracy: number;
+  /**
+   * Classification accuracy, for classification tasks.
+   */
+  accuracy?: number;
+  /**
+   * Binary F1 of the positive class, for classification tasks.
+   */
+  f1?: number;
+  /**
+   * Share of generation prompts with a reference whose greedy completion equals it (after strip).
+   */
+  exact_match?: number;
+};
+export type GenerationEvent = Envelope & {
+  type: 'generation';
+  /**
+   * Stable id of the prompt within the run's prompt set.
+   */
+  prompt_id: string;
+  /**
+   * The user prompt, before the chat template.
+   */
+  prompt: string;
+  /**
+   * Decoded new text without special tokens, cut at end-of-sequence.
+   */
+  completion: string;
+  /**
+   * Expected answer, when the prompt has one (then decoding is greedy).
+   */
+  reference?: string;
+  /**
+   * Generation budget.
+   */
+  max_new_tokens: number;
+  /**
+   * Sampling temperature (0 = greedy).
+   */
+  temperature: number;
+  /**
+   * Nucleus sampling mass.
+   */
+  top_p: number;
+  /**
+   * Top-k cut (0 = off).
+   */
+  top_k?: number;
+};
+export type CheckpointEvent = Envelope & {
+  type: 'checkpoint';
+  /**
+   * Checkpoint folder, relative to the run directory.
+   */
+  path: string;
+  /**
+   * True for the checkpoint written at the end of training.
+   */
+  final?: boolean;
+};
+export type LogEvent = Envelope & {
+  type: 'log';
+  /**
+   * Severity.
+   */
+  level: 'debug' | 'info' | 'warning';
+  /**
+   * Human-readable text.
+   */
+  message: string;
+};
+export type ErrorEvent = Envelope & {
+  type: 'error';
+  /**
+   * What went wrong.
+   */
+  kind: 'config' | 'data' | 'oom' | 'nan' | 'crash';
+  /**
+   * What happened, with file:line where one applies.
+   */
+  message: string;
+  /**
+   * What to change to fix it.
+   */
+  hint: string;
+};
+export type RunFinishedEvent = Envelope & {
+  type: 'run_finished';
+  /**
+   * How the run ended.
+   */
+  status: 'completed' | 'stopped' | 'failed';
+  /**
+   * Checkpoint written at the end, relative to the run directory.
+   */
+  final_checkpoint?: string;
+  /**
+   * Seconds from run_started to run_finished.
+   */
+  train_runtime_s?: number;
+};
+
+/**
+ * Fields every event carries.
+ */
+export interface Envelope {
+  /**
+   * Envelope version.
+   */
+  v: 1;
+  /**
+   * Sequence number, starting at 0 and increasing by one per event across the whole run (a resumed run continues it).
+   */
+  seq: number;
+  /**
+   * Wall-clock time the event was written, in Unix seconds.
+   */
+  time: number;
+  /**
+   * Event type; selects the event's other fields.
+   */
+  type: string;
+  /**
+   * Optimizer step the event refers to (0 = before the first update).
+   */
+  step?: number;
+}

@@ -1,0 +1,27 @@
+/** Shared by the sidebar, the status bar and the dashboard webview. */
+
+export const RUN_STATES = ['starting', 'running', 'completed', 'stopped', 'failed', 'crashed'] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export function isActiveState(state: RunState): boolean {
+  return state === 'starting' || state === 'running';
+}
+
+export interface RunSummary {
+  /** Absolute run folder; the run's identity everywhere. */
+  runDir: string;
+  /** Folder name, e.g. `tiny-20260101-000000`. */
+  name: string;
+  configPath?: string;
+  state: RunState;
+  step?: number;
+  totalSteps?: number;
+  loss?: number;
+  evalLoss?: number;
+  /** Unix seconds. */
+  startedAt?: number;
+  etaSeconds?: number;
+  tokensPerSecond?: number;
+  pid?: number;
+  error?: { kind: string; message: string; hint: string };
+}

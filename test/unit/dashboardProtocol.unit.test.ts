@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020';
+import eventsSchema from '../../schema/events.schema.json';
+import { isDashboardWebviewState, isHostToWebview, isRunSummary, isWebviewToHost } from '../../src/protocol/dashboard';
+import { isRunEvent, type RunEvent } from '../../src/protocol/events';
+import { contentSecurityPolicy, makeNonce, renderWebviewHtml } from '../../src/webviews/webviewHtml';
+import { fixtures } from './helpers';
+
+const demoEvents = (): unknown[] =>
+  fs
+    .readFileSync(path.join(fixtures, 'runs', 'demo-20260101-000000', 'events.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+
+const summary = { runDir: '/r/demo', name: 'demo', state: 'running', step: 3, totalSteps: 12, loss: 1.5 };
+
+test('the fixture run is valid against schema/events.schema.json, in seq order', () => {
+  const validate = new Ajv2020({ allErrors: true, strict: false }).compile(eventsSchema);
+  const events = demoEvents();
+  for (const event of events) assert.ok(validate(event), JSON.stringify(validate.errors));
+  assert.deepEqual(
+    events.map((e) => (e as RunEvent).seq),
+    events.map((_, i) => i),
+  );
+  assert.ok(events.every(isRunEvent));
+});
+
+test('the envelope check rejects what is not an event', () => {
+  const good = { v: 1, seq: 0, time: 1, type: 'log', level: 'info', message: 'x' };
+  assert.ok(isRunEvent(good));
+  for (const bad of [null, [], 'x', { ...good, v: 2 }, { ...good, seq: -1 }, { ...good, seq: 1.5 }, { ...good, time: '1' }, { ...good, type: 3 }, { ...good, step: -1 }]) {
+    assert.equal(isRunEvent(bad), false, JSON.stringify(bad));
+  }
+});
+
+test('host → webview messages are validated on receipt', () => {
+  const events = demoEvents();
+  assert.ok(isHostToWebview({ type: 'state', run: summary, events }));
+  assert.ok(isHostToWebview({ type: 'events', run: summary, events: [] }));
+  assert.equal(isHostToWebview({ type: 'state', run: summary }), false, 'events missing');
+  assert.equal(isHostToWebview({ type: 'reset', run: summary, events: [] }), false, 'unknown type');
+  assert.equal(isHostToWebview({ type: 'events', run: { ...summary, state: 'paused' }, events: [] }), false, 'unknown state');
+  assert.equal(isHostToWebview({ type: 'events', run: { ...summary, loss: '1.5' }, events: [] }), false, 'string loss');
+  assert.equal(isHostToWebview({ type: 'events', run: summary, events: [{ seq: 1 }] }), false, 'bad event');
+  assert.equal(isRunSummary({ ...summary, error: { kind: 'oom', message: 'm' } }), false, 'error without hint');
+});
+
+test('webview → host messages are validated on receipt', () => {
+  assert.ok(isWebviewToHost({ type: 'ready' }));
+  assert.ok(isWebviewToHost({ type: 'stop' }));
+  assert.equal(isWebviewToHost({ type: 'ready', extra: 1 }), false);
+  assert.equal(isWebviewToHost({ type: 'eval', code: 'x' }), false);
+  assert.equal(isWebviewToHost('ready'), false);
+  assert.ok(isDashboardWebviewState({ runDir: '/r/demo' }));
+  assert.equal(isDashboardWebviewState({ runDir: '' }), false);
+  assert.equal(isDashboardWebviewState(undefined), false);
+});
+
+test('the page shell: CSP with a per-load nonce on every script and style', () => {
+  const a = makeNonce();
+  const b = makeNonce();
+  assert.notEqual(a, b);
+  assert.ok(a.length >= 24);
+  assert.equal(
+    contentSecurityPolicy('vscode-webview://x', 'N'),
+    "default-src 'none'; script-src 'nonce-N'; style-src vscode-webview://x 'nonce-N'; img-src vscode-webview://x data:; font-src vscode-webview://x",
+  );
+  const html = renderWebviewHtml({
+    title: 'SFT: <demo>',
+    cspSource: 'vscode-webview://x',
+    nonce: 'N0nce',
+    scriptUri: 'https://x/dist/webview/dashboard.js',
+    styleUri: 'https://x/dist/webview/dashboard.css',
+  });
+  assert.match(html, /<script nonce="N0nce" src="https:\/\/x\/dist\/webview\/dashboard.js"><\/script>/);
+  assert.match(html, /script-src 'nonce-N0nce'/);
+  assert.ok(html.includes('<title>SFT: &lt;demo&gt;</title>'), 'title is escaped');
+  assert.equal((html.match(/<script/g) ?? []).length, 1);
+});

@@ -1,0 +1,76 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { PickItem, ProgressReporter, Ui } from '../../src/common/ui';
+
+/** Tests run from out/test/unit/, three levels below the repository root. */
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+export const fixtures = path.join(repoRoot, 'test', 'fixtures');
+
+export function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sft-studio-test-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface UiCall {
+  kind: string;
+  message: string;
+  buttons?: string[];
+}
+
+/** Records what a command showed; answers come from the queues the test fills. */
+export class FakeUi implements Ui {
+  readonly calls: UiCall[] = [];
+  readonly commands: { command: string; args: unknown[] }[] = [];
+  buttonAnswers: (string | undefined)[] = [];
+  pickAnswers: ((items: readonly PickItem[]) => PickItem | undefined)[] = [];
+  inputAnswers: (string | undefined)[] = [];
+
+  private answer(kind: string, message: string, buttons: string[]) {
+    this.calls.push({ kind, message, buttons });
+    return Promise.resolve(this.buttonAnswers.shift());
+  }
+  showError(message: string, ...buttons: string[]) {
+    return this.answer('error', message, buttons);
+  }
+  showWarning(message: string, ...buttons: string[]) {
+    return this.answer('warning', message, buttons);
+  }
+  showInfo(message: string, ...buttons: string[]) {
+    return this.answer('info', message, buttons);
+  }
+  pick<T extends PickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined> {
+    this.calls.push({ kind: 'pick', message: placeHolder, buttons: items.map((i) => i.label) });
+    const answer = this.pickAnswers.shift();
+    return Promise.resolve(answer ? (answer(items) as T | undefined) : undefined);
+  }
+  input(options: { prompt: string; validate?: (value: string) => string | undefined }): Promise<string | undefined> {
+    this.calls.push({ kind: 'input', message: options.prompt });
+    return Promise.resolve(this.inputAnswers.shift());
+  }
+  async withProgress<T>(title: string, task: (progress: ProgressReporter) => Promise<T>): Promise<T> {
+    this.calls.push({ kind: 'progress', message: title });
+    return task({ report: (message) => this.calls.push({ kind: 'progress-report', message }), onCancel: () => undefined });
+  }
+  executeCommand(command: string, ...args: unknown[]): Promise<unknown> {
+    this.commands.push({ command, args });
+    return Promise.resolve(undefined);
+  }
+  openFile(file: string): Promise<void> {
+    this.calls.push({ kind: 'open', message: file });
+    return Promise.resolve();
+  }
+  messages(kind: string): string[] {
+    return this.calls.filter((c) => c.kind === kind).map((c) => c.message);
+  }
+}
+
+/** Polls until `check` passes or the time is up (for file-watching code). */
+export async function eventually(check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { Emitter } from '../../src/common/emitter';
+import type { Settings } from '../../src/common/settings';
+import type { WorkspaceFacts } from '../../src/common/workspace';
+import { startRun, type StartRunDeps } from '../../src/commands/startRun';
+import type { RunEvent } from '../../src/protocol/events';
+import type { AppendedEvents } from '../../src/runs/runRegistry';
+import type { LaunchPlan } from '../../src/runs/runManager';
+import { FakeUi, fixtures, tempDir } from './helpers';
+
+const valid = path.join(fixtures, 'configs', 'valid.sft.yaml');
+const broken = path.join(fixtures, 'configs', 'broken.sft.yaml');
+
+function harness(t: { after(fn: () => void): void }, over: Partial<StartRunDeps> = {}) {
+  const ui = new FakeUi();
+  const runDir = path.join(tempDir(t), 'tiny-test-20260101-000000');
+  fs.mkdirSync(runDir);
+  const appended = new Emitter<AppendedEvents>();
+  const events: RunEvent[] = [];
+  const child = new EventEmitter() as ChildProcess;
+  const launched: LaunchPlan[] = [];
+  const opened: string[] = [];
+  const workspace: WorkspaceFacts = {
+    isTrusted: () => true,
+    folders: () => [fixtures],
+    activeConfigPath: () => undefined,
+    findConfigFiles: async () => [valid],
+    saveAndRead: async (file) => fs.readFileSync(file, 'utf8'),
+    asRelativePath: (file) => path.relative(fixtures, file),
+  };
+  const settings: Settings = {
+    pythonPath: () => undefined,
+    runOverrides: () => ['max_steps=2'],
+    runsDirectory: () => 'runs',
+    stopGraceSeconds: () => 30,
+    openDashboardOnStart: () => true,
+    setPythonPath: async () => undefined,
+  };
+  const deps: StartRunDeps = {
+    ui,
+    workspace,
+    settings,
+    python: { resolve: async () => ({ path: '/venv/bin/python', source: 'setting' }), check: async () => ({ ok: true }) },
+    runs: {
+      trackSpawned: async () => undefined,
+      markExited: async () => undefined,
+      events: () => events,
+      onDidAppendEvents: appended.event,
+    },
+    launcher: {
+      plan: (request) => ({ runDir, logPath: path.join(runDir, 'trainer.log'), command: request.python, args: [...request.overrides], options: {} }),
+      launch: (plan) => {
+        launched.push(plan);
+        return child;
+      },
+      tailOfLog: () => 'Traceback (most recent call last):\nModuleNotFoundError: No module named sft_studio',
+    },
+    extensionPath: '/ext',
+    openDashboard: (dir) => opened.push(dir),
+    ...over,
+  };
+  return { deps, ui, runDir, appended, events, child, launched, opened };
+}
+
+test('a config with errors is refused with the first error and the Problems view', async (t) => {
+  const h = harness(t);
+  assert.equal(await startRun(h.deps, broken), undefined);
+  assert.deepEqual(h.ui.messages('error'), [
+    `Config has 5 errors: ${path.join('configs', 'broken.sft.yaml')}:2:13: train_file: file "data/trian.jsonl" not found (looked for ${path.join(fixtures, 'configs', 'data', 'trian.jsonl')}; relative paths start at the config file's folder)`,
+  ]);
+  assert.deepEqual(h.ui.commands.map((c) => c.command), ['workbench.actions.view.problems']);
+  assert.equal(h.launched.length, 0);
+});
+
+test('an untrusted workspace cannot start runs', async (t) => {
+  const h = harness(t);
+  h.deps.workspace.isTrusted = () => false;
+  h.ui.buttonAnswers = ['Manage Workspace Trust'];
+  assert.equal(await startRun(h.deps, valid), undefined);
+  assert.match(h.ui.messages('error')[0], /needs a trusted workspace/);
+  assert.deepEqual(h.ui.commands.map((c) => c.command), ['workbench.trust.manage']);
+  assert.equal(h.launched.length, 0);
+});
+
+test('without torch and transformers the user is sent to Select Python Interpreter', async (t) => {
+  const h = harness(t, {
+    python: {
+      resolve: async () => ({ path: '/usr/bin/python3', source: 'python-extension' }),
+      check: async () => ({ ok: false, detail: "ModuleNotFoundError: No module named 'torch'" }),
+    },
+  });
+  h.ui.buttonAnswers = ['Select Python Interpreter'];
+  assert.equal(await startRun(h.deps, valid), undefined);
+  await new Promise((resolve) => setImmediate(resolve));
+  const [message] = h.ui.calls.filter((c) => c.kind === 'error');
+  assert.match(message.message, /^SFT Studio needs Python with torch and transformers; \/usr\/bin\/python3 cannot import them \(ModuleNotFoundError: No module named 'torch'\)/);
+  assert.deepEqual(message.buttons, ['Select Python Interpreter']);
+  assert.deepEqual(h.ui.commands.map((c) => c.command), ['sftStudio.selectPythonInterpreter']);
+  assert.equal(h.launched.length, 0);
+});
+
+test('no interpreter at all gets the same way out', async (t) => {
+  const h = harness(t, { python: { resolve: async () => undefined, check: async () => ({ ok: true }) } });
+  assert.equal(await startRun(h.deps, valid), undefined);
+  assert.match(h.ui.messages('error')[0], /^SFT Studio needs Python with torch and transformers, and found no interpreter/);
+});
+
+test('start: launches with the overrides, opens the dashboard, waits for run_started', async (t) => {
+  const h = harness(t);
+  const started = startRun(h.deps, valid);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(h.launched.length, 1);
+  assert.deepEqual(h.launched[0].args, ['max_steps=2']);
+  assert.deepEqual(h.opened, [h.runDir]);
+  const event = { v: 1, seq: 0, time: 1, type: 'run_started' } as unknown as RunEvent;
+  h.appended.fire({ runDir: '/other/run', events: [event], summary: { runDir: '/other/run', name: 'x', state: 'running' } });
+  h.appended.fire({ runDir: h.runDir, events: [event], summary: { runDir: h.runDir, name: 'x', state: 'running' } });
+  assert.equal(await started, h.runDir);
+  assert.deepEqual(h.ui.messages('error'), []);
+});
+
+test('a trainer that exits before run_started shows its error and trainer.log', async (t) => {
+  const h = harness(t);
+  const started = startRun(h.deps, valid);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  h.events.push({ v: 1, seq: 0, time: 1, type: 'error', kind: 'data', message: 'train_file has 0 rows.', hint: 'Check the JSONL.' } as RunEvent);
+  h.child.emit('exit', 2, null);
+  assert.equal(await started, undefined);
+  const [message] = h.ui.messages('error');
+  assert.match(message, /^Run tiny-test-20260101-000000 ended before it started: train_file has 0 rows\. Check the JSONL\./);
+  assert.match(message, /trainer\.log:\nTraceback/);
+});
+
+test('with no target and no active editor, the only config in the workspace is used', async (t) => {
+  const h = harness(t);
+  const started = startRun(h.deps);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  h.child.emit('error', new Error('spawn /venv/bin/python ENOENT'));
+  assert.equal(await started, undefined);
+  assert.equal(h.launched.length, 1);
+  assert.match(h.ui.messages('error')[0], /ended before it started: exit code null/);
+});
