@@ -4,6 +4,7 @@ import type { CliCommand, CliIo } from './cliCommand';
 
 const commands: Record<string, () => CliCommand> = {
   validate: () => require('./validateCommand').validateCommand,
+  judge: () => require('../judge/cli').judgeCliCommand,
 };
 
 function usage(): string {

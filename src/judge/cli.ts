@@ -112,6 +112,22 @@ function numberFlag(
   return value;
 }
 
+function budgetFlags(values: ParsedArgs['values']): JudgeBudget {
+  const budget: JudgeBudget = {};
+  const maxCost = numberFlag(values, 'max-cost', { min: 0 });
+  const priceIn = numberFlag(values, 'price-in', { min: 0 });
+  const priceOut = numberFlag(values, 'price-out', { min: 0 });
+  const maxTokens = numberFlag(values, 'max-tokens', { integer: true, min: 1 });
+  if (maxCost !== undefined && (priceIn === undefined || priceOut === undefined)) {
+    throw new JudgeInputError('--max-cost needs --price-in and --price-out (prices per 1,000 tokens)');
+  }
+  if (maxCost !== undefined) budget.maxCost = maxCost;
+  if (priceIn !== undefined) budget.pricePer1kInput = priceIn;
+  if (priceOut !== undefined) budget.pricePer1kOutput = priceOut;
+  if (maxTokens !== undefined) budget.maxTokens = maxTokens;
+  return budget;
+}
+
 function formatRate(value: number | null): string {
   return value === null ? 'n/a' : value.toFixed(3);
 }
@@ -199,31 +215,33 @@ async function judge(args: ParsedArgs, io: CliIo, env: NodeJS.ProcessEnv, signal
   if (match !== 'normalized' && match !== 'exact') throw new JudgeInputError(`--match must be normalized or exact, got "${match}"`);
   if (values.match !== undefined && !useReferenceJudge) throw new JudgeInputError('--match applies to --reference only');
 
+  // Every flag is checked before any file is read, so a typo is reported first.
   const step = numberFlag(values, 'step', { integer: true, min: 0 });
-  const a = loadSide(values.a, numberFlag(values, 'a-step', { integer: true, min: 0 }) ?? step);
-  const b =
-    values.b !== undefined ? loadSide(values.b, numberFlag(values, 'b-step', { integer: true, min: 0 }) ?? step) : referenceSide(a);
+  const stepA = numberFlag(values, 'a-step', { integer: true, min: 0 }) ?? step;
+  const stepB = numberFlag(values, 'b-step', { integer: true, min: 0 }) ?? step;
+  const concurrency = numberFlag(values, 'concurrency', { integer: true, min: 1 });
+  const timeoutMs = numberFlag(values, 'timeout-ms', { min: 1 });
+  const budget = budgetFlags(values);
+  const retry: { maxRetries?: number; baseDelayMs?: number } = {};
+  const retries = numberFlag(values, 'retries', { integer: true, min: 0 });
+  const retryBase = numberFlag(values, 'retry-base-ms', { min: 0 });
+  if (retries !== undefined) retry.maxRetries = retries;
+  if (retryBase !== undefined) retry.baseDelayMs = retryBase;
+  const template = values.template !== undefined ? loadTemplateFile(values.template) : undefined;
+
+  const a = loadSide(values.a, stepA);
+  const b = values.b !== undefined ? loadSide(values.b, stepB) : referenceSide(a);
   const { pairs, onlyA, onlyB } = pairSides(a, b);
-  if (onlyA.length > 0) io.err(`judge: ${onlyA.length} prompt(s) only in A are skipped: ${onlyA.slice(0, 5).join(', ')}${onlyA.length > 5 ? ', …' : ''}\n`);
-  if (onlyB.length > 0) io.err(`judge: ${onlyB.length} prompt(s) only in B are skipped: ${onlyB.slice(0, 5).join(', ')}${onlyB.length > 5 ? ', …' : ''}\n`);
+  for (const [side, ids] of [['A', onlyA], ['B', onlyB]] as const) {
+    if (ids.length === 0) continue;
+    const shown = ids.slice(0, 5).join(', ') + (ids.length > 5 ? ', …' : '');
+    io.err(`judge: ${ids.length} prompt(s) only in ${side} are skipped: ${shown}\n`);
+  }
   if (useReferenceJudge) {
     const missing = pairs.filter((p) => p.reference === undefined).length;
     if (missing === pairs.length) throw new JudgeInputError('--reference needs reference answers, and neither side has any');
     if (missing > 0) io.err(`judge: ${missing} prompt(s) have no reference; their calls will be errors\n`);
   }
-
-  const budget: JudgeBudget = {};
-  const maxCost = numberFlag(values, 'max-cost', { min: 0 });
-  const priceIn = numberFlag(values, 'price-in', { min: 0 });
-  const priceOut = numberFlag(values, 'price-out', { min: 0 });
-  const maxTokens = numberFlag(values, 'max-tokens', { integer: true, min: 1 });
-  if (maxCost !== undefined && (priceIn === undefined || priceOut === undefined)) {
-    throw new JudgeInputError('--max-cost needs --price-in and --price-out (prices per 1,000 tokens)');
-  }
-  if (maxCost !== undefined) budget.maxCost = maxCost;
-  if (priceIn !== undefined) budget.pricePer1kInput = priceIn;
-  if (priceOut !== undefined) budget.pricePer1kOutput = priceOut;
-  if (maxTokens !== undefined) budget.maxTokens = maxTokens;
 
   let provider: JudgeProvider;
   if (useReferenceJudge) {
@@ -235,12 +253,6 @@ async function judge(args: ParsedArgs, io: CliIo, env: NodeJS.ProcessEnv, signal
   }
 
   const outDir = path.resolve(values.out);
-  const retry: { maxRetries?: number; baseDelayMs?: number } = {};
-  const retries = numberFlag(values, 'retries', { integer: true, min: 0 });
-  const retryBase = numberFlag(values, 'retry-base-ms', { min: 0 });
-  if (retries !== undefined) retry.maxRetries = retries;
-  if (retryBase !== undefined) retry.baseDelayMs = retryBase;
-
   let lastReport = 0;
   const onProgress = (p: JudgeProgress) => {
     const now = Date.now();
@@ -253,9 +265,9 @@ async function judge(args: ParsedArgs, io: CliIo, env: NodeJS.ProcessEnv, signal
     pairs,
     provider,
     outDir,
-    template: values.template !== undefined ? loadTemplateFile(values.template) : undefined,
-    concurrency: numberFlag(values, 'concurrency', { integer: true, min: 1 }),
-    timeoutMs: numberFlag(values, 'timeout-ms', { min: 1 }),
+    template,
+    concurrency,
+    timeoutMs,
     retry,
     budget,
     signal,

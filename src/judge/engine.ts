@@ -75,9 +75,13 @@ interface Task {
   key: string;
 }
 
-/** Identifies one question to one judge; results are reused only under the same key. */
-export function callKey(providerId: string, request: JudgeRequest): string {
-  const material = JSON.stringify([providerId, request.prompt, request.answer1, request.answer2, request.reference ?? null]);
+/**
+ * Identifies one question to one judge; results are reused only under the same key. The order is
+ * part of it because identical answers render the same prompt in both orders, and each order's
+ * verdict maps back to the sides differently.
+ */
+export function callKey(providerId: string, order: Order, request: JudgeRequest): string {
+  const material = JSON.stringify([providerId, order, request.prompt, request.answer1, request.answer2, request.reference ?? null]);
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
 }
 
@@ -145,7 +149,7 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunResult
   const tasks: Task[] = options.pairs.flatMap((pair) =>
     ORDERS.map((order) => {
       const request = buildRequest(pair, order, template);
-      return { pair, order, request, key: callKey(provider.id, request) };
+      return { pair, order, request, key: callKey(provider.id, order, request) };
     }),
   );
   const hasVerdict = (key: string) => {
@@ -154,7 +158,8 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunResult
   };
   const pending = tasks.filter((task) => !hasVerdict(task.key));
   const resumed = tasks.length - pending.length;
-  const finished = new Set(tasks.filter((t) => log.get(t.key)).map((t) => t.key));
+  // Calls that ended in an error are asked again, so only verdicts count as done at the start.
+  const finished = new Set(tasks.filter((t) => hasVerdict(t.key)).map((t) => t.key));
 
   let stopped: StopReason | undefined;
   let stopMessage: string | undefined;

@@ -66,9 +66,10 @@ function isVerdict(result: CallResult | undefined): result is CallResult & { cho
 export function promptRecord(judgement: PromptJudgement): PromptRecord {
   const { pair, ab, ba } = judgement;
   const combined = isVerdict(ab) && isVerdict(ba) ? combineOrders(ab.winner, ba.winner) : null;
-  const record: PromptRecord = {
+  return {
     prompt_id: pair.id,
     prompt: pair.prompt,
+    ...(pair.reference !== undefined ? { reference: pair.reference } : {}),
     answer_a: pair.a,
     answer_b: pair.b,
     outcome: combined?.outcome ?? null,
@@ -76,8 +77,6 @@ export function promptRecord(judgement: PromptJudgement): PromptRecord {
     ab: toOrderRecord(ab),
     ba: toOrderRecord(ba),
   };
-  if (pair.reference !== undefined) record.reference = pair.reference;
-  return record;
 }
 
 export type JudgeCounts = Pick<

@@ -1,0 +1,150 @@
+// Playwright helpers for driving the VS Code workbench served by code-server. Selectors are the
+// workbench's own DOM classes; each helper waits and retries, because the workbench re-renders lists,
+// lenses and toasts asynchronously and a click can land on an element that is being replaced.
+import { sleep } from './codeServer.mjs';
+
+export const selectors = {
+  workbench: '.monaco-workbench',
+  quickInput: '.quick-input-widget input[type="text"]',
+  quickInputRow: '.quick-input-list .monaco-list-row',
+  codeLens: '.monaco-editor .codelens-decoration a',
+  treeRow: '.pane-body .monaco-list-row',
+  notification: '.notifications-toasts .notification-list-item-message',
+  webview: 'iframe.webview.ready',
+};
+
+/** Polls `probe` until it returns a truthy value; throws `describe()` after the timeout. */
+export async function waitFor(probe, { timeoutMs = 30_000, intervalMs = 250, describe = () => 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let lastError;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      const why = typeof describe === 'function' ? await describe() : describe;
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${why}${lastError ? ` (last error: ${lastError.message})` : ''}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** Clicks the first element `locate()` finds, retrying while the element is replaced or covered. */
+export async function clickWithRetry(locate, { timeoutMs = 30_000, describe = 'element' } = {}) {
+  await waitFor(
+    async () => {
+      const target = locate().first();
+      if (!(await target.isVisible())) return false;
+      await target.click({ timeout: 3000 });
+      return true;
+    },
+    { timeoutMs, describe: `a clickable ${describe}` },
+  );
+}
+
+export async function waitForWorkbench(page, timeoutMs = 90_000) {
+  await page.locator(selectors.workbench).waitFor({ state: 'visible', timeout: timeoutMs });
+  // The explorer or status bar appearing means the workbench finished its first layout.
+  await page.locator('.statusbar').waitFor({ state: 'visible', timeout: timeoutMs });
+}
+
+/** Closes notification toasts, which otherwise sit over the bottom-right of the editor. */
+export async function dismissNotifications(page) {
+  const toasts = page.locator('.notifications-toasts .notification-toast');
+  const count = await toasts.count();
+  for (let i = 0; i < count; i++) {
+    const close = toasts.nth(i).locator('.codicon-notifications-clear, .codicon-close').first();
+    if (await close.isVisible().catch(() => false)) await close.click({ timeout: 1000 }).catch(() => {});
+  }
+}
+
+export async function notificationTexts(page) {
+  return page.locator(selectors.notification).allInnerTexts().catch(() => []);
+}
+
+async function openQuickInput(page, keys) {
+  const input = page.locator(selectors.quickInput);
+  await waitFor(
+    async () => {
+      if (await input.isVisible()) return true;
+      await page.keyboard.press(keys);
+      await input.waitFor({ state: 'visible', timeout: 2000 });
+      return true;
+    },
+    { timeoutMs: 20_000, describe: `the quick input (${keys})` },
+  );
+  return input;
+}
+
+/** Picks the row whose text matches `rowText` in the open quick input, else the first row. */
+async function acceptQuickInputRow(page, rowText, describe) {
+  await waitFor(
+    async () => {
+      const rows = page.locator(selectors.quickInputRow, rowText ? { hasText: rowText } : {});
+      if ((await rows.count()) === 0) return false;
+      await rows.first().click({ timeout: 3000 });
+      return true;
+    },
+    { timeoutMs: 20_000, describe },
+  );
+}
+
+/** Ctrl+P, type a file name, open the matching result. */
+export async function quickOpenFile(page, fileName) {
+  const input = await openQuickInput(page, 'Control+P');
+  await input.fill(fileName);
+  await acceptQuickInputRow(page, fileName, `"${fileName}" in quick open`);
+  await page
+    .locator(`.tabs-container .tab[aria-label*="${fileName}"]`)
+    .first()
+    .waitFor({ state: 'visible', timeout: 20_000 });
+}
+
+/** Runs a command by its palette title, e.g. "SFT Studio: Open Dashboard". */
+export async function runCommand(page, title) {
+  const input = await openQuickInput(page, 'F1');
+  await input.fill(`>${title}`);
+  await acceptQuickInputRow(page, title, `"${title}" in the command palette`);
+}
+
+/** If a quick pick is open (e.g. "Run to show"), chooses the row containing `rowText`. */
+export async function answerQuickPick(page, rowText, timeoutMs = 5000) {
+  const input = page.locator(selectors.quickInput);
+  const appeared = await input.waitFor({ state: 'visible', timeout: timeoutMs }).then(() => true, () => false);
+  if (!appeared) return false;
+  await acceptQuickInputRow(page, rowText, `"${rowText}" in the quick pick`);
+  return true;
+}
+
+/** Shows an activity bar view container (clicking an already shown one would hide it). */
+export async function showViewContainer(page, label) {
+  const item = page.locator(`.activitybar .action-item:has(a[aria-label^="${label}"])`).first();
+  await waitFor(
+    async () => {
+      if (!(await item.isVisible())) return false;
+      if (/\bchecked\b/.test((await item.getAttribute('class')) ?? '')) return true;
+      await item.locator('a').first().click({ timeout: 3000 });
+      return /\bchecked\b/.test((await item.getAttribute('class')) ?? '');
+    },
+    { timeoutMs: 60_000, describe: `the "${label}" activity bar container` },
+  );
+}
+
+/** The frame of the webview whose document contains `selector` (webviews nest two iframes deep). */
+export async function webviewContaining(page, selector, { timeoutMs = 60_000 } = {}) {
+  return waitFor(
+    async () => {
+      const frames = page.locator(selectors.webview);
+      const count = await frames.count();
+      for (let i = count - 1; i >= 0; i--) {
+        const inner = frames.nth(i).contentFrame().frameLocator('iframe#active-frame');
+        if ((await inner.locator(selector).count()) > 0) return inner;
+      }
+      return undefined;
+    },
+    { timeoutMs, describe: `a webview containing ${selector}` },
+  );
+}
