@@ -1,0 +1,131 @@
+// Starting and stopping trainer processes. Runs are detached so they outlive a window reload; the
+// run folder, not this process, is the source of truth about them afterwards.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isPidAlive, sendSignal, type Signal } from './processes';
+import { createRunFolder } from './runFolder';
+import { checkOverrides, resumeArgs, trainArgs, trainerEnv } from './trainerCommand';
+
+export interface LaunchRequest {
+  configPath: string;
+  runName?: string;
+  outputDir?: string;
+  python: string;
+  overrides: readonly string[];
+  /** Folder holding the bundled trainer/ (the extension's install folder). */
+  extensionPath: string;
+  now?: Date;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface LaunchPlan {
+  runDir: string;
+  logPath: string;
+  command: string;
+  args: string[];
+  options: SpawnOptions;
+}
+
+export type SpawnFn = (command: string, args: readonly string[], options: SpawnOptions) => ChildProcess;
+
+export const LOG_FILE = 'trainer.log';
+
+/** Validates the overrides, then claims a fresh run folder. Nothing is created if the request is bad. */
+export function planLaunch(request: LaunchRequest): LaunchPlan {
+  checkOverrides(request.overrides);
+  const runDir = createRunFolder(request);
+  return {
+    runDir,
+    logPath: path.join(runDir, LOG_FILE),
+    command: request.python,
+    args: trainArgs(request.configPath, runDir, request.overrides),
+    options: spawnOptions(path.dirname(request.configPath), request.env, request.extensionPath),
+  };
+}
+
+/** Continues a run in its own folder from its newest complete checkpoint. */
+export function planResume(request: { runDir: string; python: string; extensionPath: string; env?: NodeJS.ProcessEnv }): LaunchPlan {
+  return {
+    runDir: request.runDir,
+    logPath: path.join(request.runDir, LOG_FILE),
+    command: request.python,
+    args: resumeArgs(request.runDir),
+    options: spawnOptions(request.runDir, request.env, request.extensionPath),
+  };
+}
+
+function spawnOptions(cwd: string, env: NodeJS.ProcessEnv | undefined, extensionPath: string): SpawnOptions {
+  return { cwd, env: trainerEnv(env ?? process.env, extensionPath), shell: false, detached: true, windowsHide: true };
+}
+
+/** Spawns the plan with stdout and stderr appended to trainer.log; the host does not wait for it. */
+export function launch(plan: LaunchPlan, spawnFn: SpawnFn = spawn): ChildProcess {
+  const fd = fs.openSync(plan.logPath, 'a');
+  try {
+    const child = spawnFn(plan.command, plan.args, { ...plan.options, shell: false, stdio: ['ignore', fd, fd] });
+    child.unref();
+    return child;
+  } finally {
+    // The child holds its own copy of the descriptor.
+    fs.closeSync(fd);
+  }
+}
+
+/** The last lines of trainer.log, for error messages about runs that ended early. */
+export function tailOfLog(runDir: string, maxLines = 12): string {
+  try {
+    const text = fs.readFileSync(path.join(runDir, LOG_FILE), 'utf8');
+    return text.trimEnd().split('\n').slice(-maxLines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+export type StopOutcome = 'exited' | 'terminated' | 'killed' | 'not-running';
+
+export interface StopOptions {
+  /** Time the trainer gets after SIGINT to finish its step and save a checkpoint. */
+  graceMs: number;
+  /** Time after SIGTERM before SIGKILL. */
+  killAfterMs?: number;
+  pollMs?: number;
+  signal?: (pid: number, signal: Signal) => void;
+  isAlive?: (pid: number) => boolean;
+  now?: () => number;
+}
+
+/**
+ * Stop: a `stop` request in control.jsonl (read by the trainer between steps, also when it runs under a
+ * launcher that swallows signals) and SIGINT; then SIGTERM after the grace period; then SIGKILL.
+ */
+export async function stopRun(runDir: string, pid: number | undefined, options: StopOptions): Promise<StopOutcome> {
+  const signal = options.signal ?? sendSignal;
+  const alive = options.isAlive ?? isPidAlive;
+  const pollMs = options.pollMs ?? 200;
+  const now = options.now ?? (() => Date.now() / 1000);
+  appendControl(runDir, { type: 'stop', time: now() });
+  if (pid === undefined || !alive(pid)) return 'not-running';
+
+  const exitsWithin = async (ms: number) => {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (!alive(pid)) return true;
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  };
+  signal(pid, 'SIGINT');
+  if (await exitsWithin(options.graceMs)) return 'exited';
+  signal(pid, 'SIGTERM');
+  if (await exitsWithin(options.killAfterMs ?? 5000)) return 'terminated';
+  signal(pid, 'SIGKILL');
+  return 'killed';
+}
+
+export type ControlRequest = { type: 'stop' | 'save' | 'generate'; time: number };
+
+/** One request per line, appended: the trainer reads new lines from its last offset. */
+export function appendControl(runDir: string, request: ControlRequest): void {
+  fs.appendFileSync(path.join(runDir, 'control.jsonl'), `${JSON.stringify(request)}\n`);
+}

@@ -1,0 +1,106 @@
+// Where runs live on disk and how one run folder is read (see "Where runs live" in HOUSE.md).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseConfigText } from '../config/parseConfig';
+import { defaultOutputDir } from '../config/runConfigSchema';
+import type { RunEvent } from '../protocol/events';
+import type { RunSummary } from '../protocol/runSummary';
+import { EventReader } from './eventReader';
+import { isPidAlive } from './processes';
+import { deriveRunState, foldEvents, summarize, type EventFacts, type StatusFile } from './runStatus';
+
+export interface RootsInput {
+  configPaths: readonly string[];
+  workspaceFolders: readonly string[];
+  /** The sftStudio.runsDirectory setting, relative to each workspace folder. */
+  runsDirectory: string;
+  /** Reads a config; the file on disk by default (tests pass texts). */
+  readText?(file: string): Promise<string | undefined>;
+}
+
+/** Each config's output_dir (relative to the config's folder) and the runs directory of every folder. */
+export async function runRoots(input: RootsInput): Promise<string[]> {
+  const roots: string[] = [];
+  for (const configPath of input.configPaths) {
+    let outputDir = defaultOutputDir;
+    try {
+      const text = input.readText ? await input.readText(configPath) : await fs.promises.readFile(configPath, 'utf8');
+      const value = text === undefined ? undefined : parseConfigText(text).value;
+      const declared = (value as { output_dir?: unknown } | undefined)?.output_dir;
+      if (typeof declared === 'string' && declared.trim()) outputDir = declared;
+    } catch {
+      // An unreadable or broken config still has the default runs folder.
+    }
+    roots.push(path.resolve(path.dirname(configPath), outputDir));
+  }
+  for (const folder of input.workspaceFolders) roots.push(path.resolve(folder, input.runsDirectory));
+  return [...new Set(roots)];
+}
+
+/** Run folders are the children of a root holding status.json or events.jsonl; sorted, unique. */
+export async function findRunFolders(roots: readonly string[]): Promise<string[]> {
+  const found = new Set<string>();
+  for (const root of roots) {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(root, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const dir = path.join(root, entry.name);
+      if (fs.existsSync(path.join(dir, 'status.json')) || fs.existsSync(path.join(dir, 'events.jsonl'))) found.add(dir);
+    }
+  }
+  return [...found].sort();
+}
+
+export async function readStatus(runDir: string): Promise<StatusFile | undefined> {
+  try {
+    const value: unknown = JSON.parse(await fs.promises.readFile(path.join(runDir, 'status.json'), 'utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as StatusFile) : undefined;
+  } catch {
+    // Missing, or caught between the trainer's write and rename on a filesystem without atomic rename.
+    return undefined;
+  }
+}
+
+export async function lastActivity(runDir: string): Promise<number | undefined> {
+  try {
+    return (await fs.promises.stat(path.join(runDir, 'events.jsonl'))).mtimeMs / 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface LoadOptions {
+  now?: () => number;
+  isPidAlive?: (pid: number) => boolean;
+  eventPollMs?: number;
+  watch?: boolean;
+}
+
+export interface RunSnapshot {
+  events: RunEvent[];
+  facts: EventFacts;
+  status?: StatusFile;
+  summary: RunSummary;
+  /** Positioned after the events read; start() it to follow the run. */
+  reader: EventReader;
+}
+
+export async function loadRun(runDir: string, options: LoadOptions = {}): Promise<RunSnapshot> {
+  const reader = new EventReader(path.join(runDir, 'events.jsonl'), { pollMs: options.eventPollMs, watch: options.watch });
+  const events = await reader.read();
+  const status = await readStatus(runDir);
+  const facts = foldEvents({}, events);
+  const state = deriveRunState({
+    status,
+    finished: facts.finished,
+    lastActivity: status ? undefined : await lastActivity(runDir),
+    now: (options.now ?? (() => Date.now() / 1000))(),
+    isPidAlive: options.isPidAlive ?? isPidAlive,
+  });
+  return { events, facts, status, summary: summarize(runDir, facts, state, status?.pid), reader };
+}
