@@ -28,7 +28,8 @@ interface Tracked {
   events: RunEvent[];
   facts: EventFacts;
   status?: StatusFile;
-  spawned?: { alive: boolean; exitCode?: number | null; pid?: number };
+  /** `at`: unix seconds of the spawn, to tell the new process's status.json from an older one. */
+  spawned?: { alive: boolean; exitCode?: number | null; pid?: number; at?: number };
   summary: RunSummary;
   reader: EventReader;
   following: boolean;
@@ -85,7 +86,7 @@ export class RunRegistry implements Disposable {
   /** A run this window just spawned: shown as starting at once, followed until it exits. */
   async trackSpawned(runDir: string, pid: number | undefined): Promise<RunSummary> {
     const run = await this.track(runDir);
-    run.spawned = { alive: true, pid };
+    run.spawned = { alive: true, pid, at: this.now() };
     run.facts = { ...run.facts, finished: undefined };
     this.follow(run);
     this.update(run);
@@ -169,22 +170,36 @@ export class RunRegistry implements Disposable {
   private append(run: Tracked, events: RunEvent[]): void {
     run.events.push(...events);
     run.facts = foldEvents(run.facts, events);
+    // Deltas first so a dashboard holds the events before any listener re-renders from the summary.
+    const before = run.summary;
     this.update(run, false);
     this.appendEmitter.fire({ runDir: run.runDir, events, summary: run.summary });
+    if (JSON.stringify(before) !== JSON.stringify(run.summary)) this.changeEmitter.fire(run.summary);
   }
 
   private update(run: Tracked, announce = true): void {
     const before = JSON.stringify(run.summary);
+    const status = this.currentStatus(run);
     const state = deriveRunState({
-      status: run.status,
+      status,
       finished: run.facts.finished,
       spawned: run.spawned,
       lastActivity: run.status ? undefined : run.facts.lastTime,
       now: this.now(),
       isPidAlive: this.options.isPidAlive ?? isPidAlive,
     });
-    run.summary = summarize(run.runDir, run.facts, state, run.status?.pid ?? run.spawned?.pid);
+    run.summary = summarize(run.runDir, run.facts, state, status?.pid ?? run.spawned?.pid);
     if (announce && JSON.stringify(run.summary) !== before) this.changeEmitter.fire(run.summary);
+  }
+
+  /**
+   * A resumed run's folder still holds the previous process's status.json ("stopped") until the new
+   * process rewrites it; that older file says nothing about the live process.
+   */
+  private currentStatus(run: Tracked): StatusFile | undefined {
+    const { status, spawned } = run;
+    const older = spawned?.alive && spawned.at !== undefined && status?.heartbeat !== undefined && status.heartbeat < spawned.at - 1;
+    return older ? undefined : status;
   }
 
   private async pollStatuses(): Promise<void> {
