@@ -21,6 +21,10 @@ const common = {
 
 const nodeTarget = { platform: 'node', format: 'cjs', target: 'node20' };
 
+// Required from node_modules at run time: transformers.js loads onnxruntime-node's native binary
+// (which cannot be bundled) and is itself only loaded when token insight or chat is first used.
+const runtimeLoaded = ['@huggingface/transformers', 'onnxruntime-node'];
+
 async function webviewEntries() {
   const dir = 'webview';
   const panels = [];
@@ -49,13 +53,14 @@ function buildOptions() {
       ...nodeTarget,
       entryPoints: { extension: 'src/extension.ts' },
       outdir: 'dist',
-      external: ['vscode'],
+      external: ['vscode', ...runtimeLoaded],
     },
     {
       ...common,
       ...nodeTarget,
       entryPoints: { cli: 'src/cli.ts' },
       outdir: 'dist',
+      external: runtimeLoaded,
       banner: { js: '#!/usr/bin/env node' },
     },
   ];

@@ -1,16 +1,19 @@
 // activate() only wires: services are created here, command bodies load their modules on first use.
 import * as vscode from 'vscode';
 import { vscodeSettings } from './common/settings.apis';
-import { vscodeUi } from './common/ui.apis';
+import { registerReportDocuments, vscodeUi } from './common/ui.apis';
+import { configPathOf, RunLifecycle } from './commands/runLifecycle';
 import { vscodeWorkspace } from './common/workspace.apis';
 import { CONFIG_SELECTOR, RunCodeLensProvider } from './config/configCodeLens';
 import { registerConfigDiagnostics } from './config/configDiagnostics';
+import { registerConfigLanguage } from './config/configLanguage';
 import { DASHBOARD_VIEW_TYPE } from './protocol/dashboard';
-import type { TrainingEnvChecker } from './python/envCheck';
 import { RunRegistry } from './runs/runRegistry';
 import { runRoots } from './runs/runStore';
 import { runDirOf, RunsTreeProvider, RUNS_VIEW_ID } from './views/runsTree';
 import { RunStatusBar } from './views/runStatusBar';
+import { registerInsight } from './insight/registerInsight';
+import { registerPanels } from './webviews/registerPanels';
 import type { DashboardPanels } from './webviews/dashboardPanel';
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -27,53 +30,22 @@ export function activate(context: vscode.ExtensionContext): void {
   let dashboards: DashboardPanels | undefined;
   const getDashboards = async () => {
     if (!dashboards) {
-      const { DashboardPanels } = await import('./webviews/dashboardPanel');
-      dashboards = new DashboardPanels(context.extensionUri, registry, (runDir) => void stopRun(runDir));
+      const [{ DashboardPanels }, { appendControl }] = await Promise.all([import('./webviews/dashboardPanel'), import('./runs/runManager')]);
+      dashboards = new DashboardPanels(context.extensionUri, registry, {
+        stopRun: (runDir) => stopRun(runDir),
+        requestControl: (runDir, type) => appendControl(runDir, { type, time: Date.now() / 1000 }),
+      });
       context.subscriptions.push(dashboards);
     }
     return dashboards;
   };
   const openDashboard = async (runDir: string) => (await getDashboards()).open(runDir);
 
-  let envChecker: TrainingEnvChecker | undefined;
-  const getEnvChecker = async () => (envChecker ??= new (await import('./python/envCheck')).TrainingEnvChecker());
+  const lifecycle = new RunLifecycle(context, registry, (runDir) => void openDashboard(runDir));
+  const stopRun = (runDir?: string) => lifecycle.stopRun(runDir);
+  const startRun = (target?: string) => lifecycle.startRun(target);
 
-  const stopRun = async (runDir?: string) => {
-    const [{ stopRunCommand }, manager] = await Promise.all([import('./commands/stopRun'), import('./runs/runManager')]);
-    return stopRunCommand(
-      {
-        ui: vscodeUi,
-        runs: registry,
-        stop: (dir, pid) => manager.stopRun(dir, pid, { graceMs: vscodeSettings.stopGraceSeconds() * 1000 }),
-      },
-      runDir,
-    );
-  };
-
-  const startRun = async (target?: string) => {
-    const [{ startRun: run }, manager, { resolveInterpreter }, { vscodeInterpreterSources }] = await Promise.all([
-      import('./commands/startRun'),
-      import('./runs/runManager'),
-      import('./python/interpreter'),
-      import('./python/python.apis'),
-    ]);
-    const checker = await getEnvChecker();
-    return run(
-      {
-        ui: vscodeUi,
-        workspace: vscodeWorkspace,
-        settings: vscodeSettings,
-        python: { resolve: () => resolveInterpreter(vscodeInterpreterSources), check: (p) => checker.check(p) },
-        runs: registry,
-        launcher: { plan: manager.planLaunch, launch: (plan) => manager.launch(plan), tailOfLog: (dir) => manager.tailOfLog(dir) },
-        extensionPath: context.extensionPath,
-        openDashboard: (runDir) => void openDashboard(runDir),
-      },
-      target,
-    );
-  };
-
-  const tree = new RunsTreeProvider(registry);
+  const tree = new RunsTreeProvider(registry, lifecycle.queue, lifecycle.notes);
   const watcher = vscode.workspace.createFileSystemWatcher('**/{status.json,events.jsonl,*.sft.yaml,*.sft.json}');
   let refreshTimer: NodeJS.Timeout | undefined;
   const refreshSoon = () => {
@@ -83,6 +55,10 @@ export function activate(context: vscode.ExtensionContext): void {
 
   context.subscriptions.push(
     registry,
+    lifecycle,
+    ...lifecycle.registerCommands(),
+    registerConfigLanguage(),
+    registerReportDocuments(),
     tree,
     vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true }),
     new RunStatusBar(registry),
@@ -91,6 +67,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state) => (await getDashboards()).restore(panel, state),
     }),
+    ...registerPanels(context, registry),
     vscode.commands.registerCommand('sftStudio.startRun', (arg?: unknown) => startRun(configPathOf(arg))),
     vscode.commands.registerCommand('sftStudio.stopRun', (arg?: unknown) => stopRun(runDirOf(arg))),
     vscode.commands.registerCommand('sftStudio.openDashboard', async (arg?: unknown) => {
@@ -109,7 +86,7 @@ export function activate(context: vscode.ExtensionContext): void {
         exists: (file) => fs.existsSync(file),
         setPythonPath: vscodeSettings.setPythonPath,
       });
-      if (chosen) (await getEnvChecker()).forget(chosen);
+      if (chosen) await lifecycle.forgetInterpreter(chosen);
     }),
     vscode.commands.registerCommand('sftStudio.refreshRuns', refresh),
     watcher,
@@ -119,15 +96,16 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('sftStudio.runsDirectory') && refreshSoon()),
     { dispose: () => clearTimeout(refreshTimer) },
   );
+  registerInsight(context, {
+    runDirOf,
+    resolvePython: async () => {
+      const [{ resolveInterpreter }, { vscodeInterpreterSources }] = await Promise.all([import('./python/interpreter'), import('./python/python.apis')]);
+      return (await resolveInterpreter(vscodeInterpreterSources))?.path;
+    },
+  });
   refresh();
 }
 
 export function deactivate(): void {
   // Runs are detached on purpose: they keep training after the window closes or reloads.
-}
-
-/** The code lens passes a Uri, the explorer a Uri, the palette nothing. */
-function configPathOf(arg: unknown): string | undefined {
-  if (arg instanceof vscode.Uri) return arg.fsPath;
-  return typeof arg === 'string' ? arg : undefined;
 }

@@ -5,6 +5,7 @@ import type { CliCommand, CliIo } from './cliCommand';
 const commands: Record<string, () => CliCommand> = {
   validate: () => require('./validateCommand').validateCommand,
   judge: () => require('../judge/cli').judgeCliCommand,
+  tokens: () => require('./tokensCommand').tokensCommand,
 };
 
 function usage(): string {

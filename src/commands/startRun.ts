@@ -5,18 +5,21 @@ import type { Settings } from '../common/settings';
 import type { ProgressReporter, Ui } from '../common/ui';
 import type { WorkspaceFacts } from '../common/workspace';
 import { formatProblem, validateConfigText } from '../config/validateConfig';
-import type { EnvCheck } from '../python/envCheck';
+import { describeEnv, type EnvCheck } from '../python/envCheck';
 import type { ResolvedInterpreter } from '../python/interpreter';
 import type { RunEvent } from '../protocol/events';
 import type { AppendedEvents } from '../runs/runRegistry';
 import type { LaunchPlan, LaunchRequest } from '../runs/runManager';
-import { OverrideError } from '../runs/trainerCommand';
+import type { RunQueue } from '../runs/runQueue';
+import { checkOverrides, OverrideError } from '../runs/trainerCommand';
 
 export const SELECT_INTERPRETER = 'Select Python Interpreter';
+export const SET_UP_ENVIRONMENT = 'Set Up Training Environment';
 const MANAGE_TRUST = 'Manage Workspace Trust';
 const OPEN_LOG = 'Open trainer.log';
 
-export interface StartRunDeps {
+/** What starting any trainer process (a new run or a resumed one) needs. */
+export interface LaunchDeps {
   ui: Ui;
   workspace: WorkspaceFacts;
   settings: Settings;
@@ -32,28 +35,26 @@ export interface StartRunDeps {
   };
   launcher: {
     plan(request: LaunchRequest): LaunchPlan;
+    planResume(request: { runDir: string; python: string; extensionPath: string }): LaunchPlan;
     launch(plan: LaunchPlan): ChildProcess;
     tailOfLog(runDir: string): string;
   };
+  queue: Pick<RunQueue, 'submit' | 'used' | 'limit'>;
   extensionPath: string;
   openDashboard(runDir: string): void;
 }
 
+export type StartRunDeps = LaunchDeps;
+
 /**
  * Start Run: check trust, pick the config, refuse invalid configs, find a Python that can train,
- * spawn the trainer and keep a progress notification until it reports run_started.
- * Resolves to the run folder, or undefined when nothing was started.
+ * then spawn the trainer (or queue it when sftStudio.maxConcurrentRuns runs are in progress) and keep
+ * a progress notification until it reports run_started.
+ * Resolves to the run folder, or undefined when nothing was started (yet).
  */
 export async function startRun(deps: StartRunDeps, target?: string): Promise<string | undefined> {
   const { ui } = deps;
-  if (!deps.workspace.isTrusted()) {
-    const choice = await ui.showError(
-      'SFT Studio: starting a run executes Python code from this workspace, so it needs a trusted workspace. Trust this folder, then start the run again.',
-      MANAGE_TRUST,
-    );
-    if (choice === MANAGE_TRUST) await ui.executeCommand('workbench.trust.manage');
-    return undefined;
-  }
+  if (!(await ensureTrusted(ui, deps.workspace))) return undefined;
 
   const configPath = target ?? deps.workspace.activeConfigPath() ?? (await pickConfig(deps));
   if (!configPath) return undefined;
@@ -68,54 +69,116 @@ export async function startRun(deps: StartRunDeps, target?: string): Promise<str
     return undefined;
   }
 
+  let overrides: string[];
+  try {
+    overrides = checkOverrides(deps.settings.runOverrides());
+  } catch (error) {
+    if (!(error instanceof OverrideError)) throw error;
+    void ui.showError(`SFT Studio: sftStudio.runOverrides: ${error.message}. Fix the setting and start the run again.`);
+    return undefined;
+  }
+
+  return preflightAndLaunch(deps, { label: path.basename(configPath), configPath }, (python) =>
+    deps.launcher.plan({
+      configPath,
+      runName: typeof config.run_name === 'string' ? config.run_name : undefined,
+      outputDir: typeof config.output_dir === 'string' ? config.output_dir : undefined,
+      python,
+      overrides,
+      extensionPath: deps.extensionPath,
+    }),
+  );
+}
+
+/** The trust gate of every command that executes workspace code; says why and offers the way out. */
+export async function ensureTrusted(ui: Ui, workspace: WorkspaceFacts): Promise<boolean> {
+  if (workspace.isTrusted()) return true;
+  const choice = await ui.showError(
+    'SFT Studio: starting a run executes Python code from this workspace, so it needs a trusted workspace. Trust this folder, then start the run again.',
+    MANAGE_TRUST,
+  );
+  if (choice === MANAGE_TRUST) await ui.executeCommand('workbench.trust.manage');
+  return false;
+}
+
+/**
+ * Finds and checks the interpreter, then starts the planned process now or queues it. The plan is
+ * made only when the process starts, so a queued run's folder carries its real start time.
+ */
+export async function preflightAndLaunch(
+  deps: LaunchDeps,
+  what: { label: string; configPath?: string },
+  makePlan: (python: string) => LaunchPlan,
+): Promise<string | undefined> {
+  const { ui } = deps;
   const python = await deps.python.resolve();
   if (!python) {
     void offerInterpreter(
       ui,
-      'SFT Studio needs Python with torch and transformers, and found no interpreter: set sftStudio.pythonPath, choose one in the Python extension, or create a .venv in the workspace folder.',
+      'SFT Studio needs Python with torch and transformers, and found no interpreter: set sftStudio.pythonPath, choose one in the Python extension, or run "SFT Studio: Set Up Training Environment" to create a .venv in the workspace folder.',
     );
     return undefined;
   }
 
-  return ui.withProgress(`SFT Studio: starting ${path.basename(configPath)}`, async (progress) => {
+  const title = `SFT Studio: starting ${what.label}`;
+  return ui.withProgress(title, async (progress) => {
     progress.report(`checking ${python.path}…`);
     const env = await deps.python.check(python.path);
     if (!env.ok) {
       void offerInterpreter(
         ui,
-        `SFT Studio needs Python with torch and transformers; ${python.path} cannot import them (${env.detail ?? 'unknown error'}). Install them there or select another interpreter.`,
+        `SFT Studio needs Python with torch and transformers; ${python.path} cannot import them (${env.detail ?? 'unknown error'}). Install them there (or run "SFT Studio: Set Up Training Environment") or select another interpreter.`,
       );
       return undefined;
     }
+    if (env.device) progress.report(`${describeEnv(env)}; launching the trainer…`);
 
-    let plan: LaunchPlan;
-    try {
-      plan = deps.launcher.plan({
-        configPath,
-        runName: typeof config.run_name === 'string' ? config.run_name : undefined,
-        outputDir: typeof config.output_dir === 'string' ? config.output_dir : undefined,
-        python: python.path,
-        overrides: deps.settings.runOverrides() as string[],
-        extensionPath: deps.extensionPath,
-      });
-    } catch (error) {
-      if (!(error instanceof OverrideError)) throw error;
-      void ui.showError(`SFT Studio: ${error.message}.`);
+    // A start that waits in the queue gets its own notification when its turn comes.
+    let current: ProgressReporter | undefined = progress;
+    const start = (claim: (runDir: string) => void) =>
+      current
+        ? launchPlanned(deps, () => makePlan(python.path), current, claim)
+        : ui.withProgress(title, (later) => launchPlanned(deps, () => makePlan(python.path), later, claim));
+    const submitted = deps.queue.submit(what, start);
+    if (submitted.queued) {
+      current = undefined;
+      void ui.showInfo(
+        `SFT Studio: ${what.label} is queued: ${deps.queue.used()} of ${deps.queue.limit()} runs allowed at once (sftStudio.maxConcurrentRuns) are in progress. It starts when one ends; the Runs view lists it.`,
+      );
       return undefined;
     }
-
-    progress.report('launching the trainer…');
-    const outcome = await launchAndWait(deps, plan, progress);
-    if (outcome.started) return plan.runDir;
-
-    const name = path.basename(plan.runDir);
-    const why = outcome.error ? `${outcome.error.message} ${outcome.error.hint}` : `exit code ${String(outcome.exitCode)}`;
-    const log = deps.launcher.tailOfLog(plan.runDir);
-    void ui.showError(`Run ${name} ended before it started: ${why}${log ? `\n\ntrainer.log:\n${log}` : ''}`, OPEN_LOG).then(
-      (choice) => (choice === OPEN_LOG ? ui.openFile(plan.logPath) : undefined),
-    );
-    return undefined;
+    return submitted.started;
   });
+}
+
+async function launchPlanned(
+  deps: LaunchDeps,
+  makePlan: () => LaunchPlan,
+  progress: ProgressReporter,
+  claim: (runDir: string) => void,
+): Promise<string | undefined> {
+  const { ui } = deps;
+  let plan: LaunchPlan;
+  try {
+    plan = makePlan();
+  } catch (error) {
+    if (!(error instanceof OverrideError)) throw error;
+    void ui.showError(`SFT Studio: ${error.message}.`);
+    return undefined;
+  }
+  claim(plan.runDir);
+
+  progress.report('launching the trainer…');
+  const outcome = await launchAndWait(deps, plan, progress);
+  if (outcome.started) return plan.runDir;
+
+  const name = path.basename(plan.runDir);
+  const why = outcome.error ? `${outcome.error.message} ${outcome.error.hint}` : `exit code ${String(outcome.exitCode)}`;
+  const log = deps.launcher.tailOfLog(plan.runDir);
+  void ui.showError(`Run ${name} ended before it started: ${why}${log ? `\n\ntrainer.log:\n${log}` : ''}`, OPEN_LOG).then(
+    (choice) => (choice === OPEN_LOG ? ui.openFile(plan.logPath) : undefined),
+  );
+  return undefined;
 }
 
 interface LaunchOutcome {
@@ -124,7 +187,10 @@ interface LaunchOutcome {
   error?: { message: string; hint: string };
 }
 
-function launchAndWait(deps: StartRunDeps, plan: LaunchPlan, progress: ProgressReporter): Promise<LaunchOutcome> {
+function launchAndWait(deps: LaunchDeps, plan: LaunchPlan, progress: ProgressReporter): Promise<LaunchOutcome> {
+  // A resumed run already holds a run_started: only a new one means this process started.
+  const startsBefore = countStarts(deps.runs.events(plan.runDir));
+  const eventsBefore = deps.runs.events(plan.runDir).length;
   return new Promise<LaunchOutcome>((resolve) => {
     let subscription: Disposable | undefined;
     let settled = false;
@@ -135,7 +201,7 @@ function launchAndWait(deps: StartRunDeps, plan: LaunchPlan, progress: ProgressR
       resolve(outcome);
     };
     const lastError = () => {
-      const error = [...deps.runs.events(plan.runDir)].reverse().find((e) => e.type === 'error');
+      const error = deps.runs.events(plan.runDir).slice(eventsBefore).reverse().find((e) => e.type === 'error');
       return error?.type === 'error' ? { message: error.message, hint: error.hint } : undefined;
     };
 
@@ -148,7 +214,7 @@ function launchAndWait(deps: StartRunDeps, plan: LaunchPlan, progress: ProgressR
     const child = deps.launcher.launch(plan);
     const exited = (exitCode: number | null) => {
       void deps.runs.markExited(plan.runDir, exitCode).then(() => {
-        const started = deps.runs.events(plan.runDir).some((e) => e.type === 'run_started');
+        const started = countStarts(deps.runs.events(plan.runDir)) > startsBefore;
         settle(started ? { started: true } : { started: false, exitCode, error: lastError() });
       });
     };
@@ -162,10 +228,16 @@ function launchAndWait(deps: StartRunDeps, plan: LaunchPlan, progress: ProgressR
   });
 }
 
+function countStarts(events: readonly RunEvent[]): number {
+  return events.filter((e) => e.type === 'run_started').length;
+}
+
 async function pickConfig(deps: StartRunDeps): Promise<string | undefined> {
   const configs = await deps.workspace.findConfigFiles();
   if (configs.length === 0) {
-    void deps.ui.showError('SFT Studio: no *.sft.yaml or *.sft.json run config in this workspace. Create one to start a run.');
+    const NEW_CONFIG = 'New Run Config';
+    const choice = await deps.ui.showError('SFT Studio: no *.sft.yaml or *.sft.json run config in this workspace. Create one to start a run.', NEW_CONFIG);
+    if (choice === NEW_CONFIG) await deps.ui.executeCommand('sftStudio.newRunConfig');
     return undefined;
   }
   if (configs.length === 1) return configs[0];
@@ -177,7 +249,7 @@ async function pickConfig(deps: StartRunDeps): Promise<string | undefined> {
 }
 
 async function offerInterpreter(ui: Ui, message: string): Promise<void> {
-  if ((await ui.showError(message, SELECT_INTERPRETER)) === SELECT_INTERPRETER) {
-    await ui.executeCommand('sftStudio.selectPythonInterpreter');
-  }
+  const choice = await ui.showError(message, SELECT_INTERPRETER, SET_UP_ENVIRONMENT);
+  if (choice === SELECT_INTERPRETER) await ui.executeCommand('sftStudio.selectPythonInterpreter');
+  if (choice === SET_UP_ENVIRONMENT) await ui.executeCommand('sftStudio.setUpEnvironment');
 }

@@ -1,11 +1,32 @@
 import type { Ui } from '../common/ui';
 import { isActiveState, type RunSummary } from '../protocol/runSummary';
-import type { StopOutcome } from '../runs/runManager';
+import type { StopOutcome, StopStep } from '../runs/runManager';
 
 export interface StopRunDeps {
   ui: Ui;
   runs: { list(): RunSummary[]; get(runDir: string): RunSummary | undefined };
-  stop(runDir: string, pid: number | undefined): Promise<StopOutcome>;
+  stop(runDir: string, pid: number | undefined, onStep: (step: StopStep) => void): Promise<StopOutcome>;
+  /** Where the current step is shown beside the run in the Runs view. */
+  notes: { set(runDir: string, note: string | undefined): void };
+}
+
+/** What each escalation means for the user's checkpoint, in the notification and the tree. */
+export function describeStopStep(step: StopStep): { note: string; progress: string } {
+  const seconds = Math.round(step.waitMs / 1000);
+  switch (step.signal) {
+    case 'SIGINT':
+      return {
+        note: 'stopping: saving a checkpoint',
+        progress: `asked to stop (control.jsonl + SIGINT); waiting up to ${seconds} s for it to finish the step and save a checkpoint…`,
+      };
+    case 'SIGTERM':
+      return {
+        note: 'stopping: SIGTERM sent',
+        progress: `no exit within the grace period (sftStudio.stopGracePeriodSeconds): sent SIGTERM, ${seconds} s before SIGKILL…`,
+      };
+    case 'SIGKILL':
+      return { note: 'stopping: killed', progress: 'still running: sent SIGKILL to its process group.' };
+  }
 }
 
 /** Stop Run: the given run, the only active one, or one picked from the active runs. */
@@ -20,10 +41,22 @@ export async function stopRunCommand(deps: StopRunDeps, runDir?: string): Promis
     run = (await deps.ui.pick(active.map((r) => ({ label: r.name, description: r.state, run: r })), 'Run to stop'))?.run;
   }
   if (!run) return undefined;
-  const outcome = await deps.stop(run.runDir, run.pid);
+  const target = run;
+  let outcome: StopOutcome;
+  try {
+    outcome = await deps.ui.withProgress(`SFT Studio: stopping ${target.name}`, (progress) =>
+      deps.stop(target.runDir, target.pid, (step) => {
+        const words = describeStopStep(step);
+        deps.notes.set(target.runDir, words.note);
+        progress.report(words.progress);
+      }),
+    );
+  } finally {
+    deps.notes.set(target.runDir, undefined);
+  }
   if (outcome === 'terminated' || outcome === 'killed') {
     void deps.ui.showWarning(
-      `SFT Studio: run ${run.name} did not stop within the grace period and was ${outcome}; its last checkpoint may be older than its last step.`,
+      `SFT Studio: run ${target.name} did not stop within the grace period and was ${outcome}; its last checkpoint may be older than its last step.`,
     );
   }
   return outcome;

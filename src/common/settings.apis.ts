@@ -12,6 +12,7 @@ export const vscodeSettings: Settings = {
   runsDirectory: () => config().get<string>('runsDirectory')?.trim() || 'runs',
   stopGraceSeconds: () => Math.max(0, config().get<number>('stopGracePeriodSeconds') ?? 30),
   openDashboardOnStart: () => config().get<boolean>('openDashboardOnStart') ?? true,
+  maxConcurrentRuns: () => Math.max(1, Math.floor(config().get<number>('maxConcurrentRuns') ?? 1)),
   setPythonPath: async (path) => {
     // Per workspace when there is one: interpreters are usually a project's own .venv.
     const target = vscode.workspace.workspaceFolders?.length

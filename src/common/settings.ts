@@ -5,6 +5,8 @@ export interface Settings {
   runsDirectory(): string;
   stopGraceSeconds(): number;
   openDashboardOnStart(): boolean;
+  /** Runs allowed to train at once; further starts wait in a queue. */
+  maxConcurrentRuns(): number;
   setPythonPath(path: string): Promise<void>;
 }
 

@@ -1,5 +1,28 @@
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { PickItem, Ui } from './ui';
+
+const REPORT_SCHEME = 'sft-studio-report';
+const reports = new Map<string, string>();
+const reportChanged = new vscode.EventEmitter<vscode.Uri>();
+
+/** Serves the Markdown reports (dry run, validation) as read-only documents: nothing to save on close. */
+export function registerReportDocuments(): vscode.Disposable {
+  return vscode.Disposable.from(
+    reportChanged,
+    vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, {
+      onDidChange: reportChanged.event,
+      provideTextDocumentContent: (uri) => reports.get(uri.toString()) ?? '',
+    }),
+  );
+}
+
+function insideWorkspace(file: string): boolean {
+  return (vscode.workspace.workspaceFolders ?? []).some((f) => {
+    const relative = path.relative(f.uri.fsPath, file);
+    return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+  });
+}
 
 export const vscodeUi: Ui = {
   showError: (message, ...buttons) => Promise.resolve(vscode.window.showErrorMessage(message, ...buttons)),
@@ -27,8 +50,26 @@ export const vscodeUi: Ui = {
           }),
       ),
     ),
+  confirm: async (message, detail, action) =>
+    (await vscode.window.showWarningMessage(message, { modal: true, detail }, action)) === action,
   executeCommand: (command, ...args) => Promise.resolve(vscode.commands.executeCommand(command, ...args)),
   openFile: async (file) => {
     await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
+  },
+  reveal: async (file) => {
+    const uri = vscode.Uri.file(file);
+    await vscode.commands.executeCommand(insideWorkspace(file) ? 'revealInExplorer' : 'revealFileInOS', uri);
+  },
+  showMarkdown: async (title, markdown) => {
+    // The .md suffix gives the document the Markdown language, which the preview needs.
+    const uri = vscode.Uri.from({ scheme: REPORT_SCHEME, path: `/${title.replace(/[\\/]/g, '_')}.md` });
+    reports.set(uri.toString(), markdown);
+    reportChanged.fire(uri);
+    try {
+      await vscode.commands.executeCommand('markdown.showPreview', uri);
+    } catch {
+      // No Markdown extension (it can be disabled): the source is readable too.
+      await vscode.window.showTextDocument(uri, { preview: true });
+    }
   },
 };

@@ -20,6 +20,12 @@ export interface Ui {
   pick<T extends PickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined>;
   input(options: { prompt: string; value?: string; validate?: (value: string) => string | undefined }): Promise<string | undefined>;
   withProgress<T>(title: string, task: (progress: ProgressReporter) => Promise<T>): Promise<T>;
+  /** A modal question with one action button (and Cancel); resolves true only when the action was chosen. */
+  confirm(message: string, detail: string, action: string): Promise<boolean>;
   executeCommand(command: string, ...args: unknown[]): Promise<unknown>;
   openFile(file: string): Promise<void>;
+  /** Shows a file or folder: in the Explorer when it is inside the workspace, else in the OS file manager. */
+  reveal(file: string): Promise<void>;
+  /** Opens read-only Markdown (a report) rendered in a preview. */
+  showMarkdown(title: string, markdown: string): Promise<void>;
 }

@@ -1,27 +1,43 @@
 import { execFile } from 'node:child_process';
 
+/** The accelerator torch sees: ROCm builds report through torch.cuda too, so torch.version.hip tells them apart. */
+export type TorchDevice = 'cuda' | 'rocm' | 'mps' | 'cpu';
+
 export interface EnvCheck {
   ok: boolean;
   /** Why not, in the interpreter's own words (the last line of its error). */
   detail?: string;
+  torchVersion?: string;
+  device?: TorchDevice;
+  gpuCount?: number;
 }
 
-export type ExecFn = (file: string, args: readonly string[]) => Promise<void>;
+/** Resolves to the program's stdout; rejects with `stderr` attached when it fails. */
+export type ExecFn = (file: string, args: readonly string[]) => Promise<string | void>;
 
-const CHECK_ARGS = ['-c', 'import torch, transformers'] as const;
+// One line of JSON, so the device report cannot be confused with warnings printed on import.
+const PROBE = [
+  'import json, torch, transformers',
+  'cuda = torch.cuda.is_available()',
+  'mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())',
+  'device = ("rocm" if getattr(torch.version, "hip", None) else "cuda") if cuda else ("mps" if mps else "cpu")',
+  'print(json.dumps({"torch": torch.__version__, "device": device, "gpus": torch.cuda.device_count() if cuda else 0}))',
+].join('\n');
+
+export const CHECK_ARGS = ['-c', PROBE] as const;
 
 const execCheck: ExecFn = (file, args) =>
   new Promise((resolve, reject) => {
     // Importing torch can take tens of seconds on a cold disk.
-    execFile(file, [...args], { timeout: 180_000, windowsHide: true }, (error, _stdout, stderr) => {
+    execFile(file, [...args], { timeout: 180_000, windowsHide: true }, (error, stdout, stderr) => {
       if (error) reject(Object.assign(error, { stderr: String(stderr) }));
-      else resolve();
+      else resolve(String(stdout));
     });
   });
 
 /**
- * Checks once per interpreter that the training packages import. Successes are cached for the
- * session; failures are not, so installing torch is noticed on the next start.
+ * Checks once per interpreter that the training packages import, and which device torch sees.
+ * Successes are cached for the session; failures are not, so installing torch is noticed on the next start.
  */
 export class TrainingEnvChecker {
   private readonly cache = new Map<string, Promise<EnvCheck>>();
@@ -32,7 +48,7 @@ export class TrainingEnvChecker {
     let pending = this.cache.get(python);
     if (!pending) {
       pending = this.exec(python, CHECK_ARGS).then(
-        () => ({ ok: true }),
+        (stdout) => ({ ok: true, ...parseProbe(stdout ?? '') }),
         (error: NodeJS.ErrnoException & { stderr?: string }) => {
           this.cache.delete(python);
           return { ok: false, detail: describeFailure(python, error) };
@@ -45,6 +61,29 @@ export class TrainingEnvChecker {
 
   forget(python: string): void {
     this.cache.delete(python);
+  }
+}
+
+/** `torch 2.13.0 · CPU` or `torch 2.11.0 · CUDA × 8`. */
+export function describeEnv(env: EnvCheck): string {
+  const device = env.device === 'mps' ? 'Apple MPS' : (env.device ?? 'unknown device').toUpperCase();
+  const count = env.gpuCount && env.gpuCount > 1 ? ` × ${env.gpuCount}` : '';
+  return `torch ${env.torchVersion ?? '?'} · ${device}${count}`;
+}
+
+function parseProbe(stdout: string): Pick<EnvCheck, 'torchVersion' | 'device' | 'gpuCount'> {
+  const last = stdout.trim().split(/\r?\n/).at(-1) ?? '';
+  try {
+    const value = JSON.parse(last) as { torch?: unknown; device?: unknown; gpus?: unknown };
+    const devices: readonly string[] = ['cuda', 'rocm', 'mps', 'cpu'];
+    return {
+      torchVersion: typeof value.torch === 'string' ? value.torch : undefined,
+      device: typeof value.device === 'string' && devices.includes(value.device) ? (value.device as TorchDevice) : undefined,
+      gpuCount: typeof value.gpus === 'number' ? value.gpus : undefined,
+    };
+  } catch {
+    // The imports worked; only the report is missing, which must not block a run.
+    return {};
   }
 }
 

@@ -93,6 +93,14 @@ export interface StopOptions {
   signal?: (pid: number, signal: Signal) => void;
   isAlive?: (pid: number) => boolean;
   now?: () => number;
+  /** Told before each escalation, so the UI can show which step the stop is at. */
+  onStep?: (step: StopStep) => void;
+}
+
+/** One escalation of a stop: the signal sent and how long the trainer then gets to exit. */
+export interface StopStep {
+  signal: Signal;
+  waitMs: number;
 }
 
 /**
@@ -115,11 +123,16 @@ export async function stopRun(runDir: string, pid: number | undefined, options: 
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   };
-  signal(pid, 'SIGINT');
+  const escalate = (sent: Signal, waitMs: number) => {
+    options.onStep?.({ signal: sent, waitMs });
+    signal(pid, sent);
+  };
+  escalate('SIGINT', options.graceMs);
   if (await exitsWithin(options.graceMs)) return 'exited';
-  signal(pid, 'SIGTERM');
-  if (await exitsWithin(options.killAfterMs ?? 5000)) return 'terminated';
-  signal(pid, 'SIGKILL');
+  const killAfterMs = options.killAfterMs ?? 5000;
+  escalate('SIGTERM', killAfterMs);
+  if (await exitsWithin(killAfterMs)) return 'terminated';
+  escalate('SIGKILL', 0);
   return 'killed';
 }
 

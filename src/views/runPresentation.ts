@@ -1,6 +1,6 @@
 // How runs look in the sidebar and status bar, as plain data so it can be tested without VS Code.
 import * as path from 'node:path';
-import { describeRun, formatDuration, formatLoss, formatStep, statusBarText } from '../protocol/format';
+import { formatDuration, formatLoss, formatStep, statusBarText } from '../protocol/format';
 import { isActiveState, type RunState, type RunSummary } from '../protocol/runSummary';
 
 export const stateIcons: Readonly<Record<RunState, { id: string; color?: string }>> = {
@@ -48,22 +48,52 @@ export interface RunItemPresentation {
   contextValue: string;
 }
 
-export function presentRun(run: RunSummary): RunItemPresentation {
-  const lines = [run.name, `State: ${run.state}`];
+/** What the tree knows about a run besides its summary. */
+export interface RunExtras {
+  /** A transient action in progress, e.g. "stopping: SIGTERM sent". */
+  note?: string;
+  /** Complete checkpoints in its folder. */
+  checkpoints?: number;
+}
+
+/** Whole percent of steps done, for runs that know their total. */
+export function progressPercent(run: Pick<RunSummary, 'step' | 'totalSteps'>): number | undefined {
+  if (run.step === undefined || !run.totalSteps || run.totalSteps <= 0) return undefined;
+  return Math.min(100, Math.floor((run.step / run.totalSteps) * 100));
+}
+
+/** Stopped, failed and crashed runs with a checkpoint can continue where they left off. */
+export function isResumable(run: RunSummary, checkpoints: number): boolean {
+  return checkpoints > 0 && (run.state === 'stopped' || run.state === 'failed' || run.state === 'crashed');
+}
+
+export function presentRun(run: RunSummary, extras: RunExtras = {}): RunItemPresentation {
+  const lines = [run.name, `State: ${run.state}${extras.note ? ` (${extras.note})` : ''}`];
   const step = formatStep(run);
-  if (step) lines.push(`Progress: ${step}`);
+  const percent = progressPercent(run);
+  if (step) lines.push(`Progress: ${step}${percent !== undefined ? ` (${percent}%)` : ''}`);
   if (run.loss !== undefined) lines.push(`Train loss: ${formatLoss(run.loss)}`);
   if (run.evalLoss !== undefined) lines.push(`Eval loss: ${formatLoss(run.evalLoss)}`);
   if (run.tokensPerSecond !== undefined) lines.push(`Throughput: ${Math.round(run.tokensPerSecond)} tokens/s`);
   if (isActiveState(run.state)) lines.push(`ETA: ${run.etaSeconds !== undefined ? formatDuration(run.etaSeconds) : 'estimating…'}`);
   if (run.error) lines.push(`Error (${run.error.kind}): ${run.error.message}`, `Hint: ${run.error.hint}`);
+  const checkpoints = extras.checkpoints ?? 0;
+  if (checkpoints > 0) lines.push(`Checkpoints: ${checkpoints}`);
+  const resumable = isResumable(run, checkpoints);
+  if (run.state === 'crashed') {
+    lines.push(resumable ? 'Its trainer is gone without finishing: Resume continues from the last checkpoint.' : 'Its trainer is gone without finishing and saved no checkpoint.');
+  }
   lines.push(`Folder: ${run.runDir}`);
+  const parts = [extras.note ?? run.state];
+  if (isActiveState(run.state) && percent !== undefined) parts.push(`${percent}%`);
+  if (step) parts.push(step);
+  if (run.loss !== undefined) parts.push(`loss ${formatLoss(run.loss)}`);
   return {
     label: run.name,
-    description: describeRun(run),
+    description: parts.join(' · '),
     tooltip: lines.join('\n'),
-    icon: stateIcons[run.state],
-    contextValue: `run.${run.state}`,
+    icon: extras.note ? { id: 'loading~spin' } : stateIcons[run.state],
+    contextValue: `run.${run.state}${resumable ? '.resumable' : ''}`,
   };
 }
 

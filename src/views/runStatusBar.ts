@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { throttle } from '../common/throttle';
 import type { RunRegistry } from '../runs/runRegistry';
 import { statusBarPresentation, statusBarRun } from './runPresentation';
 
@@ -9,7 +10,11 @@ export class RunStatusBar implements vscode.Disposable {
 
   constructor(private readonly registry: RunRegistry) {
     this.item.name = 'SFT Studio: active run';
-    this.subscription = registry.onDidChange(() => this.render());
+    const render = throttle(() => this.render(), 100);
+    const changed = registry.onDidChange(render);
+    // Steps and losses arrive as events; the summary changes with them.
+    const appended = registry.onDidAppendEvents(render);
+    this.subscription = { dispose: () => [render, changed, appended].forEach((d) => d.dispose()) };
     this.render();
   }
 

@@ -26,7 +26,10 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
 const escapeAttribute = (value: string) =>
   value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** The shell every panel loads; the app builds the rest of the DOM itself. */
+/**
+ * The shell every panel loads; the app builds the rest of the DOM itself. The csp-nonce meta lets
+ * the toolkit's one feature-test <style> element carry this load's nonce.
+ */
 export function renderWebviewHtml(page: WebviewPage): string {
   return `<!DOCTYPE html>
 <html lang="en">
@@ -34,6 +37,7 @@ export function renderWebviewHtml(page: WebviewPage): string {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeAttribute(contentSecurityPolicy(page.cspSource, page.nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
+<meta property="csp-nonce" content="${page.nonce}">
 <title>${escapeAttribute(page.title)}</title>
 <link rel="stylesheet" href="${escapeAttribute(page.styleUri)}" nonce="${page.nonce}">
 </head>

@@ -15,9 +15,11 @@ import { chromium } from 'playwright-core';
 import { ensureE2eTools } from '../../scripts/e2e-tools.mjs';
 import { repoRoot, startCodeServer, tail } from './codeServer.mjs';
 import demoRun from './scenarios/demoRun.mjs';
+import configLanguage from './scenarios/configLanguage.mjs';
+import stopResumeReload from './scenarios/stopResumeReload.mjs';
 import { runFolders, signalTrainers, stopTrainers } from './trainers.mjs';
 
-const scenarios = [demoRun];
+const scenarios = [demoRun, configLanguage, stopResumeReload];
 
 const e2eDir = path.join(repoRoot, 'test', 'e2e');
 const workRoot = path.join(e2eDir, '.work');

@@ -4,6 +4,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sleep } from './codeServer.mjs';
 
+/** A run folder's events.jsonl, parsed line by line. */
+export function readEvents(runDir) {
+  return fs
+    .readFileSync(path.join(runDir, 'events.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line));
+}
+
 export function runFolders(runsRoot) {
   try {
     return fs

@@ -69,7 +69,7 @@ test('a missing required field is reported at the first key with what it is for'
   assert.equal(at(problems[0]), '2:1');
   assert.equal(
     problems[0].message,
-    'missing required field "train_file" (Training data (JSONL, one example per line), relative to the config file\'s folder)',
+    'missing required field "train_file" (Training data (JSONL, one example per line; JSON, a list of objects; CSV with a header row; or Parquet), relative to the config file\'s folder)',
   );
 });
 

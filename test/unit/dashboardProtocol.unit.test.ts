@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
 import eventsSchema from '../../schema/events.schema.json';
-import { isDashboardWebviewState, isHostToWebview, isRunSummary, isWebviewToHost } from '../../src/protocol/dashboard';
+import { dashboardGuards, isDashboardWebviewState, isHostToWebview, isRunSummary } from '../../src/protocol/dashboard';
 import { isRunEvent, type RunEvent } from '../../src/protocol/events';
 import { contentSecurityPolicy, makeNonce, renderWebviewHtml } from '../../src/webviews/webviewHtml';
 import { fixtures } from './helpers';
@@ -39,23 +39,31 @@ test('the envelope check rejects what is not an event', () => {
 
 test('host → webview messages are validated on receipt', () => {
   const events = demoEvents();
-  assert.ok(isHostToWebview({ type: 'state', run: summary, events }));
+  const state = { type: 'state', run: summary, events, compare: [], available: [summary] };
+  assert.ok(isHostToWebview(state));
   assert.ok(isHostToWebview({ type: 'events', run: summary, events: [] }));
-  assert.equal(isHostToWebview({ type: 'state', run: summary }), false, 'events missing');
+  assert.ok(isHostToWebview({ type: 'runs', available: [summary] }));
+  assert.equal(isHostToWebview({ type: 'state', run: summary, events }), false, 'compare and available missing');
+  assert.equal(isHostToWebview({ ...state, compare: [{ run: summary }] }), false, 'compared run without events');
   assert.equal(isHostToWebview({ type: 'reset', run: summary, events: [] }), false, 'unknown type');
   assert.equal(isHostToWebview({ type: 'events', run: { ...summary, state: 'paused' }, events: [] }), false, 'unknown state');
   assert.equal(isHostToWebview({ type: 'events', run: { ...summary, loss: '1.5' }, events: [] }), false, 'string loss');
   assert.equal(isHostToWebview({ type: 'events', run: summary, events: [{ seq: 1 }] }), false, 'bad event');
+  assert.equal(isHostToWebview({ type: 'runs', available: [{ name: 'x' }] }), false, 'bad summary');
   assert.equal(isRunSummary({ ...summary, error: { kind: 'oom', message: 'm' } }), false, 'error without hint');
 });
 
-test('webview → host messages are validated on receipt', () => {
-  assert.ok(isWebviewToHost({ type: 'ready' }));
-  assert.ok(isWebviewToHost({ type: 'stop' }));
-  assert.equal(isWebviewToHost({ type: 'ready', extra: 1 }), false);
-  assert.equal(isWebviewToHost({ type: 'eval', code: 'x' }), false);
-  assert.equal(isWebviewToHost('ready'), false);
+test('webview → host request parameters and saved state are validated', () => {
+  for (const action of ['stop', 'save', 'generate']) assert.ok(dashboardGuards.control({ action }), action);
+  assert.equal(dashboardGuards.control({ action: 'delete' }), false);
+  assert.equal(dashboardGuards.control({ action: 'save', extra: 1 }), false, 'unexpected field');
+  assert.ok(dashboardGuards.compare({ runDirs: ['/r/a', '/r/b'] }));
+  assert.equal(dashboardGuards.compare({ runDirs: [1] }), false);
+  assert.equal(dashboardGuards.compare({ runDirs: Array.from({ length: 17 }, (_, i) => `/r/${i}`) }), false, 'too many overlays');
   assert.ok(isDashboardWebviewState({ runDir: '/r/demo' }));
+  assert.ok(isDashboardWebviewState({ runDir: '/r/demo', compare: ['/r/b'], smoothing: 0.9, xAxis: 'time' }));
+  assert.equal(isDashboardWebviewState({ runDir: '/r/demo', smoothing: 1 }), false, 'smoothing must stay below 1');
+  assert.equal(isDashboardWebviewState({ runDir: '/r/demo', xAxis: 'tokens' }), false);
   assert.equal(isDashboardWebviewState({ runDir: '' }), false);
   assert.equal(isDashboardWebviewState(undefined), false);
 });
@@ -78,6 +86,7 @@ test('the page shell: CSP with a per-load nonce on every script and style', () =
   });
   assert.match(html, /<script nonce="N0nce" src="https:\/\/x\/dist\/webview\/dashboard.js"><\/script>/);
   assert.match(html, /script-src 'nonce-N0nce'/);
+  assert.ok(html.includes('<meta property="csp-nonce" content="N0nce">'), 'the toolkit finds the nonce');
   assert.ok(html.includes('<title>SFT: &lt;demo&gt;</title>'), 'title is escaped');
   assert.equal((html.match(/<script/g) ?? []).length, 1);
 });

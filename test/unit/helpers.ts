@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Settings } from '../../src/common/settings';
 import type { PickItem, ProgressReporter, Ui } from '../../src/common/ui';
+import type { WorkspaceFacts } from '../../src/common/workspace';
 
 /** Tests run from out/test/unit/, three levels below the repository root. */
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -45,13 +47,26 @@ export class FakeUi implements Ui {
     const answer = this.pickAnswers.shift();
     return Promise.resolve(answer ? (answer(items) as T | undefined) : undefined);
   }
-  input(options: { prompt: string; validate?: (value: string) => string | undefined }): Promise<string | undefined> {
+  input(options: { prompt: string; value?: string; validate?: (value: string) => string | undefined }): Promise<string | undefined> {
     this.calls.push({ kind: 'input', message: options.prompt });
     return Promise.resolve(this.inputAnswers.shift());
   }
   async withProgress<T>(title: string, task: (progress: ProgressReporter) => Promise<T>): Promise<T> {
     this.calls.push({ kind: 'progress', message: title });
     return task({ report: (message) => this.calls.push({ kind: 'progress-report', message }), onCancel: () => undefined });
+  }
+  confirmAnswers: boolean[] = [];
+  confirm(message: string, detail: string, action: string): Promise<boolean> {
+    this.calls.push({ kind: 'confirm', message: `${message} ${detail}`, buttons: [action] });
+    return Promise.resolve(this.confirmAnswers.shift() ?? false);
+  }
+  reveal(file: string): Promise<void> {
+    this.calls.push({ kind: 'reveal', message: file });
+    return Promise.resolve();
+  }
+  showMarkdown(title: string, markdown: string): Promise<void> {
+    this.calls.push({ kind: 'markdown', message: `${title}\n${markdown}` });
+    return Promise.resolve();
   }
   executeCommand(command: string, ...args: unknown[]): Promise<unknown> {
     this.commands.push({ command, args });
@@ -73,4 +88,30 @@ export async function eventually(check: () => boolean, timeoutMs = 3000): Promis
     if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** A trusted workspace rooted at `folder` holding `configs`; files are read from disk. */
+export function fakeWorkspace(folder: string, configs: string[]): WorkspaceFacts {
+  return {
+    isTrusted: () => true,
+    folders: () => [folder],
+    activeConfigPath: () => undefined,
+    findConfigFiles: async () => configs,
+    saveAndRead: async (file) => fs.readFileSync(file, 'utf8'),
+    asRelativePath: (file) => path.relative(folder, file),
+  };
+}
+
+/** Settings with the extension's defaults, except what `over` changes. */
+export function fakeSettings(over: Partial<Settings> = {}): Settings {
+  return {
+    pythonPath: () => undefined,
+    runOverrides: () => [],
+    runsDirectory: () => 'runs',
+    stopGraceSeconds: () => 30,
+    openDashboardOnStart: () => false,
+    maxConcurrentRuns: () => 1,
+    setPythonPath: async () => undefined,
+    ...over,
+  };
 }

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { TrainingEnvChecker } from '../../src/python/envCheck';
+import { describeEnv, TrainingEnvChecker } from '../../src/python/envCheck';
 import { expandSettingPath, resolveInterpreter, type InterpreterSources } from '../../src/python/interpreter';
 import { selectInterpreter } from '../../src/python/selectInterpreter';
-import { FakeUi } from './helpers';
+import { FakeUi, repoRoot } from './helpers';
+
+const projectPython = path.join(repoRoot, '.venv', 'bin', 'python');
 
 function sources(over: Partial<InterpreterSources>): InterpreterSources {
   return {
@@ -62,7 +65,25 @@ test('the torch/transformers check runs once per interpreter; failures are re-ch
   installed = true;
   assert.deepEqual(await checker.check('/py'), { ok: true });
   assert.deepEqual(await checker.check('/py'), { ok: true });
-  assert.deepEqual(calls, ['/py -c import torch, transformers', '/py -c import torch, transformers']);
+  assert.equal(calls.length, 2);
+  assert.ok(calls.every((c) => c.startsWith('/py -c import json, torch, transformers')));
+});
+
+test('the check reports torch version, device and GPU count from the probe line', async () => {
+  const probe = new TrainingEnvChecker(async () => 'some warning\n{"torch": "2.11.0+rocm6", "device": "rocm", "gpus": 8}\n');
+  const env = await probe.check('/py');
+  assert.deepEqual(env, { ok: true, torchVersion: '2.11.0+rocm6', device: 'rocm', gpuCount: 8 });
+  assert.equal(describeEnv(env), 'torch 2.11.0+rocm6 · ROCM × 8');
+  assert.equal(describeEnv({ ok: true, torchVersion: '2.13.0', device: 'cpu', gpuCount: 0 }), 'torch 2.13.0 · CPU');
+  const garbled = new TrainingEnvChecker(async () => 'not json');
+  assert.deepEqual(await garbled.check('/py'), { ok: true });
+});
+
+test('the probe runs for real on the project interpreter and names the CPU device here', { skip: !fs.existsSync(projectPython) }, async () => {
+  const env = await new TrainingEnvChecker().check(projectPython);
+  assert.equal(env.ok, true, env.detail);
+  assert.match(env.torchVersion ?? '', /^\d+\.\d+/);
+  assert.ok(env.device && ['cpu', 'cuda', 'rocm', 'mps'].includes(env.device));
 });
 
 test('a missing interpreter is named in the check result', async () => {

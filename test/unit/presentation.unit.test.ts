@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { LossData } from '../../webview/charts/lossData';
 import { describeRun, formatDuration, formatLoss, statusBarText } from '../../src/protocol/format';
 import { RUN_STATES, type RunSummary } from '../../src/protocol/runSummary';
 import { groupRunsByConfig, presentRun, statusBarPresentation, statusBarRun, stateIcons } from '../../src/views/runPresentation';
-import type { RunEvent } from '../../src/protocol/events';
 
 const run = (over: Partial<RunSummary>): RunSummary => ({ runDir: '/w/runs/a-20260101-000000', name: 'a-20260101-000000', state: 'completed', ...over });
 
@@ -58,18 +56,4 @@ test('the status bar follows the newest active run', () => {
   const list = [run({ name: 'done' }), run({ name: 'new', state: 'running' }), run({ name: 'old', state: 'running' })];
   assert.equal(statusBarRun(list)?.name, 'new');
   assert.equal(statusBarRun([run({})]), undefined);
-});
-
-test('chart data: steps aligned, eval gaps null, re-logged steps replaced', () => {
-  const data = new LossData();
-  const e = (seq: number, type: string, step: number, loss: number) => ({ v: 1, seq, time: seq, type, step, loss }) as unknown as RunEvent;
-  data.add([e(0, 'train', 1, 3), e(1, 'train', 2, 2), e(2, 'eval', 2, 2.5), e(3, 'train', 3, 1.5)]);
-  data.add([e(4, 'train', 3, 1.4), e(5, 'log', 3, 0)]);
-  assert.deepEqual(data.aligned(), [
-    [1, 2, 3],
-    [3, 2, 1.4],
-    [null, 2.5, null],
-  ]);
-  assert.equal(data.trainPoints, 3);
-  assert.equal(data.evalPoints, 1);
 });

@@ -5,19 +5,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { Emitter } from '../../src/common/emitter';
-import type { Settings } from '../../src/common/settings';
-import type { WorkspaceFacts } from '../../src/common/workspace';
 import { startRun, type StartRunDeps } from '../../src/commands/startRun';
 import type { RunEvent } from '../../src/protocol/events';
 import type { AppendedEvents } from '../../src/runs/runRegistry';
 import type { LaunchPlan } from '../../src/runs/runManager';
-import { FakeUi, fixtures, tempDir } from './helpers';
+import { RunQueue } from '../../src/runs/runQueue';
+import { fakeSettings, fakeWorkspace, FakeUi, fixtures, tempDir } from './helpers';
 
 const valid = path.join(fixtures, 'configs', 'valid.sft.yaml');
 const broken = path.join(fixtures, 'configs', 'broken.sft.yaml');
 
-function harness(t: { after(fn: () => void): void }, over: Partial<StartRunDeps> = {}) {
+function harness(t: { after(fn: () => void): void }, over: Partial<StartRunDeps> = {}, maxRuns = 1) {
   const ui = new FakeUi();
+  const active: string[] = [];
+  const queue = new RunQueue({ maxConcurrent: () => maxRuns, activeRunDirs: () => active });
   const runDir = path.join(tempDir(t), 'tiny-test-20260101-000000');
   fs.mkdirSync(runDir);
   const appended = new Emitter<AppendedEvents>();
@@ -25,22 +26,8 @@ function harness(t: { after(fn: () => void): void }, over: Partial<StartRunDeps>
   const child = new EventEmitter() as ChildProcess;
   const launched: LaunchPlan[] = [];
   const opened: string[] = [];
-  const workspace: WorkspaceFacts = {
-    isTrusted: () => true,
-    folders: () => [fixtures],
-    activeConfigPath: () => undefined,
-    findConfigFiles: async () => [valid],
-    saveAndRead: async (file) => fs.readFileSync(file, 'utf8'),
-    asRelativePath: (file) => path.relative(fixtures, file),
-  };
-  const settings: Settings = {
-    pythonPath: () => undefined,
-    runOverrides: () => ['max_steps=2'],
-    runsDirectory: () => 'runs',
-    stopGraceSeconds: () => 30,
-    openDashboardOnStart: () => true,
-    setPythonPath: async () => undefined,
-  };
+  const workspace = fakeWorkspace(fixtures, [valid]);
+  const settings = fakeSettings({ runOverrides: () => ['max_steps=2'], openDashboardOnStart: () => true, maxConcurrentRuns: () => maxRuns });
   const deps: StartRunDeps = {
     ui,
     workspace,
@@ -54,17 +41,19 @@ function harness(t: { after(fn: () => void): void }, over: Partial<StartRunDeps>
     },
     launcher: {
       plan: (request) => ({ runDir, logPath: path.join(runDir, 'trainer.log'), command: request.python, args: [...request.overrides], options: {} }),
+      planResume: (request) => ({ runDir: request.runDir, logPath: path.join(request.runDir, 'trainer.log'), command: request.python, args: ['--resume', request.runDir], options: {} }),
       launch: (plan) => {
         launched.push(plan);
         return child;
       },
       tailOfLog: () => 'Traceback (most recent call last):\nModuleNotFoundError: No module named sft_studio',
     },
+    queue,
     extensionPath: '/ext',
     openDashboard: (dir) => opened.push(dir),
     ...over,
   };
-  return { deps, ui, runDir, appended, events, child, launched, opened };
+  return { deps, ui, runDir, appended, events, child, launched, opened, queue, active };
 }
 
 test('a config with errors is refused with the first error and the Problems view', async (t) => {
@@ -99,7 +88,7 @@ test('without torch and transformers the user is sent to Select Python Interpret
   await new Promise((resolve) => setImmediate(resolve));
   const [message] = h.ui.calls.filter((c) => c.kind === 'error');
   assert.match(message.message, /^SFT Studio needs Python with torch and transformers; \/usr\/bin\/python3 cannot import them \(ModuleNotFoundError: No module named 'torch'\)/);
-  assert.deepEqual(message.buttons, ['Select Python Interpreter']);
+  assert.deepEqual(message.buttons, ['Select Python Interpreter', 'Set Up Training Environment']);
   assert.deepEqual(h.ui.commands.map((c) => c.command), ['sftStudio.selectPythonInterpreter']);
   assert.equal(h.launched.length, 0);
 });
@@ -144,4 +133,20 @@ test('with no target and no active editor, the only config in the workspace is u
   assert.equal(await started, undefined);
   assert.equal(h.launched.length, 1);
   assert.match(h.ui.messages('error')[0], /ended before it started: exit code null/);
+});
+
+test('beyond sftStudio.maxConcurrentRuns a start is queued, says so, and launches when a run ends', async (t) => {
+  const h = harness(t);
+  h.active.push('/w/runs/busy-1');
+  assert.equal(await startRun(h.deps, valid), undefined);
+  assert.equal(h.launched.length, 0);
+  assert.match(h.ui.messages('info')[0], /^SFT Studio: valid\.sft\.yaml is queued: 1 of 1 runs allowed at once \(sftStudio\.maxConcurrentRuns\)/);
+  assert.deepEqual(h.queue.list().map((q) => q.configPath), [valid]);
+
+  h.active.splice(0);
+  h.queue.pump();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(h.launched.length, 1, 'the queued start launched');
+  assert.equal(h.ui.messages('progress').length, 2, 'with its own progress notification');
+  assert.deepEqual(h.queue.list(), []);
 });

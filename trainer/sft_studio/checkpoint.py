@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from . import lora
+
 CHECKPOINTS = "checkpoints"
 
 
@@ -19,8 +21,10 @@ def checkpoint_name(step: int) -> str:
 TRAINER_STATE = "trainer_state.pt"
 
 
-def save_checkpoint(run_dir: Path, step: int, model: Any, tokenizer: Any, trainer_state: dict[str, Any]) -> Path:
-    """Model + tokenizer in Hugging Face layout, plus what resuming needs (optimizer, scheduler, RNG, position)."""
+def save_checkpoint(run_dir: Path, step: int, model: Any, tokenizer: Any, trainer_state: dict[str, Any],
+                    merge_lora: bool = False) -> Path:
+    """Model (or LoRA adapter) + tokenizer in Hugging Face layout, plus what resuming needs (optimizer, scheduler,
+    gradient scaler, RNG, position); with `merge_lora` also the adapter merged into a full model in `merged/`."""
     root = run_dir / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
     final = root / checkpoint_name(step)
@@ -30,6 +34,8 @@ def save_checkpoint(run_dir: Path, step: int, model: Any, tokenizer: Any, traine
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
     torch.save(trainer_state, tmp / TRAINER_STATE)
+    if merge_lora:
+        lora.save_merged(model, tokenizer, tmp / lora.MERGED)
     if final.exists():
         # Same step saved twice (e.g. "save now" then the final save): replace it as a whole.
         old = root / f".old-{checkpoint_name(step)}-{os.getpid()}"

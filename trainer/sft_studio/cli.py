@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .config import ConfigError, RunConfig, config_from_resolved, load_config
+from .inference import add_inference_commands
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -53,14 +54,41 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg, config_path = load_config(args.config, args.set)
     except ConfigError as exc:
         _print_issues(exc)
-        if args.output_dir:
+        if args.json:
+            print(json.dumps({"errors": [str(i) for i in exc.issues]}))
+        if args.output_dir and not args.dry_run:
             _record_config_error(Path(args.output_dir), exc)
         return EXIT_BAD_INPUT
+    if args.dry_run:
+        return _dry_run(cfg, args.json)
     run_dir = Path(args.output_dir).resolve() if args.output_dir else new_run_dir(cfg)
+    from .distributed import relaunch_if_needed
+
+    overrides = [arg for kv in args.set for arg in ("--set", kv)]
+    launched = relaunch_if_needed(cfg, ["train", str(config_path), "--output-dir", str(run_dir), *overrides], run_dir)
+    if launched is not None:
+        return launched
     print(f"run directory: {run_dir}", flush=True)
     from .recipe import run_training  # torch loads here, not for `validate`
 
     return run_training(cfg, config_path, run_dir)
+
+
+def _dry_run(cfg: RunConfig, as_json: bool) -> int:
+    from .data import DataError
+    from .dry_run import describe, dry_run
+
+    try:
+        report = dry_run(cfg)
+    except DataError as exc:
+        print(f"{exc}\nhint: {exc.hint}", file=sys.stderr)
+        if as_json:
+            print(json.dumps({"error": str(exc), "hint": exc.hint}))
+        return EXIT_BAD_INPUT
+    print("\n".join(describe(report)), flush=True)
+    if as_json:
+        print(json.dumps(report))
+    return EXIT_OK
 
 
 def _resume(args: argparse.Namespace) -> int:
@@ -77,6 +105,11 @@ def _resume(args: argparse.Namespace) -> int:
     status_path = run_dir / "status.json"
     config_path = Path(json.loads(status_path.read_text()).get("config_path", resolved)) if status_path.is_file() \
         else resolved
+    from .distributed import relaunch_if_needed
+
+    launched = relaunch_if_needed(cfg, ["train", "--resume", str(run_dir)], run_dir)
+    if launched is not None:
+        return launched
     print(f"run directory: {run_dir}", flush=True)
     from .recipe import run_training
 
@@ -99,6 +132,12 @@ def _record_config_error(run_dir: Path, exc: ConfigError) -> None:
                                                 "started": time.time(), "step": 0, "total_steps": 0})
 
 
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from .export_onnx import cmd_export_onnx as run  # torch and onnx load here only
+
+    return run(args.checkpoint, args.trust_remote_code)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sft_studio", description="SFT Studio trainer")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,11 +148,20 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output-dir", help="use exactly this folder as the run directory")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config field (YAML scalar); may repeat, the later value wins")
+    train.add_argument("--dry-run", action="store_true",
+                       help="report dataset statistics, trainable parameters, steps and estimated memory; do not train")
+    train.add_argument("--json", action="store_true", help="with --dry-run: end stdout with one JSON object")
     train.set_defaults(func=cmd_train)
     validate = sub.add_parser("validate", help="check a run config; prints path:line:col: message per problem")
     validate.add_argument("config")
     validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     validate.set_defaults(func=cmd_validate)
+    export = sub.add_parser("export-onnx", help="write CHECKPOINT/onnx/model.onnx for chatting in the editor")
+    export.add_argument("checkpoint", help="a checkpoint folder, e.g. RUN_DIR/checkpoints/step-600")
+    export.add_argument("--trust-remote-code", action="store_true",
+                        help="allow model code shipped inside the checkpoint folder to run")
+    export.set_defaults(func=cmd_export_onnx)
+    add_inference_commands(sub)
     return parser
 
 

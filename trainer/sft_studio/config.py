@@ -17,12 +17,14 @@ from typing import Any, Optional
 
 import jsonschema
 
+from .readers import DATA_SUFFIXES, MAPPABLE_COLUMNS
 from .source_map import Position, SourceError, SourceMap, load_with_positions, parse_scalar
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "run-config.schema.json"
 
 # Fields holding paths, resolved relative to the config file's folder.
-PATH_FIELDS = ("model_name_or_path", "output_dir", "train_file", "validation_file", "generation_prompts_file")
+PATH_FIELDS = ("model_name_or_path", "output_dir", "train_file", "validation_file", "generation_prompts_file",
+               "hostfile")
 
 
 @dataclass
@@ -31,18 +33,26 @@ class RunConfig:
     model_name_or_path: str
     """Folder of a local Hugging Face causal LM checkpoint (config.json, weights, tokenizer files)."""
     train_file: str
-    """Training data (JSONL, one example per line)."""
+    """Training data: JSONL, JSON (a list of objects), CSV (header row) or Parquet."""
     run_name: Optional[str] = None
     """Name of the run; its folder is <output_dir>/<run_name>-<UTC timestamp>. Defaults to the config's stem."""
     output_dir: str = "runs"
     """Parent folder of this config's runs, relative to the config file's folder."""
     task: str = "causal_lm"
-    """What is trained: causal_lm = instruction/chat SFT of a causal language model."""
+    """What is trained: causal_lm = instruction/chat/text SFT; sequence_classification = a classification head."""
     # --- data ---
     validation_file: Optional[str] = None
     """Validation data in the same format as train_file, used for eval loss and token accuracy."""
     dataset_format: str = "alpaca"
-    """Row format: alpaca = {instruction, input?, output}; messages = {messages: [{role, content}]}."""
+    """Row format: alpaca = {instruction, input?, output}; messages = {messages: [{role, content}]}; text = {text}."""
+    column_mapping: Optional[dict[str, str]] = None
+    """Format column name -> column name in the files, e.g. {text: text_a, text_pair: text_b}."""
+    validation_split_ratio: float = 0.0
+    """Without validation_file: share of train_file's rows held out for validation (seeded). 0 = no split."""
+    subsample: float = 1.0
+    """Fraction of the training rows kept (seeded, file order preserved)."""
+    num_labels: int = 2
+    """Classes for task sequence_classification (labels 0..num_labels-1)."""
     generation_prompts_file: Optional[str] = None
     """Fixed prompt set sampled at step 0 and every evaluation (alpaca JSONL; `output` is the reference)."""
     generation_max_new_tokens: int = 64
@@ -59,6 +69,16 @@ class RunConfig:
     """Maximum tokens per example; longer examples are truncated and counted."""
     padding_free: bool = False
     """One row per micro-batch with position_ids restarting per example; no padding, no cross-attention."""
+    packing: bool = False
+    """Pack training examples into rows of max_length tokens; changes micro-batch composition."""
+    packing_strategy: str = "bfd"
+    """bfd = best-fit-decreasing bins of whole examples, padding-free; wrapped = fixed blocks cut every max_length."""
+    group_by_length: bool = False
+    """Micro-batches of similar-length examples (sorted within seeded chunks of 50 micro-batches)."""
+    fused_cross_entropy: bool = True
+    """Loss from hidden states in chunks, only at labelled positions, never materialising the full logits."""
+    varlen_attention: bool = True
+    """With padding-free rows and sdpa: attention per example instead of one block-diagonal mask per row."""
     # --- optimisation ---
     per_device_train_batch_size: int = 8
     """Examples per micro-batch on each device."""
@@ -110,6 +130,51 @@ class RunConfig:
     """Where to train: auto (CUDA when available), cpu, cuda."""
     trust_remote_code: bool = False
     """Allow model code shipped inside the checkpoint folder to run."""
+    # --- model adaptation ---
+    attn_implementation: str = "sdpa"
+    """Attention kernel the model is loaded with: sdpa, eager, flash_attention_2, flash_attention_3, flex_attention."""
+    freeze_embeddings: bool = False
+    """Freeze the input token embeddings (and the output head when it is tied to them)."""
+    freeze_layers: int = 0
+    """Freeze the first N decoder layers; their weights stay bit-identical."""
+    use_lora: bool = False
+    """Train LoRA adapters (peft) instead of the full model; the base weights stay unchanged."""
+    lora_r: int = 16
+    """LoRA rank."""
+    lora_alpha: float = 32
+    """LoRA scaling numerator (the update is scaled by lora_alpha / lora_r)."""
+    lora_dropout: float = 0.05
+    """Dropout on the LoRA branch."""
+    lora_target_modules: Optional[list[str]] = None
+    """Module names that get adapters, e.g. [q_proj, v_proj]; null = peft's default for the architecture."""
+    modules_to_save: Optional[list[str]] = None
+    """Modules trained in full and saved next to the adapter, e.g. [lm_head]."""
+    merge_lora_on_save: bool = False
+    """Also write the final checkpoint as a full model with the adapter merged in (checkpoint/merged)."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass (non-reentrant): less memory, about 30% more compute."""
+    torch_compile: bool = False
+    """Compile the training forward pass with torch.compile (slow first step, faster later)."""
+    # --- precision ---
+    bf16: bool = False
+    """bfloat16 autocast for the forward pass; weights and optimizer stay in torch_dtype."""
+    fp16: bool = False
+    """float16 autocast with a gradient scaler; needs torch_dtype float32."""
+    tf32: Optional[bool] = None
+    """Allow TF32 matmuls on CUDA (Ampere or newer); null = PyTorch's default; no effect on CPU."""
+    min_lr_rate: float = 0.0
+    """Floor of the linear and cosine schedules as a fraction of learning_rate."""
+    # --- distributed ---
+    nproc_per_node: int = 1
+    """Training processes per machine (data parallel through torchrun: gloo on CPU, NCCL on GPU)."""
+    nnodes: int = 1
+    """Machines taking part; > 1 needs the same command started on every machine (or a hostfile)."""
+    hostfile: Optional[str] = None
+    """Deepspeed-style hostfile (`host slots=N` per line); sets nnodes, nproc_per_node and the rendezvous host."""
+    master_port: int = 29500
+    """Rendezvous port on the first host for multi-machine runs."""
+    report_to: str = "none"
+    """Extra metric sinks: none or tensorboard (event files under <run>/tensorboard when the package is installed)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -229,11 +294,67 @@ def _check_semantics(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, 
             issues.append(ConfigIssue(*at(key), f"file not found: {(base / value).resolve()}; fix the path in `{key}` (relative to the config file)"))
     if cfg.get("eval_strategy") == "steps" and not cfg.get("eval_steps"):
         issues.append(ConfigIssue(*at("eval_strategy"), "`eval_strategy: steps` needs `eval_steps: N` (evaluate every N optimizer steps)"))
-    if cfg.get("eval_strategy") not in (None, "no") and not cfg.get("validation_file") and not cfg.get("generation_prompts_file"):
-        issues.append(ConfigIssue(*at("eval_strategy"), "evaluation needs data: add `validation_file` and/or `generation_prompts_file`, or set `eval_strategy: no`"))
+    if cfg.get("eval_strategy") not in (None, "no") and not cfg.get("validation_file") \
+            and not cfg.get("validation_split_ratio") and not cfg.get("generation_prompts_file"):
+        issues.append(ConfigIssue(*at("eval_strategy"), "evaluation needs data: add `validation_file`, `validation_split_ratio` and/or `generation_prompts_file`, or set `eval_strategy: no`"))
     if isinstance(cfg.get("max_steps"), int) and cfg.get("max_steps") == 0:
         issues.append(ConfigIssue(*at("max_steps"), "`max_steps` must be a positive number of steps, or -1 to use num_train_epochs"))
+    issues += [ConfigIssue(*where, message) for where, message in _data_field_problems(cfg, smap, overrides)]
+    issues += [ConfigIssue(*where, message) for where, message in _training_field_problems(cfg, smap, overrides, base)]
     return issues
+
+
+def _data_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, str]):
+    """Combinations of the data, task and batching fields that cannot work together."""
+
+    def at(key: str, subkey: str | None = None) -> tuple[str, int, int]:
+        if key in overrides:
+            return f"--set {key}={overrides[key]}", 0, 0
+        pos = smap.key((key, subkey)) if subkey is not None else smap.value((key,))
+        return smap.path, pos.line, pos.column
+
+    for key in ("train_file", "validation_file"):
+        value = cfg.get(key)
+        if isinstance(value, str) and value and not value.lower().endswith(DATA_SUFFIXES):
+            yield at(key), f"`{key}` must be a {', '.join(DATA_SUFFIXES)} file, got {_describe(value)}; convert the data or fix the path"
+    mapping = cfg.get("column_mapping")
+    if isinstance(mapping, dict):
+        for name in mapping:
+            if name not in MAPPABLE_COLUMNS:
+                close = difflib.get_close_matches(name, MAPPABLE_COLUMNS, n=1)
+                fix = f"did you mean `{close[0]}`?" if close else f"use one of {', '.join(MAPPABLE_COLUMNS)}"
+                yield at("column_mapping", name), f"`column_mapping` has unknown column `{name}`: {fix}"
+    if cfg.get("validation_split_ratio") and cfg.get("validation_file"):
+        yield at("validation_split_ratio"), "set either `validation_file` or `validation_split_ratio`, not both"
+    if cfg.get("task") == "sequence_classification":
+        for key in ("generation_prompts_file", "packing", "padding_free"):
+            if cfg.get(key):
+                yield at(key), f"`{key}` applies to task causal_lm only; remove it for `task: sequence_classification`"
+    if cfg.get("packing") and cfg.get("packing_strategy") == "wrapped" and cfg.get("padding_free"):
+        yield at("padding_free"), "`padding_free` cannot lay out `packing_strategy: wrapped` blocks (they are full rows already); use `packing_strategy: bfd` or `padding_free: false`"
+
+
+def _training_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, str], base: Path):
+    """Combinations of the model, precision and distributed fields that cannot work together."""
+
+    def at(key: str) -> tuple[str, int, int]:
+        if key in overrides:
+            return f"--set {key}={overrides[key]}", 0, 0
+        pos = smap.value((key,))
+        return smap.path, pos.line, pos.column
+
+    if cfg.get("bf16") and cfg.get("fp16"):
+        yield at("fp16"), "`bf16` and `fp16` are both true; choose one 16-bit autocast (bf16 needs no gradient scaler)"
+    if cfg.get("fp16") and cfg.get("torch_dtype") == "float16":
+        yield at("fp16"), "`fp16` keeps float32 master weights for its gradient scaler; set `torch_dtype: float32` (or use `bf16`)"
+    for key in ("lora_target_modules", "modules_to_save", "merge_lora_on_save"):
+        if cfg.get(key) and not cfg.get("use_lora"):
+            yield at(key), f"`{key}` applies to LoRA only; add `use_lora: true` or remove `{key}`"
+    hostfile = cfg.get("hostfile")
+    if isinstance(hostfile, str) and hostfile and not (base / hostfile).resolve().is_file():
+        yield at("hostfile"), f"file not found: {(base / hostfile).resolve()}; fix the path in `hostfile` (relative to the config file)"
+    if isinstance(cfg.get("nnodes"), int) and cfg["nnodes"] > 1 and not hostfile:
+        yield at("nnodes"), f"`nnodes: {cfg['nnodes']}` needs a `hostfile` naming the machines (one `host slots=N` line each), or set `nnodes: 1`"
 
 
 def _unbool_enums(data: dict[str, Any]) -> None:

@@ -3,23 +3,31 @@
 Each conversation is tokenized piece by piece (prompt chunk, then each assistant answer followed by
 EOS) rather than as one string, so the boundary between masked and trained tokens is exact and does
 not depend on how the tokenizer would merge characters across it.
+
+Counting rules (the dry run reports them and the editor's own tokenizer must reproduce them):
+- the training split is train_file's rows, minus the validation_split_ratio hold-out, then subsampled;
+- `tokens` = sum over examples of len(input_ids) after truncation to max_length;
+- `truncated_examples` = examples whose full tokenization was longer than max_length;
+- `trained_tokens` = sum over examples of labels != -100 (Example.trained_tokens), after truncation.
+Rows become token ids as follows (E = EOS id, P(x) = ids of text x without special tokens):
+- alpaca: user content = instruction, or instruction + "\\n\\n" + input when input is not blank; then as messages;
+- messages: for each assistant turn i, chunk = P(render(messages[:i], generation prompt) minus what was
+  rendered before), answer = P(content) + [E]; ids = chunks and answers in order; labels = -100 over chunks
+  (all of them trained when completion_only_loss is false) and the ids over answers;
+- text: ids = P(text) + [E], every position trained.
 """
 
 from __future__ import annotations
 
-import json
+import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
+
+from .readers import DataError, Row, read_rows
+
+__all__ = ["DataError", "Example", "ConversationTokenizer", "load_examples", "load_prompts", "load_splits"]
 
 IGNORE_INDEX = -100
-
-
-class DataError(Exception):
-    """A bad dataset row or file; the message names file:line and the fix."""
-
-    def __init__(self, message: str, hint: str = "Fix the row or remove it from the file."):
-        super().__init__(message)
-        self.hint = hint
 
 
 @dataclass
@@ -27,10 +35,15 @@ class Example:
     input_ids: list[int]
     labels: list[int]
     truncated: bool = False
+    segments: list[int] = field(default_factory=list)
+    """Lengths of the examples packed into this row (empty = one example); each restarts position_ids."""
 
     @property
     def trained_tokens(self) -> int:
         return sum(1 for label in self.labels if label != IGNORE_INDEX)
+
+    def segment_lengths(self) -> list[int]:
+        return self.segments or [len(self.input_ids)]
 
 
 @dataclass
@@ -51,37 +64,32 @@ class DatasetStats:
     trained_tokens: int = 0
     lengths: list[int] = field(default_factory=list)
 
-
-def read_jsonl(path: str) -> list[tuple[int, dict[str, Any]]]:
-    """Rows with their 1-based line numbers; blank lines are skipped."""
-    rows: list[tuple[int, dict[str, Any]]] = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{lineno}: not valid JSON ({exc.msg} at column {exc.colno})",
-                                "Each line must be one complete JSON object.") from None
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}",
-                                "Each line must be one JSON object such as {\"instruction\": ..., \"output\": ...}.")
-            rows.append((lineno, row))
-    if not rows:
-        raise DataError(f"{path}: the file has no rows", "Add at least one example, one JSON object per line.")
-    return rows
+    @classmethod
+    def of(cls, examples: list[Any]) -> "DatasetStats":
+        lengths = [len(e.input_ids) for e in examples]
+        return cls(len(examples), sum(lengths), sum(int(e.truncated) for e in examples),
+                   sum(e.trained_tokens for e in examples), lengths)
 
 
-def _text_field(row: dict[str, Any], key: str, where: str, required: bool = True) -> str:
+@dataclass
+class Splits:
+    train: list[Any]
+    validation: list[Any]
+    train_stats: DatasetStats
+
+
+def _as_row(row: Row | dict[str, Any], where: str) -> Row:
+    return row if isinstance(row, Row) else Row(where, row)
+
+
+def _text_field(row: Row, key: str, required: bool = True) -> str:
     value = row.get(key)
     if value is None:
         if required:
-            raise DataError(f"{where}: missing field `{key}`",
-                            f"Add `{key}` to the row, or check `dataset_format` in the config.")
+            raise row.missing(key)
         return ""
     if not isinstance(value, str):
-        raise DataError(f"{where}: field `{key}` must be a string, got {type(value).__name__}")
+        raise DataError(f"{row.where}: field `{row.column(key)}` must be a string, got {type(value).__name__}")
     return value
 
 
@@ -89,35 +97,41 @@ def alpaca_user_content(instruction: str, input_text: str) -> str:
     return instruction if not input_text.strip() else f"{instruction}\n\n{input_text}"
 
 
-def row_to_messages(row: dict[str, Any], fmt: str, where: str) -> list[dict[str, str]]:
+def row_to_messages(row: Row | dict[str, Any], fmt: str, where: str = "") -> list[dict[str, str]]:
+    row = _as_row(row, where)
     if fmt == "alpaca":
-        instruction = _text_field(row, "instruction", where)
-        input_text = _text_field(row, "input", where, required=False)
-        output = _text_field(row, "output", where)
+        instruction = _text_field(row, "instruction")
+        input_text = _text_field(row, "input", required=False)
+        output = _text_field(row, "output")
         return [{"role": "user", "content": alpaca_user_content(instruction, input_text)},
                 {"role": "assistant", "content": output}]
+    out = _messages(row)
+    if not any(m["role"] == "assistant" for m in out):
+        raise DataError(f"{row.where}: the conversation has no assistant message, so nothing would be trained")
+    return out
+
+
+def _messages(row: Row) -> list[dict[str, str]]:
     messages = row.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise DataError(f"{where}: missing or empty `messages` list",
+        raise DataError(f"{row.where}: missing or empty `{row.column('messages')}` list",
                         "Each row needs {\"messages\": [{\"role\": \"user\", \"content\": ...}, {\"role\": \"assistant\", ...}]}.")
     out = []
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant") \
                 or not isinstance(message.get("content"), str):
-            raise DataError(f"{where}: messages[{i}] must be {{\"role\": system|user|assistant, \"content\": string}}")
+            raise DataError(f"{row.where}: messages[{i}] must be {{\"role\": system|user|assistant, \"content\": string}}")
         out.append({"role": message["role"], "content": message["content"]})
-    if not any(m["role"] == "assistant" for m in out):
-        raise DataError(f"{where}: the conversation has no assistant message, so nothing would be trained")
     return out
 
 
 class ConversationTokenizer:
-    """Turns messages into input_ids and labels with the model's chat template."""
+    """Turns messages (or plain text) into input_ids and labels with the model's chat template."""
 
     def __init__(self, tokenizer: Any, max_length: int, completion_only: bool):
         if not getattr(tokenizer, "chat_template", None):
             raise DataError("the tokenizer has no chat_template",
-                            "Add a `chat_template` to the model's tokenizer_config.json.")
+                            "Add a `chat_template` to the model's tokenizer_config.json, or use `dataset_format: text`.")
         if tokenizer.eos_token_id is None:
             raise DataError("the tokenizer has no eos_token", "Set `eos_token` in the model's tokenizer_config.json.")
         self.tok = tokenizer
@@ -151,39 +165,95 @@ class ConversationTokenizer:
             ids += chunk + answer
             labels += ([IGNORE_INDEX] * len(chunk) if self.completion_only else chunk) + answer
             rendered = prefix + message["content"] + eos_text
-        truncated = len(ids) > self.max_length
-        return Example(ids[: self.max_length], labels[: self.max_length], truncated)
+        return self._truncate(ids, labels)
 
+    def encode_plain(self, text: str) -> Example:
+        ids = self.encode_text(text) + [self.tok.eos_token_id]
+        return self._truncate(ids, list(ids))
 
-def load_examples(path: str, fmt: str, conv: ConversationTokenizer) -> tuple[list[Example], DatasetStats]:
-    stats = DatasetStats()
-    examples = []
-    for lineno, row in read_jsonl(path):
-        where = f"{path}:{lineno}"
-        example = conv.encode(row_to_messages(row, fmt, where), where)
+    def _truncate(self, ids: list[int], labels: list[int]) -> Example:
+        return Example(ids[: self.max_length], labels[: self.max_length], len(ids) > self.max_length)
+
+    def encode_row(self, row: Row, fmt: str) -> Example:
+        if fmt == "text":
+            example = self.encode_plain(_text_field(row, "text"))
+        else:
+            example = self.encode(row_to_messages(row, fmt), row.where)
         if example.trained_tokens == 0:
-            raise DataError(f"{where}: after truncation to max_length={conv.max_length} no answer token is left",
+            raise DataError(f"{row.where}: after truncation to max_length={self.max_length} no answer token is left",
                             "Raise `max_length` or shorten the prompt.")
-        examples.append(example)
-        stats.examples += 1
-        stats.tokens += len(example.input_ids)
-        stats.truncated_examples += int(example.truncated)
-        stats.trained_tokens += example.trained_tokens
-        stats.lengths.append(len(example.input_ids))
-    return examples, stats
+        return example
+
+
+def encode_rows(rows: list[Row], encode: Callable[[Row], Any]) -> tuple[list[Any], DatasetStats]:
+    examples = [encode(row) for row in rows]
+    return examples, DatasetStats.of(examples)
+
+
+def load_examples(path: str, fmt: str, conv: ConversationTokenizer,
+                  column_mapping: dict[str, str] | None = None) -> tuple[list[Example], DatasetStats]:
+    return encode_rows(read_rows(path, column_mapping), lambda row: conv.encode_row(row, fmt))
+
+
+def split_rows(rows: list[Row], validation_ratio: float, seed: int) -> tuple[list[Row], list[Row]]:
+    """Hold out ceil(ratio * n) rows chosen by `seed`; both parts keep file order."""
+    if validation_ratio <= 0:
+        return rows, []
+    held = -(-len(rows) * validation_ratio // 1)
+    chosen = set(random.Random(seed).sample(range(len(rows)), int(held)))
+    if len(chosen) == len(rows):
+        raise DataError(f"validation_split_ratio={validation_ratio} leaves no training row out of {len(rows)}",
+                        "Lower `validation_split_ratio` or add rows.")
+    return [r for i, r in enumerate(rows) if i not in chosen], [r for i, r in enumerate(rows) if i in chosen]
+
+
+def subsample_rows(rows: list[Row], fraction: float, seed: int) -> list[Row]:
+    """Keep max(1, round(fraction * n)) rows chosen by `seed`, in file order."""
+    if fraction >= 1:
+        return rows
+    keep = set(random.Random(seed + 1).sample(range(len(rows)), max(1, round(fraction * len(rows)))))
+    return [r for i, r in enumerate(rows) if i in keep]
+
+
+def row_encoder(cfg: Any, tokenizer: Any) -> Callable[[Row], Any]:
+    """How the config's task turns a row into an example."""
+    if cfg.task == "sequence_classification":
+        from .classify import ClassificationEncoder
+
+        return ClassificationEncoder(tokenizer, cfg.max_length, cfg.num_labels).encode_row
+    conv = ConversationTokenizer(tokenizer, cfg.max_length, cfg.completion_only_loss)
+    return lambda row: conv.encode_row(row, cfg.dataset_format)
+
+
+def load_splits(cfg: Any, tokenizer: Any) -> Splits:
+    """Training and validation examples as the run sees them (see the counting rules above)."""
+    encode = row_encoder(cfg, tokenizer)
+    train_rows, validation_rows = split_rows(read_rows(cfg.train_file, cfg.column_mapping),
+                                             cfg.validation_split_ratio, cfg.seed)
+    if cfg.validation_file:
+        validation_rows = read_rows(cfg.validation_file, cfg.column_mapping)
+    train, stats = encode_rows(subsample_rows(train_rows, cfg.subsample, cfg.seed), encode)
+    validation, _ = encode_rows(validation_rows, encode)
+    return Splits(train, validation, stats)
 
 
 def load_prompts(path: str) -> list[Prompt]:
+    """Alpaca rows ({id?, instruction, input?, output?}) or chat rows ({id?, messages}); a final assistant
+    message or `output` is the reference."""
     prompts = []
-    for index, (lineno, row) in enumerate(read_jsonl(path)):
-        where = f"{path}:{lineno}"
-        instruction = _text_field(row, "instruction", where)
-        content = alpaca_user_content(instruction, _text_field(row, "input", where, required=False))
+    for index, row in enumerate(read_rows(path)):
         reference = row.get("output")
+        if row.get("messages") is not None:
+            messages = _messages(row)
+            if messages[-1]["role"] == "assistant":
+                reference, messages = messages[-1]["content"], messages[:-1]
+            content = messages[-1]["content"] if messages else ""
+        else:
+            content = alpaca_user_content(_text_field(row, "instruction"), _text_field(row, "input", required=False))
+            messages = [{"role": "user", "content": content}]
         if reference is not None and not isinstance(reference, str):
-            raise DataError(f"{where}: field `output` must be a string")
-        prompt_id = str(row.get("id", f"p{index:04d}"))
-        prompts.append(Prompt(prompt_id, content, [{"role": "user", "content": content}], reference))
+            raise DataError(f"{row.where}: field `output` must be a string")
+        prompts.append(Prompt(str(row.get("id") or f"p{index:04d}"), content, messages, reference))
     ids = [p.id for p in prompts]
     if len(set(ids)) != len(ids):
         raise DataError(f"{path}: prompt ids are not unique", "Give every row a distinct `id`.")

@@ -1,12 +1,14 @@
-"""Load a local Hugging Face causal LM and its tokenizer, offline."""
+"""Load a local Hugging Face causal LM and its tokenizer, offline, and prepare which parts train."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from . import lora
 from .config import RunConfig
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -27,27 +29,83 @@ def _quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
+def _remote_code(cfg: RunConfig) -> dict[str, Any]:
+    # Passed only when the config opts in, so no loader ever sees the flag by accident.
+    return {"trust_remote_code": True} if cfg.trust_remote_code else {}
+
+
 def load_tokenizer(cfg: RunConfig) -> Any:
     from transformers import AutoTokenizer
 
     _quiet_transformers()
-    tokenizer = AutoTokenizer.from_pretrained(cfg.model_name_or_path, local_files_only=True,
-                                              trust_remote_code=cfg.trust_remote_code)
+    tokenizer = AutoTokenizer.from_pretrained(cfg.model_name_or_path, local_files_only=True, **_remote_code(cfg))
     if tokenizer.pad_token_id is None:
         # Padding positions are masked out of attention and loss, so any id works; EOS is always present.
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
 
 
-def load_model(cfg: RunConfig, device: torch.device, weights_from: str | None = None) -> Any:
-    """The config's model, or the same architecture with weights from a checkpoint folder (resume)."""
+class ModelSetupError(ValueError):
+    """A config value that does not fit the loaded model (e.g. more frozen layers than the model has)."""
+
+
+def load_model(cfg: RunConfig, device: torch.device, checkpoint: Path | None = None) -> Any:
+    """The config's model prepared for training: frozen parts, LoRA, gradient checkpointing.
+
+    With `checkpoint` (resume) the weights come from that checkpoint: the whole model, or the base model
+    plus the checkpoint's adapter when the run trains LoRA.
+    """
+    from .classify import auto_model_class
+
+    _quiet_transformers()
+    full_weights = checkpoint is not None and not cfg.use_lora
+    auto_class, task_kwargs = auto_model_class(cfg)
+    model = auto_class.from_pretrained(str(checkpoint) if full_weights else cfg.model_name_or_path,
+                                       local_files_only=True, dtype=DTYPES[cfg.torch_dtype],
+                                       attn_implementation=cfg.attn_implementation, **task_kwargs, **_remote_code(cfg))
+    if cfg.gradient_checkpointing:
+        # Non-reentrant checkpointing needs no inputs that require grad, so it works with frozen embeddings and LoRA.
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if cfg.use_lora:
+        model = lora.attach_adapter(model, cfg, checkpoint)
+    freeze(model, cfg)
+    return model.to(device)
+
+
+def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
+    """The stack of decoder layers, found by shape so it works for any architecture (and under peft)."""
+    count = getattr(model.config, "num_hidden_layers", None)
+    for _, module in model.named_modules():
+        if isinstance(module, torch.nn.ModuleList) and len(module) == count:
+            return module
+    raise ModelSetupError(f"cannot find the {count} decoder layers of {type(model).__name__}; "
+                          "set `freeze_layers: 0` for this architecture")
+
+
+def freeze(model: torch.nn.Module, cfg: RunConfig) -> None:
+    if cfg.freeze_layers:
+        layers = decoder_layers(model)
+        if cfg.freeze_layers > len(layers):
+            raise ModelSetupError(f"`freeze_layers` is {cfg.freeze_layers} but the model has {len(layers)} "
+                                  f"decoder layers; set `freeze_layers` to at most {len(layers)}")
+        for layer in layers[:cfg.freeze_layers]:
+            layer.requires_grad_(False)
+    if cfg.freeze_embeddings:
+        # A tied output head shares this tensor, so it is frozen too (and stays tied).
+        model.get_input_embeddings().requires_grad_(False)
+
+
+def load_trained_model(checkpoint: Path, device: torch.device, dtype: torch.dtype = torch.float32,
+                       trust_remote_code: bool = False) -> Any:
+    """A checkpoint for inference: a full model folder, or an adapter folder on top of its recorded base."""
     from transformers import AutoModelForCausalLM
 
-    model = AutoModelForCausalLM.from_pretrained(weights_from or cfg.model_name_or_path, local_files_only=True,
-                                                 dtype=DTYPES[cfg.torch_dtype],
-                                                 trust_remote_code=cfg.trust_remote_code,
-                                                 attn_implementation="sdpa")
-    return model.to(device)
+    _quiet_transformers()
+    extra = {"trust_remote_code": True} if trust_remote_code else {}
+    if lora.is_adapter_folder(checkpoint):
+        return lora.load_adapter_for_inference(checkpoint, dtype, extra).to(device).eval()
+    model = AutoModelForCausalLM.from_pretrained(str(checkpoint), local_files_only=True, dtype=dtype, **extra)
+    return model.to(device).eval()
 
 
 def count_parameters(model: torch.nn.Module) -> tuple[int, int]:

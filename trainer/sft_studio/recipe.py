@@ -13,22 +13,27 @@ from typing import Iterator
 import torch
 
 from . import checkpoint as ckpt
-from .batching import Batch, collate, microbatch_order
+from .batching import Batch, collate, epoch_microbatches
 from .config import RunConfig
 from .control import Control
-from .data import ConversationTokenizer, DataError, Example, Prompt, load_examples, load_prompts
-from .evaluate import evaluate_loss
+from .distributed import World, init_world
+from .data import ConversationTokenizer, DataError, Prompt, load_prompts, load_splits
+from .evaluate import evaluate_split
 from .events import EventWriter, StatusFile, write_json_atomic
 from .generate import SamplingParams, generate
-from .loss import shifted_ce_sum
-from .model import count_parameters, load_model, load_tokenizer, pick_device
+from .model import ModelSetupError, count_parameters, load_model, load_tokenizer, pick_device
 from .optim import build_optimizer, build_scheduler
+from .packing import pack_for_training
+from .precision import Precision
+from .reporting import MetricSink
+from .varlen_attention import use_varlen_attention
 
 HINTS = {
     "oom": "Lower per_device_train_batch_size (raise gradient_accumulation_steps to keep the effective batch), "
-           "lower max_length, or turn on padding_free.",
-    "nan": "Lower learning_rate, raise warmup_ratio, keep max_grad_norm at 1.0, or train in float32 "
-           "instead of float16.",
+           "lower max_length, turn on gradient_checkpointing or padding_free, train LoRA (use_lora: true) or "
+           "freeze layers (freeze_layers), or use bf16.",
+    "nan": "Lower learning_rate, raise warmup_ratio or warmup_steps, keep max_grad_norm at 1.0, or train with "
+           "bf16 or in float32 instead of float16 (fp16 / torch_dtype: float16).",
     "crash": "See trainer.log for the traceback; if the run saved checkpoints, they are intact.",
 }
 
@@ -61,30 +66,45 @@ class SFTRecipe:
     # ------------------------------------------------------------------ setup
     def setup(self) -> None:
         cfg = self.cfg
+        self.device = pick_device(cfg.device)
+        self.world: World = init_world(self.device)
+        main = self.world.is_main
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.events = EventWriter(self.run_dir / "events.jsonl")
-        self.status = StatusFile(self.run_dir / "status.json", run_name=cfg.run_name, config_path=str(self.config_path))
-        write_json_atomic(self.run_dir / "config.resolved.json", cfg.to_dict())
+        self.events = EventWriter(self.run_dir / "events.jsonl", enabled=main)
+        self.status = StatusFile(self.run_dir / "status.json", enabled=main, run_name=cfg.run_name,
+                                 config_path=str(self.config_path))
+        if main:
+            write_json_atomic(self.run_dir / "config.resolved.json", cfg.to_dict())
+        self.sink = MetricSink(cfg.report_to if main else "none", self.run_dir,
+                               lambda message: self.events.emit("log", level="warning", message=message))
         self.control = Control(self.run_dir / "control.jsonl")
         self.control.install_signal_handlers()
 
         torch.manual_seed(cfg.seed)
-        self.device = pick_device(cfg.device)
         self.tokenizer = load_tokenizer(cfg)
-        self.conv = ConversationTokenizer(self.tokenizer, cfg.max_length, cfg.completion_only_loss)
-        self.train_set, self.train_stats = load_examples(cfg.train_file, cfg.dataset_format, self.conv)
-        self.val_set: list[Example] = []
-        if cfg.validation_file:
-            self.val_set, _ = load_examples(cfg.validation_file, cfg.dataset_format, self.conv)
+        splits = load_splits(cfg, self.tokenizer)
+        self.train_stats, self.val_set = splits.train_stats, splits.validation
+        # Packing turns the examples into packed rows, the units that micro-batches are cut from.
+        self.train_set = pack_for_training(splits.train, cfg)
+        self.conv = ConversationTokenizer(self.tokenizer, cfg.max_length, cfg.completion_only_loss) \
+            if cfg.task == "causal_lm" else None
         self.prompts: list[Prompt] = load_prompts(cfg.generation_prompts_file) if cfg.generation_prompts_file else []
 
         resume_from = ckpt.latest_resumable(self.run_dir) if self.resume else None
         if self.resume and resume_from is None:
             raise NothingToResume(f"{self.run_dir} has no complete checkpoint to resume from")
-        self.model = load_model(cfg, self.device, str(resume_from[1]) if resume_from else None)
+        self.model = load_model(cfg, self.device, resume_from[1] if resume_from else None)
         self.model.train()
-        self.optimizer = build_optimizer(self.model, cfg)
-        batches_per_epoch = math.ceil(len(self.train_set) / cfg.per_device_train_batch_size)
+        if cfg.varlen_attention and (cfg.padding_free or cfg.packing) and cfg.attn_implementation == "sdpa":
+            # Per-example attention skips the cross-example scores a block-diagonal mask would compute and discard.
+            use_varlen_attention(self.model)
+        self.world.broadcast_parameters(self.model)
+        self.trainable = [p for p in self.model.parameters() if p.requires_grad]
+        # Only the training forward is compiled; evaluation and generation use the plain module.
+        self.forward = torch.compile(self.model) if cfg.torch_compile else self.model
+        self.precision = Precision(cfg, self.device)
+        self.optimizer = build_optimizer(self.model, cfg, self.device)
+        batches_per_epoch = math.ceil(len(self.train_set) / self.global_microbatch_size)
         self.steps_per_epoch = max(1, math.ceil(batches_per_epoch / cfg.gradient_accumulation_steps))
         self.total_steps = cfg.max_steps if cfg.max_steps > 0 else math.ceil(cfg.num_train_epochs * self.steps_per_epoch)
         self.scheduler = build_scheduler(self.optimizer, cfg, self.total_steps)
@@ -98,11 +118,13 @@ class SFTRecipe:
         total, trainable = count_parameters(self.model)
         self.events.emit("run_started", step=self.step, **resumed, config=cfg.to_dict(), config_path=str(self.config_path),
                          total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch,
-                         num_parameters=total, trainable_parameters=trainable, world_size=1,
-                         device=str(self.device), train_examples=len(self.train_set),
-                         eval_examples=len(self.val_set), truncated_examples=self.train_stats.truncated_examples)
+                         num_parameters=total, trainable_parameters=trainable, world_size=self.world.world_size,
+                         device=str(self.device), train_examples=self.train_stats.examples,
+                         eval_examples=len(self.val_set), truncated_examples=self.train_stats.truncated_examples,
+                         train_tokens=self.train_stats.tokens, trained_tokens=self.train_stats.trained_tokens,
+                         train_rows=len(self.train_set))
         self.status.update(state="running", step=self.step, total_steps=self.total_steps)
-        self._say(f"run {cfg.run_name}: {len(self.train_set)} examples ({self.train_stats.truncated_examples} truncated), "
+        self._say(f"run {cfg.run_name}: {self.train_stats.examples} examples ({self.train_stats.truncated_examples} truncated), "
                   f"{trainable:,} of {total:,} parameters trainable, {self.total_steps} steps on {self.device}")
 
     # ------------------------------------------------------------------ train
@@ -122,6 +144,8 @@ class SFTRecipe:
                 last_log_time, last_log_tokens = now, self.tokens_seen
                 self.events.emit("train", step=self.step, epoch=epoch, loss=loss, grad_norm=grad_norm,
                                  learning_rate=lr, tokens=self.tokens_seen, tokens_per_s=rate)
+                self.sink.scalars("train", self.step, {"loss": loss, "grad_norm": grad_norm, "learning_rate": lr,
+                                                       "tokens_per_s": rate})
                 self._say(f"step {self.step}/{self.total_steps}  loss {loss:.4f}  lr {lr:.2e}  "
                           f"grad_norm {grad_norm:.3f}  {rate:,.0f} tok/s")
             end_of_epoch = plan.index_in_epoch + 1 == self.steps_per_epoch
@@ -129,7 +153,7 @@ class SFTRecipe:
                     (cfg.eval_strategy == "steps" and self.step % cfg.eval_steps == 0)
                     or (cfg.eval_strategy == "epoch" and end_of_epoch)):
                 self.evaluate()
-            self.control.poll()
+            self._agree_on_requests()
             if self.control.generate_requested:
                 self.control.generate_requested = False
                 self._emit_generations()
@@ -147,12 +171,29 @@ class SFTRecipe:
         self.save_checkpoint(final=True)
         return "completed"
 
+    @property
+    def global_microbatch_size(self) -> int:
+        """One micro-batch of every rank together: the data order is the same whatever the world size."""
+        return self.cfg.per_device_train_batch_size * self.world.world_size
+
+    def _shard(self, microbatch: list[int]) -> list[int]:
+        """This rank's contiguous share of a global micro-batch (a short last one is split as evenly as possible)."""
+        n, w, r = len(microbatch), self.world.world_size, self.world.rank
+        return microbatch[r * n // w:(r + 1) * n // w]
+
+    def _agree_on_requests(self) -> None:
+        """A signal may reach only some ranks and control.jsonl is read by each: all ranks act on the union."""
+        self.control.poll()
+        c = self.control
+        c.stop_requested, c.save_requested, c.generate_requested = self.world.any(
+            [c.stop_requested, c.save_requested, c.generate_requested], self.device)
+
     def _step_plans(self) -> Iterator[StepPlan]:
         cfg = self.cfg
         # The order of an epoch depends only on (seed, epoch), so a resumed run picks up at the same place.
         epoch, first = divmod(self.step, self.steps_per_epoch)
         while True:
-            order = microbatch_order(len(self.train_set), cfg.per_device_train_batch_size, cfg.seed, epoch)
+            order = epoch_microbatches(self.train_set, self.global_microbatch_size, cfg, epoch)
             for index in range(first, self.steps_per_epoch):
                 if self.step >= self.total_steps:
                     return
@@ -162,26 +203,36 @@ class SFTRecipe:
 
     def _optimizer_step(self, plan: StepPlan) -> tuple[float, float, float]:
         cfg = self.cfg
-        batches: list[Batch] = [collate([self.train_set[i] for i in mb], self.tokenizer.pad_token_id, cfg.padding_free)
-                                for mb in plan.microbatches]
-        # Normalise by the target tokens of the whole optimizer step, so k micro-batches of b examples give
-        # exactly the gradient of one batch of k*b examples, whatever their lengths.
-        step_targets = max(1, sum(b.target_tokens for b in batches))
+        shards = [self._shard(mb) for mb in plan.microbatches]
+        batches: list[Batch] = [collate([self.train_set[i] for i in shard], self.tokenizer.pad_token_id, cfg.padding_free)
+                                for shard in shards if shard]
+        # Normalise by the target tokens of the whole optimizer step on all ranks, so k micro-batches of b examples
+        # on W ranks give exactly the gradient of one batch of k*b*W examples, whatever their lengths.
+        step_targets = max(1.0, self.world.sum([float(sum(b.target_tokens for b in batches))], self.device)[0])
         loss_sum = torch.zeros((), device=self.device)
+        tokens = 0
         for batch in batches:
             batch = batch.to(self.device)
-            logits = self.model(**batch.model_inputs, use_cache=False).logits
-            micro_loss, _ = shifted_ce_sum(logits, batch.labels)
-            (micro_loss / step_targets).backward()
+            with self.precision.autocast():
+                # The fused loss calls the decoder itself, which would bypass a compiled forward.
+                micro_loss, _ = batch.loss_sum(self.forward, fused=cfg.fused_cross_entropy and not cfg.torch_compile)
+            self.precision.backward(micro_loss / step_targets)
             loss_sum += micro_loss.detach()
-            self.tokens_seen += batch.tokens
-        loss = float(loss_sum) / step_targets
+            tokens += batch.tokens
+        self.world.sum_gradients(self.trainable)
+        total_loss, total_tokens = self.world.sum([float(loss_sum), float(tokens)], self.device)
+        self.tokens_seen += int(total_tokens)
+        loss = total_loss / step_targets
         if not math.isfinite(loss):
             raise NonFiniteLoss(f"the loss became {loss} at step {self.step + 1}")
+        self.precision.unscale(self.optimizer)
         max_norm = cfg.max_grad_norm if cfg.max_grad_norm > 0 else float("inf")
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm))
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, max_norm))
+        if not math.isfinite(grad_norm) and self.precision.scaler is None:
+            # fp16's scaler skips such a step and lowers its scale; without one the weights would be ruined.
+            raise NonFiniteLoss(f"the gradient norm became {grad_norm} at step {self.step + 1}")
         lr = self.optimizer.param_groups[0]["lr"]
-        self.optimizer.step()
+        self.precision.step(self.optimizer)
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         return loss, grad_norm, lr
@@ -191,9 +242,11 @@ class SFTRecipe:
         return self.cfg.eval_strategy != "no"
 
     def evaluate(self) -> None:
+        if not self.world.is_main:
+            return  # the other ranks wait for rank 0 at the next step's first collective
         metrics: dict[str, float] = {}
         if self.val_set:
-            metrics = evaluate_loss(self.model, self.val_set, self.cfg.per_device_eval_batch_size,
+            metrics = evaluate_split(self.model, self.val_set, self.cfg.per_device_eval_batch_size,
                                     self.tokenizer.pad_token_id, self.device, self.cfg.padding_free)
         exact = self._emit_generations()
         if exact is not None:
@@ -201,11 +254,12 @@ class SFTRecipe:
         if self.val_set:
             epoch = self.step / self.steps_per_epoch
             self.events.emit("eval", step=self.step, epoch=epoch, **metrics)
+            self.sink.scalars("eval", self.step, metrics)
             shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
             self._say(f"eval @ step {self.step}: {shown}")
 
     def _emit_generations(self) -> float | None:
-        if not self.prompts:
+        if not self.prompts or not self.world.is_main:
             return None
         results = generate(self.model, self.conv, self.prompts, self.sampling, self.device,
                            self.cfg.per_device_eval_batch_size)
@@ -220,8 +274,11 @@ class SFTRecipe:
         return sum(scored) / len(scored) if scored else None
 
     # ------------------------------------------------------------------ save
-    def save_checkpoint(self, final: bool = False) -> Path:
-        path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, self.tokenizer, self._trainer_state())
+    def save_checkpoint(self, final: bool = False) -> Path | None:
+        if not self.world.is_main:
+            return None  # every rank holds the same weights and optimizer state
+        merge = final and self.cfg.use_lora and self.cfg.merge_lora_on_save
+        path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, self.tokenizer, self._trainer_state(), merge)
         relative = str(path.relative_to(self.run_dir))
         self.events.emit("checkpoint", step=self.step, path=relative, final=final)
         if not final:
@@ -231,7 +288,8 @@ class SFTRecipe:
 
     def _trainer_state(self) -> dict:
         return {"step": self.step, "tokens_seen": self.tokens_seen, "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "rng_cpu": torch.get_rng_state(),
+                "scheduler": self.scheduler.state_dict(), "grad_scaler": self.precision.state_dict(),
+                "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
 
     def _restore(self, state: dict) -> None:
@@ -239,6 +297,7 @@ class SFTRecipe:
         self.tokens_seen = state["tokens_seen"]
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        self.precision.load_state_dict(state.get("grad_scaler"))
         torch.set_rng_state(state["rng_cpu"])
         if state.get("rng_cuda") and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
@@ -252,9 +311,13 @@ class SFTRecipe:
         self.events.emit("run_finished", step=self.step, status=status, **fields)
         self.status.close(status)
         self.events.close()
+        if getattr(self, "sink", None) is not None:
+            self.sink.close()
+        self.world.close()
 
     def _say(self, text: str) -> None:
-        print(text, flush=True)
+        if getattr(self, "world", None) is None or self.world.is_main:
+            print(text, flush=True)
 
 
 def _report(recipe: SFTRecipe, kind: str, message: str, hint: str) -> None:
@@ -277,6 +340,9 @@ def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool 
         code = 2
     except NothingToResume as exc:
         _report(recipe, "config", str(exc), "Start a new run instead; this one saved no checkpoint.")
+        code = 2
+    except ModelSetupError as exc:
+        _report(recipe, "config", str(exc), "Fix the named field in the run config and start the run again.")
         code = 2
     except NonFiniteLoss as exc:
         _report(recipe, "nan", str(exc), HINTS["nan"])

@@ -70,7 +70,7 @@ def test_missing_files_and_model(tmp_path):
 
 def test_missing_required_key(tmp_path):
     got = issues_of(tmp_path, f"model_name_or_path: {MODEL}\n")
-    assert got == ["c.sft.yaml:1:1: missing required key `train_file`: add `train_file: ...` (Training data (JSONL, one example per line), relative to the config file's folder)"]
+    assert got == ["c.sft.yaml:1:1: missing required key `train_file`: add `train_file: ...` (Training data (JSONL, one example per line; JSON, a list of objects; CSV with a header row; or Parquet), relative to the config file's folder)"]
 
 
 def test_broken_yaml(tmp_path):

@@ -76,3 +76,78 @@ def test_prompt_ids_must_be_unique(tmp_path):
     path.write_text('{"id": "a", "instruction": "x"}\n{"id": "a", "instruction": "y"}\n')
     with pytest.raises(DataError, match="prompt ids are not unique"):
         load_prompts(str(path))
+
+
+def _alpaca_rows(n: int) -> list[dict]:
+    import json
+
+    from .conftest import DATA
+
+    return [json.loads(line) for line in (DATA / "instruct_train.jsonl").read_text().splitlines()[:n]]
+
+
+def test_every_file_type_gives_the_same_examples(tmp_path, tokenizer):
+    import csv
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = _alpaca_rows(12)
+    rows[3]["output"] = "two\nlines, with a comma"
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "d.json").write_text(json.dumps(rows, indent=2))
+    with open(tmp_path / "d.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["instruction", "input", "output"])
+        writer.writeheader()
+        writer.writerows(rows)
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "d.parquet")
+    conv = ConversationTokenizer(tokenizer, 512, completion_only=True)
+    loaded = {suffix: load_examples(str(tmp_path / f"d.{suffix}"), "alpaca", conv)[0]
+              for suffix in ("jsonl", "json", "csv", "parquet")}
+    assert all(examples == loaded["jsonl"] for examples in loaded.values())
+    assert len(loaded["jsonl"]) == 12
+
+
+def test_rows_know_their_lines(tmp_path):
+    from sft_studio.readers import read_rows
+
+    (tmp_path / "d.json").write_text('[\n  {"a": 1},\n\n  {"a": 2}, {"a": 3}\n]')
+    assert [r.where for r in read_rows(str(tmp_path / "d.json"))] == [f"{tmp_path}/d.json:{n}" for n in (2, 4, 4)]
+    (tmp_path / "d.csv").write_text('a,b\n1,"x\ny"\n2,z\n')
+    assert [r.where for r in read_rows(str(tmp_path / "d.csv"))] == [f"{tmp_path}/d.csv:{n}" for n in (2, 4)]
+
+
+def test_column_mapping_renames_columns(tmp_path, tokenizer):
+    import json
+
+    rows = [{"prompt": r["instruction"], "extra": r["input"], "answer": r["output"]} for r in _alpaca_rows(5)]
+    (tmp_path / "d.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    conv = ConversationTokenizer(tokenizer, 512, completion_only=True)
+    mapped, _ = load_examples(str(tmp_path / "d.jsonl"), "alpaca", conv,
+                              {"instruction": "prompt", "input": "extra", "output": "answer"})
+    (tmp_path / "o.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _alpaca_rows(5)))
+    assert mapped == load_examples(str(tmp_path / "o.jsonl"), "alpaca", conv)[0]
+
+
+def test_plain_text_trains_every_token_and_ends_with_eos(tokenizer):
+    conv = ConversationTokenizer(tokenizer, 512, completion_only=True)
+    example = conv.encode_plain("The capital of Norvia is Quelt.")
+    assert tokenizer.decode(example.input_ids) == "The capital of Norvia is Quelt." + tokenizer.eos_token
+    assert example.labels == example.input_ids
+
+
+def test_split_and_subsample_are_seeded_disjoint_and_keep_file_order():
+    from sft_studio.data import split_rows, subsample_rows
+    from sft_studio.readers import Row
+
+    rows = [Row(f"f:{i}", {"i": i}) for i in range(101)]
+    train, val = split_rows(rows, 0.1, seed=7)
+    assert len(val) == 11 and len(train) == 90
+    assert sorted(r.data["i"] for r in train + val) == list(range(101))
+    assert [r.data["i"] for r in val] == sorted(r.data["i"] for r in val)
+    assert split_rows(rows, 0.1, seed=7)[1] == val and split_rows(rows, 0.1, seed=8)[1] != val
+    kept = subsample_rows(train, 0.25, seed=7)
+    assert len(kept) == round(0.25 * 90) and kept == subsample_rows(train, 0.25, seed=7)
+    assert [r.data["i"] for r in kept] == sorted(r.data["i"] for r in kept)
+    assert subsample_rows(train, 1.0, seed=7) == train

@@ -70,7 +70,7 @@ def test_checkpoint_reloads_to_the_same_eval_loss(tmp_path):
 
     from sft_studio.config import load_config
     from sft_studio.data import ConversationTokenizer, load_examples
-    from sft_studio.evaluate import evaluate_loss
+    from sft_studio.evaluate import evaluate_split
 
     run_dir = tmp_path / "run"
     config = short_config(tmp_path)
@@ -81,7 +81,7 @@ def test_checkpoint_reloads_to_the_same_eval_loss(tmp_path):
     tok = AutoTokenizer.from_pretrained(ckpt, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(ckpt, local_files_only=True, dtype=torch.float32)
     val, _ = load_examples(cfg.validation_file, "alpaca", ConversationTokenizer(tok, cfg.max_length, True))
-    got = evaluate_loss(model, val, 16, tok.pad_token_id, torch.device("cpu"), False)
+    got = evaluate_split(model, val, 16, tok.pad_token_id, torch.device("cpu"), False)
     assert got["loss"] == pytest.approx(last_eval["loss"], rel=1e-5)
 
 

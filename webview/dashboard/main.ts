@@ -1,78 +1,269 @@
 // Dashboard app: says `ready`, draws the full state the host replies with, then applies deltas.
-import { LossChart } from '../charts/lossChart';
-import { el, setText } from '../ui/dom';
-import { vscodeApi } from '../vscodeApi';
 import {
   HostMessageType,
-  WebviewMessageType,
   isHostToWebview,
+  X_AXES,
+  type ControlAction,
+  type DashboardRequests,
   type DashboardWebviewState,
   type HostToWebview,
-  type WebviewToHost,
+  type RunData,
+  type XAxis,
 } from '../../src/protocol/dashboard';
 import { formatDuration, formatLoss, formatStep } from '../../src/protocol/format';
 import { isActiveState, type RunSummary } from '../../src/protocol/runSummary';
+import { connect } from '../bridge';
+import { MetricChart } from '../charts/metricChart';
+import { RunMetrics } from '../charts/runMetrics';
+import { button, dropdown } from '../ui/controls';
+import { el, setText } from '../ui/dom';
+import { buildChart, CHARTS, compact, formatX, xAxisLabel, type ShownRun } from './chartSpecs';
 import './dashboard.css';
 
-const api = vscodeApi<DashboardWebviewState>();
-const send = (message: WebviewToHost) => api.postMessage(message);
+interface Tracked extends ShownRun {
+  runDir: string;
+  summary: RunSummary;
+  /** Highest seq applied: a delta that overlaps the full state must not add points twice. */
+  lastSeq: number;
+}
 
+const bridge = connect<DashboardRequests, HostToWebview, DashboardWebviewState>(isHostToWebview, receive);
+const saved = bridge.getState();
+let axis: XAxis = saved.xAxis ?? 'step';
+let smoothing = saved.smoothing ?? 0.6;
+let primary: Tracked | undefined;
+let compared: Tracked[] = [];
+let available: RunSummary[] = [];
+
+// Header ------------------------------------------------------------------------------------------
 const title = el('h1', { id: 'run-name', text: 'Loading run…' });
-const state = el('span', { id: 'run-state', className: 'badge' });
-const step = el('span', { id: 'run-step', className: 'stat' });
-const loss = el('span', { id: 'run-loss', className: 'stat' });
-const evalLoss = el('span', { id: 'run-eval-loss', className: 'stat' });
-const eta = el('span', { id: 'run-eta', className: 'stat' });
-const speed = el('span', { id: 'run-speed', className: 'stat' });
-const stop = el('button', { id: 'stop-run', text: 'Stop', title: 'Stop after the current step and save a checkpoint' });
+const state = el('span', { id: 'run-state', className: 'badge', attributes: { role: 'status' } });
+const progress = el('div', {
+  id: 'run-progress',
+  className: 'progress',
+  attributes: { role: 'progressbar', 'aria-label': 'Training progress', 'aria-valuemin': '0', 'aria-valuemax': '100' },
+}, [el('div', { className: 'progress-fill' })]);
+const stat = (id: string) => el('span', { id, className: 'stat' });
+const stats = {
+  step: stat('run-step'),
+  loss: stat('run-loss'),
+  evalLoss: stat('run-eval-loss'),
+  eta: stat('run-eta'),
+  speed: stat('run-speed'),
+  params: stat('run-params'),
+  device: stat('run-device'),
+};
+const configLine = el('div', { id: 'run-config', className: 'config muted' });
+const feedback = el('span', { id: 'control-feedback', className: 'muted', attributes: { role: 'status', 'aria-live': 'polite' } });
+const control = (action: ControlAction) => async () => {
+  setText(feedback, '');
+  try {
+    const { message } = await bridge.request('control', { action });
+    setText(feedback, message);
+  } catch (error) {
+    setText(feedback, (error as Error).message);
+  }
+};
+const buttons = el('div', { className: 'buttons' }, [
+  button('Save checkpoint now', { id: 'save-run', secondary: true, title: 'Write a checkpoint after the current step', onClick: control('save') }),
+  button('Generate now', { id: 'generate-run', secondary: true, title: 'Sample the prompt set after the current step', onClick: control('generate') }),
+  button('Stop', { id: 'stop-run', title: 'Stop after the current step and save a checkpoint', onClick: control('stop') }),
+]);
 const error = el('div', { id: 'run-error', className: 'error', attributes: { role: 'alert' } });
-const empty = el('p', { id: 'chart-empty', className: 'muted', text: 'Waiting for the first training step…' });
-const chart = new LossChart();
 
-stop.addEventListener('click', () => {
-  stop.disabled = true;
-  send({ type: WebviewMessageType.stop });
+// Toolbar -----------------------------------------------------------------------------------------
+const axisPicker = dropdown(
+  X_AXES.map((a) => ({ value: a, label: `x: ${xAxisLabel(a)}` })),
+  { id: 'x-axis', label: 'X axis', value: axis },
+);
+axisPicker.onChange((value) => {
+  axis = value;
+  bridge.setState({ xAxis: axis });
+  for (const chart of charts) chart.flush(true);
 });
+const smoothingInput = el('input', {
+  id: 'smoothing',
+  attributes: { type: 'range', min: '0', max: '0.99', step: '0.01', 'aria-label': 'Train loss smoothing (EMA weight)' },
+});
+smoothingInput.value = String(smoothing);
+const smoothingValue = el('output', { id: 'smoothing-value', text: smoothing.toFixed(2) });
+smoothingInput.addEventListener('input', () => {
+  smoothing = Number(smoothingInput.value);
+  setText(smoothingValue, smoothing.toFixed(2));
+  bridge.setState({ smoothing });
+  for (const run of shownRuns()) run.metrics.setSmoothing(smoothing);
+  charts[0].update();
+});
+const comparePicker = dropdown<string>([], { id: 'compare-picker', label: 'Add a run to compare' });
+const compareAdd = button('Compare', { id: 'compare-add', secondary: true, title: 'Overlay the chosen run on every chart', onClick: () => {
+  const dir = comparePicker.value;
+  if (dir) void setCompare([...compared.map((c) => c.runDir), dir]);
+} });
+const compareList = el('ul', { id: 'compare-list', className: 'compare-list', attributes: { 'aria-label': 'Runs overlaid' } });
+const toolbar = el('div', { className: 'toolbar' }, [
+  axisPicker.element,
+  el('label', { className: 'smoothing' }, [el('span', { text: 'Smoothing' }), smoothingInput, smoothingValue]),
+  el('span', { className: 'spacer' }),
+  comparePicker.element,
+  compareAdd,
+  compareList,
+]);
+
+// Charts ------------------------------------------------------------------------------------------
+const shownRuns = (): Tracked[] => (primary ? [primary, ...compared] : []);
+const charts = CHARTS.map(
+  (spec) =>
+    new MetricChart({
+      id: spec.id,
+      title: spec.title,
+      xLabel: () => xAxisLabel(axis),
+      integerX: () => axis === 'step',
+      format: spec.format,
+      formatX: (v) => formatX(axis)(v),
+      build: () => buildChart(spec, shownRuns(), axis),
+    }),
+);
+const empty = el('p', { id: 'chart-empty', className: 'muted', text: 'Waiting for the first training step…' });
 
 document.getElementById('app')?.append(
-  el('header', {}, [el('div', { className: 'title-row' }, [title, state, stop]), el('div', { className: 'stats' }, [step, loss, evalLoss, eta, speed])]),
+  el('header', {}, [
+    el('div', { className: 'title-row' }, [title, state, buttons]),
+    progress,
+    el('div', { className: 'stats' }, Object.values(stats)),
+    configLine,
+    feedback,
+  ]),
   error,
-  el('section', { className: 'chart-section' }, [el('h2', { text: 'Loss' }), empty, chart.element]),
+  toolbar,
+  empty,
+  el('div', { className: 'charts' }, charts.map((c) => c.element)),
 );
 
-/** Highest seq drawn so far: a delta that overlaps the full state must not add points twice. */
-let lastSeq = -1;
+/**
+ * Test and benchmark hook: redraws every chart now and returns each one's milliseconds, drawing
+ * included (uPlot draws in a microtask after setData, so each measure waits for it).
+ */
+(window as unknown as { sftDashboard: unknown }).sftDashboard = {
+  measureAll: async () => {
+    const times: number[] = [];
+    for (const chart of charts) {
+      const started = performance.now();
+      chart.flush();
+      await new Promise<void>((resolve) => queueMicrotask(resolve));
+      times.push(performance.now() - started);
+    }
+    return times;
+  },
+};
 
-function renderSummary(run: RunSummary): void {
-  setText(title, run.name);
-  setText(state, run.state);
-  state.dataset.state = run.state;
-  setText(step, formatStep(run) ?? '');
-  setText(loss, run.loss !== undefined ? `loss ${formatLoss(run.loss)}` : '');
-  setText(evalLoss, run.evalLoss !== undefined ? `eval loss ${formatLoss(run.evalLoss)}` : '');
-  setText(eta, isActiveState(run.state) && run.etaSeconds !== undefined ? `ETA ${formatDuration(run.etaSeconds)}` : '');
-  setText(speed, run.tokensPerSecond !== undefined ? `${Math.round(run.tokensPerSecond)} tok/s` : '');
-  stop.hidden = !isActiveState(run.state);
-  error.hidden = run.error === undefined;
-  setText(error, run.error ? `${run.error.kind} error: ${run.error.message} — ${run.error.hint}` : '');
-  empty.hidden = run.step !== undefined;
+function track(data: RunData): Tracked {
+  const metrics = new RunMetrics(smoothing);
+  metrics.add(data.events);
+  return {
+    runDir: data.run.runDir,
+    name: data.run.name,
+    summary: data.run,
+    metrics,
+    lastSeq: data.events.reduce((max, e) => Math.max(max, e.seq), -1),
+  };
 }
 
 function receive(message: HostToWebview): void {
   if (message.type === HostMessageType.state) {
-    api.setState({ runDir: message.run.runDir });
-    lastSeq = message.events.reduce((max, e) => Math.max(max, e.seq), -1);
-    chart.reset(message.events);
+    primary = track(message);
+    compared = message.compare.map(track);
+    available = message.available;
+    bridge.setState({ runDir: message.run.runDir, compare: compared.map((c) => c.runDir) });
+  } else if (message.type === HostMessageType.events) {
+    const target = shownRuns().find((r) => r.runDir === message.run.runDir);
+    if (!target) return;
+    target.summary = message.run;
+    const fresh = message.events.filter((e) => e.seq > target.lastSeq);
+    for (const e of fresh) target.lastSeq = Math.max(target.lastSeq, e.seq);
+    if (!target.metrics.add(fresh) && target !== primary) return;
   } else {
-    const fresh = message.events.filter((e) => e.seq > lastSeq);
-    for (const e of fresh) lastSeq = Math.max(lastSeq, e.seq);
-    chart.append(fresh);
+    available = message.available;
   }
-  renderSummary(message.run);
+  render();
 }
 
-window.addEventListener('message', (event: MessageEvent<unknown>) => {
-  if (isHostToWebview(event.data)) receive(event.data);
-});
+async function setCompare(runDirs: string[]): Promise<void> {
+  try {
+    const { runs } = await bridge.request('compare', { runDirs });
+    compared = runs.map(track);
+    bridge.setState({ compare: compared.map((c) => c.runDir) });
+    render();
+  } catch (e) {
+    setText(feedback, (e as Error).message);
+  }
+}
 
-send({ type: WebviewMessageType.ready });
+function render(): void {
+  if (!primary) return;
+  renderSummary(primary);
+  renderCompare();
+  for (const chart of charts) chart.update();
+}
+
+function renderSummary(tracked: Tracked): void {
+  const run = tracked.summary;
+  const facts = tracked.metrics.facts;
+  setText(title, run.name);
+  setText(state, run.state);
+  state.dataset.state = run.state;
+  const total = run.totalSteps ?? facts.totalSteps;
+  const fraction = run.step !== undefined && total ? Math.min(1, run.step / total) : 0;
+  progress.setAttribute('aria-valuenow', String(Math.round(fraction * 100)));
+  (progress.firstElementChild as HTMLElement).style.width = `${fraction * 100}%`;
+  setText(stats.step, formatStep({ step: run.step, totalSteps: total }) ?? '');
+  setText(stats.loss, run.loss !== undefined ? `loss ${formatLoss(run.loss)}` : '');
+  setText(stats.evalLoss, run.evalLoss !== undefined ? `eval loss ${formatLoss(run.evalLoss)}` : '');
+  setText(stats.eta, isActiveState(run.state) && run.etaSeconds !== undefined ? `ETA ${formatDuration(run.etaSeconds)}` : '');
+  setText(stats.speed, run.tokensPerSecond !== undefined ? `${Math.round(run.tokensPerSecond)} tok/s` : '');
+  setText(stats.params, parameterText(facts.trainableParameters, facts.numParameters));
+  setText(stats.device, facts.device ? `${facts.device}${facts.worldSize && facts.worldSize > 1 ? ` × ${facts.worldSize}` : ''}` : '');
+  setText(configLine, configText(facts.config));
+  buttons.hidden = !isActiveState(run.state);
+  error.hidden = run.error === undefined;
+  setText(error, run.error ? `${run.error.kind} error: ${run.error.message} — ${run.error.hint}` : '');
+  empty.hidden = run.step !== undefined || tracked.metrics.train.length > 0;
+}
+
+function parameterText(trainable?: number, total?: number): string {
+  if (trainable === undefined || total === undefined) return '';
+  return `${compact(trainable)} of ${compact(total)} params trainable (${Number(((trainable / total) * 100).toPrecision(3))}%)`;
+}
+
+const KEY_CONFIG = ['model_name_or_path', 'learning_rate', 'per_device_train_batch_size', 'gradient_accumulation_steps', 'max_steps', 'num_train_epochs', 'max_length', 'use_lora', 'lora_r', 'packing', 'padding_free'];
+
+function configText(config?: Record<string, unknown>): string {
+  if (!config) return '';
+  return KEY_CONFIG.filter((k) => config[k] !== undefined && config[k] !== null)
+    .map((k) => `${k}=${typeof config[k] === 'object' ? JSON.stringify(config[k]) : String(config[k])}`)
+    .join('  ·  ');
+}
+
+function renderCompare(): void {
+  const shown = new Set(shownRuns().map((r) => r.runDir));
+  const candidates = available.filter((r) => !shown.has(r.runDir));
+  comparePicker.setChoices(candidates.map((r) => ({ value: r.runDir, label: r.name })));
+  // Nothing to overlay: no empty picker.
+  comparePicker.element.hidden = candidates.length === 0;
+  compareAdd.hidden = candidates.length === 0;
+  compareList.replaceChildren(
+    ...compared.map((c) =>
+      el('li', {}, [
+        el('span', { text: c.name, title: c.runDir }),
+        button('×', {
+          id: `compare-remove-${compared.indexOf(c)}`,
+          secondary: true,
+          title: `Stop overlaying ${c.name}`,
+          onClick: () => void setCompare(compared.filter((o) => o !== c).map((o) => o.runDir)),
+        }),
+      ]),
+    ),
+  );
+}
+
+// VS Code swaps the body class on theme change; chart colours are read when a chart is built.
+new MutationObserver(() => charts.forEach((c) => c.flush(true))).observe(document.body, { attributes: true, attributeFilter: ['class'] });

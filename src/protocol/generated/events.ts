@@ -59,6 +59,18 @@ export type RunStartedEvent = Envelope & {
    */
   truncated_examples?: number;
   /**
+   * Tokens of the training examples after truncation (before packing).
+   */
+  train_tokens?: number;
+  /**
+   * Label positions of the training examples that count in the loss (labels != -100); one per example for classification.
+   */
+  trained_tokens?: number;
+  /**
+   * Units micro-batches are cut from: the training examples, or the packed rows when packing is on.
+   */
+  train_rows?: number;
+  /**
    * Checkpoint path the run resumed from, when resumed.
    */
   resumed_from?: string;
@@ -121,7 +133,7 @@ export type EvalEvent = Envelope & {
    */
   accuracy?: number;
   /**
-   * Binary F1 of the positive class, for classification tasks.
+   * Classification tasks: F1 of the positive class (label 1) with two classes, macro F1 over the classes with more.
    */
   f1?: number;
   /**

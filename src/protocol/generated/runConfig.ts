@@ -17,11 +17,11 @@ export interface RunConfig {
    */
   output_dir?: string;
   /**
-   * What is trained: causal_lm = instruction/chat supervised fine-tuning of a causal language model.
+   * What is trained: causal_lm = instruction/chat/plain-text supervised fine-tuning of a causal language model; sequence_classification = a classification head on the model (single text or text pair, `num_labels` classes), evaluated with accuracy and F1.
    */
-  task?: 'causal_lm';
+  task?: 'causal_lm' | 'sequence_classification';
   /**
-   * Training data (JSONL, one example per line), relative to the config file's folder.
+   * Training data (JSONL, one example per line; JSON, a list of objects; CSV with a header row; or Parquet), relative to the config file's folder.
    */
   train_file: string;
   /**
@@ -31,7 +31,25 @@ export interface RunConfig {
   /**
    * Row format: alpaca = {instruction, input?, output}; messages = {messages: [{role, content}, ...]} rendered with the tokenizer's chat template.
    */
-  dataset_format?: 'alpaca' | 'messages';
+  dataset_format?: 'alpaca' | 'messages' | 'text';
+  /**
+   * Rename columns of the data files: keys are the names a format reads (instruction, input, output, messages, text, text_pair, label), values the column names in your files, e.g. {text: text_a, text_pair: text_b}.
+   */
+  column_mapping?: {
+    [k: string]: string;
+  };
+  /**
+   * Without validation_file: share of train_file's rows held out for validation (seeded by `seed`, drawn before subsample). 0 = no split.
+   */
+  validation_split_ratio?: number;
+  /**
+   * Fraction of the training rows to keep (seeded by `seed`; file order is preserved). 1 = all rows.
+   */
+  subsample?: number;
+  /**
+   * Number of classes for task: sequence_classification; labels are whole numbers 0..num_labels-1 in the `label` column.
+   */
+  num_labels?: number;
   /**
    * Fixed prompt set sampled at step 0 and at every evaluation (JSONL in alpaca format; `output`, when present, is the reference and the prompt is decoded greedily).
    */
@@ -64,6 +82,26 @@ export interface RunConfig {
    * Concatenate each micro-batch into one row with position_ids restarting per example (no padding, no attention across examples). Changes only the layout of a batch, never its content.
    */
   padding_free?: boolean;
+  /**
+   * Pack training examples into rows of max_length tokens (changes which examples share a micro-batch; per_device_train_batch_size then counts packed rows). How is set by packing_strategy. causal_lm only.
+   */
+  packing?: boolean;
+  /**
+   * bfd = best-fit-decreasing bins of whole examples, each bin laid out padding-free (position_ids restart per example, no attention across examples); wrapped = classic fixed blocks: all examples concatenated and cut every max_length tokens (examples may be split and attend to each other).
+   */
+  packing_strategy?: 'bfd' | 'wrapped';
+  /**
+   * Length-grouped sampling: shuffle, then sort examples by length within chunks of 50 micro-batches, so each micro-batch holds examples of similar length (less padding). Seeded like the plain shuffle.
+   */
+  group_by_length?: boolean;
+  /**
+   * Compute the loss from the final hidden states chunk by chunk, only at positions that carry a label, with the output projection fused in, so the full (tokens x vocabulary) logits are never held in memory. Same loss and gradients as the plain path; heads it cannot fuse (LoRA on the head, logit soft-capping) fall back automatically. false = plain full-logits loss.
+   */
+  fused_cross_entropy?: boolean;
+  /**
+   * For padding-free rows (padding_free, bfd packing) with attn_implementation sdpa: run attention per example instead of over the whole row with a block-diagonal mask, so cross-example scores are never computed. Same results; models with sliding-window attention keep plain sdpa.
+   */
+  varlen_attention?: boolean;
   /**
    * Examples per micro-batch on each device.
    */
@@ -160,4 +198,93 @@ export interface RunConfig {
    * Allow model code shipped inside the checkpoint folder to run. Off unless you trust the checkpoint.
    */
   trust_remote_code?: boolean;
+  /**
+   * Attention kernel the model is loaded with. sdpa works everywhere; flash_attention_2/3 need the flash-attn package and a GPU; padding_free uses their varlen path.
+   */
+  attn_implementation?:
+    'sdpa' | 'eager' | 'flash_attention_2' | 'flash_attention_3' | 'flex_attention';
+  /**
+   * Freeze the input token embeddings (and the output head when the model ties it to them).
+   */
+  freeze_embeddings?: boolean;
+  /**
+   * Freeze the first N decoder layers (counted from the input); their weights stay bit-identical. The trainable count is logged in run_started.
+   */
+  freeze_layers?: number;
+  /**
+   * Train LoRA adapters (peft) instead of the full model; the base weights stay unchanged and checkpoints hold the adapter.
+   */
+  use_lora?: boolean;
+  /**
+   * LoRA rank.
+   */
+  lora_r?: number;
+  /**
+   * LoRA scaling numerator: the adapter update is scaled by lora_alpha / lora_r.
+   */
+  lora_alpha?: number;
+  /**
+   * Dropout on the LoRA branch.
+   */
+  lora_dropout?: number;
+  /**
+   * Module names that get adapters, e.g. [q_proj, v_proj] or [q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj]; leave unset for peft's default for the architecture.
+   *
+   * @minItems 1
+   */
+  lora_target_modules?: [string, ...string[]];
+  /**
+   * Modules trained in full and saved next to the adapter, e.g. [lm_head] (LoRA only).
+   *
+   * @minItems 1
+   */
+  modules_to_save?: [string, ...string[]];
+  /**
+   * Also write the final checkpoint as a full model with the adapter merged into the base weights, in <checkpoint>/merged (LoRA only).
+   */
+  merge_lora_on_save?: boolean;
+  /**
+   * Recompute activations during the backward pass (non-reentrant): much less activation memory for about 30% more compute.
+   */
+  gradient_checkpointing?: boolean;
+  /**
+   * Compile the training forward pass with torch.compile: the first steps are slow (compilation), later ones faster. Needs a C++ compiler on CPU.
+   */
+  torch_compile?: boolean;
+  /**
+   * bfloat16 autocast for the forward pass; weights, gradients and optimizer state stay in torch_dtype. Works on CPU and on GPUs with bfloat16 support.
+   */
+  bf16?: boolean;
+  /**
+   * float16 autocast with a dynamic gradient scaler (steps with inf/NaN gradients are skipped). Needs torch_dtype float32; works on CPU and GPU.
+   */
+  fp16?: boolean;
+  /**
+   * Allow TensorFloat-32 matmuls on CUDA (Ampere or newer). Leave unset for PyTorch's default; no effect on CPU.
+   */
+  tf32?: boolean;
+  /**
+   * Floor of the linear and cosine schedules as a fraction of learning_rate (0 = decay to zero).
+   */
+  min_lr_rate?: number;
+  /**
+   * Training processes per machine. > 1 runs data parallel under torchrun (gloo on CPU, NCCL on GPU, one GPU per process); the global batch is per_device_train_batch_size x nproc_per_node x nnodes x gradient_accumulation_steps.
+   */
+  nproc_per_node?: number;
+  /**
+   * Machines taking part. > 1 needs the same `train` command started on every machine (or a hostfile); the first host of the hostfile is the rendezvous point.
+   */
+  nnodes?: number;
+  /**
+   * Deepspeed-style hostfile, one `host slots=N` line per machine (relative to the config file). Sets nnodes to the number of hosts, nproc_per_node to the slots, and the rendezvous to the first host.
+   */
+  hostfile?: string;
+  /**
+   * Rendezvous port on the first host of a multi-machine run.
+   */
+  master_port?: number;
+  /**
+   * Extra metric sinks besides events.jsonl: none, or tensorboard (event files in <run>/tensorboard, written only when the tensorboard package is installed).
+   */
+  report_to?: 'none' | 'tensorboard';
 }

@@ -1,0 +1,204 @@
+// Wiring of the run lifecycle commands (start, stop, resume, rerun, delete, reveal, logs, queue) and
+// the config actions. Command bodies load their modules on first use, so activation stays cheap.
+import * as vscode from 'vscode';
+import { vscodeSettings } from '../common/settings.apis';
+import { vscodeUi } from '../common/ui.apis';
+import { vscodeWorkspace } from '../common/workspace.apis';
+import type { ReportFocus } from '../config/dryRunReport';
+import type { TrainingEnvChecker } from '../python/envCheck';
+import { RunNotes } from '../runs/runNotes';
+import { RunQueue } from '../runs/runQueue';
+import type { RunRegistry } from '../runs/runRegistry';
+import { isActiveState } from '../protocol/runSummary';
+import { RunLogChannels } from '../views/runLogChannels';
+import { queuedIdOf, runDirOf } from '../views/runsTree';
+import type { LaunchDeps } from './startRun';
+
+export class RunLifecycle implements vscode.Disposable {
+  readonly notes = new RunNotes();
+  readonly queue: RunQueue;
+  private readonly logs: RunLogChannels;
+  private envChecker: TrainingEnvChecker | undefined;
+  private setupOutput: vscode.OutputChannel | undefined;
+  private readonly subscriptions: { dispose(): void }[];
+
+  constructor(
+    private readonly context: vscode.ExtensionContext,
+    private readonly registry: RunRegistry,
+    private readonly openDashboard: (runDir: string) => void,
+  ) {
+    this.queue = new RunQueue({
+      maxConcurrent: () => vscodeSettings.maxConcurrentRuns(),
+      activeRunDirs: () => registry.list().filter((r) => isActiveState(r.state)).map((r) => r.runDir),
+    });
+    this.logs = new RunLogChannels(registry);
+    // A run that ends frees a slot for the next queued start.
+    this.subscriptions = [registry.onDidChange(() => this.queue.pump())];
+  }
+
+  async forgetInterpreter(python: string): Promise<void> {
+    (await this.checker()).forget(python);
+  }
+
+  async startRun(target?: string): Promise<string | undefined> {
+    const { startRun } = await import('./startRun');
+    return startRun(await this.launchDeps(), target);
+  }
+
+  async stopRun(runDir?: string) {
+    const [{ stopRunCommand }, manager] = await Promise.all([import('./stopRun'), import('../runs/runManager')]);
+    return stopRunCommand(
+      {
+        ui: vscodeUi,
+        runs: this.registry,
+        notes: this.notes,
+        stop: (dir, pid, onStep) => manager.stopRun(dir, pid, { graceMs: vscodeSettings.stopGraceSeconds() * 1000, onStep }),
+      },
+      runDir,
+    );
+  }
+
+  registerCommands(): vscode.Disposable[] {
+    const command = (id: string, body: (arg?: unknown) => unknown) => vscode.commands.registerCommand(id, body);
+    return [
+      command('sftStudio.resumeRun', async (arg) => {
+        const [{ resumeRun }, deps] = await Promise.all([import('./runActions'), this.resumeDeps()]);
+        return resumeRun(deps, runDirOf(arg));
+      }),
+      command('sftStudio.rerunRun', async (arg) => {
+        const [{ rerunRun }, deps] = await Promise.all([import('./runActions'), this.resumeDeps()]);
+        return rerunRun(deps, runDirOf(arg));
+      }),
+      command('sftStudio.deleteRun', async (arg) => {
+        const [{ deleteRun }, { listCheckpoints }, fs] = await Promise.all([import('./runActions'), import('../runs/checkpoints'), import('node:fs')]);
+        return deleteRun(
+          {
+            ui: vscodeUi,
+            lookup: this.registry,
+            checkpoints: listCheckpoints,
+            removeFolder: (dir) => fs.promises.rm(dir, { recursive: true, force: true }),
+          },
+          runDirOf(arg),
+        );
+      }),
+      command('sftStudio.revealRun', async (arg) => {
+        const { revealRun } = await import('./runActions');
+        return revealRun({ ui: vscodeUi, lookup: this.registry }, runDirOf(arg));
+      }),
+      command('sftStudio.showRunLog', async (arg) => {
+        const runDir = runDirOf(arg) ?? (await (await import('./pickRun')).pickRun(vscodeUi, this.registry.list(), 'Run whose trainer log to show'));
+        if (runDir) this.logs.show(runDir);
+      }),
+      command('sftStudio.cancelQueuedRun', (arg) => {
+        const id = queuedIdOf(arg);
+        if (id !== undefined) this.queue.cancel(id);
+      }),
+      command('sftStudio.dryRun', (arg) => this.configAction(arg, 'all')),
+      command('sftStudio.estimateMemory', (arg) => this.configAction(arg, 'memory')),
+      command('sftStudio.validateConfig', async (arg) => {
+        const configPath = configPathOf(arg) ?? vscodeWorkspace.activeConfigPath();
+        if (!configPath) return void vscodeUi.showInfo('SFT Studio: open a *.sft.yaml run config to validate it.');
+        const { validateConfigCommand } = await import('./configActions');
+        return validateConfigCommand(await this.configActionDeps(), configPath);
+      }),
+      command('sftStudio.newRunConfig', async () => {
+        const [{ newRunConfig }, fs] = await Promise.all([import('./newRunConfig'), import('node:fs')]);
+        return newRunConfig({
+          ui: vscodeUi,
+          folder: () => vscodeWorkspace.folders()[0],
+          exists: (file) => fs.existsSync(file),
+          writeFile: (file, text) => fs.promises.writeFile(file, text, { flag: 'wx' }),
+        });
+      }),
+      command('sftStudio.setUpEnvironment', async () => {
+        const [{ setUpEnvironment, spawnStreaming }, fs] = await Promise.all([import('../python/setupEnvironment'), import('node:fs')]);
+        const output = (this.setupOutput ??= vscode.window.createOutputChannel('SFT Studio: environment setup'));
+        const python = await setUpEnvironment({
+          ui: vscodeUi,
+          isTrusted: vscodeWorkspace.isTrusted,
+          folder: () => vscodeWorkspace.folders()[0],
+          extensionPath: this.context.extensionPath,
+          exists: (file) => fs.existsSync(file),
+          run: spawnStreaming,
+          log: (line) => output.appendLine(line),
+          showLog: () => output.show(true),
+          setPythonPath: vscodeSettings.setPythonPath,
+          platform: process.platform,
+          basePythons: process.platform === 'win32' ? ['py', 'python'] : ['python3', 'python'],
+        });
+        if (python) await this.forgetInterpreter(python);
+      }),
+    ];
+  }
+
+  dispose(): void {
+    this.subscriptions.forEach((s) => s.dispose());
+    this.queue.dispose();
+    this.notes.dispose();
+    this.logs.dispose();
+    this.setupOutput?.dispose();
+  }
+
+  private async checker(): Promise<TrainingEnvChecker> {
+    return (this.envChecker ??= new (await import('../python/envCheck')).TrainingEnvChecker());
+  }
+
+  private async launchDeps(): Promise<LaunchDeps> {
+    const [manager, { resolveInterpreter }, { vscodeInterpreterSources }, checker] = await Promise.all([
+      import('../runs/runManager'),
+      import('../python/interpreter'),
+      import('../python/python.apis'),
+      this.checker(),
+    ]);
+    return {
+      ui: vscodeUi,
+      workspace: vscodeWorkspace,
+      settings: vscodeSettings,
+      python: { resolve: () => resolveInterpreter(vscodeInterpreterSources), check: (p) => checker.check(p) },
+      runs: this.registry,
+      launcher: {
+        plan: manager.planLaunch,
+        planResume: manager.planResume,
+        launch: (plan) => manager.launch(plan),
+        tailOfLog: (dir) => manager.tailOfLog(dir),
+      },
+      queue: this.queue,
+      extensionPath: this.context.extensionPath,
+      openDashboard: this.openDashboard,
+    };
+  }
+
+  private async resumeDeps() {
+    const [deps, { listCheckpoints }, fs] = await Promise.all([this.launchDeps(), import('../runs/checkpoints'), import('node:fs')]);
+    return { ...deps, lookup: this.registry, checkpoints: listCheckpoints, exists: (file: string) => fs.existsSync(file) };
+  }
+
+  private async configActionDeps() {
+    const [{ resolveInterpreter }, { vscodeInterpreterSources }, { runTrainerCli }] = await Promise.all([
+      import('../python/interpreter'),
+      import('../python/python.apis'),
+      import('../python/trainerCli'),
+    ]);
+    return {
+      ui: vscodeUi,
+      workspace: vscodeWorkspace,
+      settings: vscodeSettings,
+      resolvePython: () => resolveInterpreter(vscodeInterpreterSources),
+      runCli: runTrainerCli,
+      extensionPath: this.context.extensionPath,
+    };
+  }
+
+  private async configAction(arg: unknown, focus: ReportFocus) {
+    const configPath = configPathOf(arg) ?? vscodeWorkspace.activeConfigPath();
+    if (!configPath) return void vscodeUi.showInfo('SFT Studio: open a *.sft.yaml run config first.');
+    const { dryRunConfig } = await import('./configActions');
+    return dryRunConfig(await this.configActionDeps(), configPath, focus);
+  }
+}
+
+/** The code lens passes a Uri, the explorer a Uri, the palette nothing. */
+export function configPathOf(arg: unknown): string | undefined {
+  if (arg instanceof vscode.Uri) return arg.fsPath;
+  return typeof arg === 'string' ? arg : undefined;
+}

@@ -1,0 +1,84 @@
+// "Chat with this checkpoint": a panel whose replies stream from the checkpoint's ONNX export,
+// run by transformers.js on onnxruntime-node in the extension host (CPU). One panel per checkpoint.
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { CHAT_VIEW_TYPE, chatGuards, type ChatHostMessage, type ChatRequests, type ChatSampling } from '../protocol/chat';
+import { PanelBridge } from '../webviews/panelBridge';
+import { loadPanelPage, panelOptions } from '../webviews/panelShell';
+import { OnnxChatModel } from './onnxChat';
+
+const DEFAULT_SAMPLING: ChatSampling = { maxNewTokens: 64, temperature: 0, topP: 1, topK: 0 };
+
+class ChatPanel {
+  private state: Extract<ChatHostMessage, { type: 'chatState' }>;
+  private model: Promise<OnnxChatModel>;
+  private abort: AbortController | undefined;
+  readonly bridge: PanelBridge<ChatRequests, ChatHostMessage>;
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    checkpoint: string,
+    extensionUri: vscode.Uri,
+    onDispose: () => void,
+  ) {
+    this.state = { type: 'chatState', checkpoint, status: 'loading', sampling: DEFAULT_SAMPLING };
+    loadPanelPage(panel, extensionUri, 'chat', `Chat: ${path.basename(path.dirname(path.dirname(checkpoint)))}/${path.basename(checkpoint)}`);
+    this.model = OnnxChatModel.load(checkpoint);
+    this.model.then(
+      () => this.update({ status: 'ready' }),
+      (error: unknown) => this.update({ status: 'error', error: error instanceof Error ? error.message : String(error) }),
+    );
+    this.bridge = new PanelBridge(panel.webview, {
+      guards: chatGuards,
+      fullState: () => this.state,
+      handlers: {
+        send: async ({ messages, sampling }) => {
+          this.abort?.abort();
+          const abort = (this.abort = new AbortController());
+          const reply = await (await this.model).reply(messages, sampling, (piece) => this.bridge.post({ type: 'chatDelta', piece }), abort.signal);
+          return { text: reply.text, firstTokenMs: reply.firstTokenMs, tokensPerSecond: reply.tokensPerSecond };
+        },
+        stop: () => {
+          this.abort?.abort();
+          return null;
+        },
+      },
+    });
+    panel.onDidChangeViewState(() => panel.visible || this.bridge.unready());
+    panel.onDidDispose(() => {
+      this.abort?.abort();
+      this.bridge.dispose();
+      void this.model.then((m) => m.dispose(), () => undefined);
+      onDispose();
+    });
+  }
+
+  private update(patch: Partial<Extract<ChatHostMessage, { type: 'chatState' }>>): void {
+    this.state = { ...this.state, ...patch };
+    this.bridge.post(this.state);
+  }
+}
+
+export class ChatPanels implements vscode.Disposable {
+  private readonly panels = new Map<string, ChatPanel>();
+
+  constructor(private readonly extensionUri: vscode.Uri) {}
+
+  open(checkpoint: string): void {
+    const existing = this.panels.get(checkpoint);
+    if (existing) {
+      existing.panel.reveal();
+      return;
+    }
+    // Retained when hidden: the conversation lives in the page, and a reload would lose it mid-stream.
+    const panel = vscode.window.createWebviewPanel(CHAT_VIEW_TYPE, 'Chat', vscode.ViewColumn.Beside, {
+      ...panelOptions(this.extensionUri),
+      retainContextWhenHidden: true,
+    });
+    this.panels.set(checkpoint, new ChatPanel(panel, checkpoint, this.extensionUri, () => this.panels.delete(checkpoint)));
+  }
+
+  dispose(): void {
+    for (const view of this.panels.values()) view.panel.dispose();
+  }
+}

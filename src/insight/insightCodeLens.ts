@@ -1,0 +1,58 @@
+// Code lenses of token insight on run configs: `Preview tokens` on the first line, and on the
+// `train_file:` line the summary "N examples · M tokens · X% truncated", counted lazily in
+// resolveCodeLens (so only visible lenses cost anything) and cached by file modification times.
+import * as vscode from 'vscode';
+import { insightErrorMessage } from './configTokenStats';
+import type { TokenStatsCache } from './tokenStatsCache';
+import type { TokenStats } from './tokenStats';
+
+export const PREVIEW_TOKENS_COMMAND = 'sftStudio.previewTokens';
+
+export function datasetLensTitle(stats: TokenStats): string {
+  const pct = (stats.truncated_fraction * 100).toFixed(stats.truncated_fraction > 0 && stats.truncated_fraction < 0.001 ? 2 : 1);
+  return `${stats.examples.toLocaleString('en-US')} examples · ${stats.tokens.toLocaleString('en-US')} tokens · ${pct}% truncated`;
+}
+
+class DatasetLens extends vscode.CodeLens {
+  constructor(
+    range: vscode.Range,
+    readonly configPath: string,
+    readonly uri: vscode.Uri,
+  ) {
+    super(range);
+  }
+}
+
+export class InsightCodeLensProvider implements vscode.CodeLensProvider {
+  constructor(private readonly cache: () => Promise<TokenStatsCache>) {}
+
+  provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
+    const lenses: vscode.CodeLens[] = [
+      new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), {
+        title: 'Preview tokens',
+        tooltip: 'SFT Studio: token statistics and the label-mask preview of this config’s training set',
+        command: PREVIEW_TOKENS_COMMAND,
+        arguments: [document.uri],
+      }),
+    ];
+    for (let line = 0; line < document.lineCount; line++) {
+      if (/^\s*"?train_file"?\s*:/.test(document.lineAt(line).text)) {
+        lenses.push(new DatasetLens(new vscode.Range(line, 0, line, 0), document.uri.fsPath, document.uri));
+        break;
+      }
+    }
+    return lenses;
+  }
+
+  async resolveCodeLens(lens: vscode.CodeLens): Promise<vscode.CodeLens> {
+    if (!(lens instanceof DatasetLens)) return lens;
+    let title: string;
+    try {
+      title = datasetLensTitle(await (await this.cache()).get(lens.configPath));
+    } catch (error) {
+      title = `tokens: ${(insightErrorMessage(error) ?? String(error)).split('\n')[0]}`;
+    }
+    lens.command = { title, tooltip: 'Open the token statistics', command: PREVIEW_TOKENS_COMMAND, arguments: [lens.uri] };
+    return lens;
+  }
+}

@@ -1,0 +1,74 @@
+// Wiring of token insight and checkpoint chat: a code lens provider of its own and three commands.
+// Everything heavy (transformers.js, onnxruntime-node, panels) loads on first use.
+import * as vscode from 'vscode';
+import { vscodeUi } from '../common/ui.apis';
+import { CONFIG_SELECTOR } from '../config/configCodeLens';
+import type { ChatPanels } from './chatPanel';
+import { InsightCodeLensProvider, PREVIEW_TOKENS_COMMAND } from './insightCodeLens';
+import type { TokenStatsCache } from './tokenStatsCache';
+import type { TokensPanels } from './tokensPanel';
+
+export const CHAT_COMMAND = 'sftStudio.chatWithCheckpoint';
+
+export interface InsightDeps {
+  /** The Python that runs the trainer, or undefined when none is found (the caller has said why). */
+  resolvePython(): Promise<string | undefined>;
+  /** A run folder from a Runs tree item. */
+  runDirOf(arg: unknown): string | undefined;
+}
+
+export function registerInsight(context: vscode.ExtensionContext, deps: InsightDeps): void {
+  let cache: TokenStatsCache | undefined;
+  const getCache = async () => {
+    if (!cache) {
+      const [{ TokenStatsCache }, { computeConfigTokenStats }] = await Promise.all([import('./tokenStatsCache'), import('./configTokenStats')]);
+      cache = new TokenStatsCache(computeConfigTokenStats);
+    }
+    return cache;
+  };
+  let tokens: TokensPanels | undefined;
+  let chats: ChatPanels | undefined;
+
+  const previewTokens = async (arg?: unknown) => {
+    const configPath = arg instanceof vscode.Uri ? arg.fsPath : vscode.window.activeTextEditor?.document.uri.fsPath;
+    if (!configPath || !/\.sft\.(yaml|json)$/.test(configPath)) {
+      await vscodeUi.showError('Open a *.sft.yaml run config first, then run Preview Tokens.');
+      return;
+    }
+    tokens ??= new (await import('./tokensPanel')).TokensPanels(context.extensionUri);
+    tokens.open(configPath);
+  };
+
+  const chat = async (arg?: unknown) => {
+    let target = deps.runDirOf(arg) ?? (arg instanceof vscode.Uri ? arg.fsPath : undefined);
+    if (!target) {
+      const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Chat with this checkpoint' });
+      target = picked?.[0]?.fsPath;
+    }
+    if (!target) return;
+    const [{ chatWithCheckpoint }, { runOnnxExport }] = await Promise.all([import('./chatCommand'), import('./exportRunner')]);
+    await chatWithCheckpoint(
+      {
+        ui: vscodeUi,
+        exportOnnx: async (checkpoint) => {
+          if (!vscode.workspace.isTrusted) return 'exporting runs Python from the workspace; trust the workspace first';
+          const python = await deps.resolvePython();
+          if (!python) return 'no Python interpreter found (set sftStudio.pythonPath or run SFT Studio: Select Python Interpreter)';
+          return vscodeUi.withProgress(`Exporting ${checkpoint} to ONNX`, () => runOnnxExport(python, checkpoint, context.extensionPath));
+        },
+        openChat: async (checkpoint) => {
+          chats ??= new (await import('./chatPanel')).ChatPanels(context.extensionUri);
+          chats.open(checkpoint);
+        },
+      },
+      target,
+    );
+  };
+
+  context.subscriptions.push(
+    vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, new InsightCodeLensProvider(getCache)),
+    vscode.commands.registerCommand(PREVIEW_TOKENS_COMMAND, previewTokens),
+    vscode.commands.registerCommand(CHAT_COMMAND, chat),
+    { dispose: () => (tokens?.dispose(), chats?.dispose()) },
+  );
+}

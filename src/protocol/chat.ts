@@ -1,0 +1,60 @@
+// Messages of the checkpoint chat panel (host: src/insight/chatPanel.ts, app: webview/chat/main.ts).
+import { hasOnlyKeys, isFiniteNumber, isObject, isString, type ParamGuards } from './bridge';
+
+export const CHAT_VIEW_TYPE = 'sftStudio.chat';
+
+export interface ChatTurn {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface ChatSampling {
+  maxNewTokens: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+}
+
+export type ChatHostMessage =
+  | { type: 'chatState'; checkpoint: string; status: 'loading' | 'ready' | 'error'; error?: string; sampling: ChatSampling }
+  | { type: 'chatDelta'; piece: string };
+
+export interface ChatAnswer {
+  text: string;
+  firstTokenMs: number;
+  tokensPerSecond: number;
+}
+
+export type ChatRequests = {
+  send: { params: { messages: ChatTurn[]; sampling: ChatSampling }; result: ChatAnswer };
+  stop: { params: Record<string, never>; result: null };
+};
+
+const ROLES = ['system', 'user', 'assistant'];
+
+function isTurn(value: unknown): value is ChatTurn {
+  return isObject(value) && hasOnlyKeys(value, ['role', 'content']) && ROLES.includes(value.role as string) && isString(value.content);
+}
+
+export function isSampling(value: unknown): value is ChatSampling {
+  if (!isObject(value) || !hasOnlyKeys(value, ['maxNewTokens', 'temperature', 'topP', 'topK'])) return false;
+  const { maxNewTokens, temperature, topP, topK } = value;
+  return (
+    Number.isSafeInteger(maxNewTokens) && (maxNewTokens as number) >= 1 && (maxNewTokens as number) <= 4096 &&
+    isFiniteNumber(temperature) && temperature >= 0 &&
+    isFiniteNumber(topP) && topP > 0 && topP <= 1 &&
+    Number.isSafeInteger(topK) && (topK as number) >= 0
+  );
+}
+
+export const chatGuards: ParamGuards<ChatRequests> = {
+  send: (p): p is ChatRequests['send']['params'] =>
+    isObject(p) && hasOnlyKeys(p, ['messages', 'sampling']) && Array.isArray(p.messages) && p.messages.length > 0 && p.messages.every(isTurn) && isSampling(p.sampling),
+  stop: (p): p is Record<string, never> => isObject(p) && Object.keys(p).length === 0,
+};
+
+export function isChatHostMessage(value: unknown): value is ChatHostMessage {
+  if (!isObject(value)) return false;
+  if (value.type === 'chatDelta') return isString(value.piece);
+  return value.type === 'chatState' && isString(value.checkpoint) && isString(value.status) && isSampling(value.sampling);
+}

@@ -1,0 +1,58 @@
+// Messages of the token insight panel (host: src/insight/tokensPanel.ts, app: webview/tokens/main.ts).
+import { hasOnlyKeys, isObject, isStep, type ParamGuards } from './bridge';
+
+export const TOKENS_VIEW_TYPE = 'sftStudio.tokens';
+
+export interface TokenStatsView {
+  examples: number;
+  tokens: number;
+  truncated_examples: number;
+  trained_tokens: number;
+  masked_tokens: number;
+  max_length: number;
+  truncated_fraction: number;
+  mean_length: number;
+  longest: number;
+  histogram: { edges: number[]; counts: number[] };
+  packing_efficiency: { bfd: number; wrapped: number };
+  padding_efficiency: number;
+}
+
+export interface TokensState {
+  type: 'tokensState';
+  configPath: string;
+  status: 'computing' | 'done' | 'error';
+  progress: { done: number; total: number };
+  stats?: TokenStatsView;
+  error?: string;
+}
+
+export interface PreviewToken {
+  text: string;
+  id: number;
+  trained: boolean;
+}
+
+export interface ExamplePreview {
+  index: number;
+  /** 1-based line of the row in train_file. */
+  line: number;
+  truncated: boolean;
+  /** The exact text the chat template produced. */
+  rendered: string;
+  tokens: PreviewToken[];
+}
+
+export type TokensRequests = {
+  example: { params: { index: number }; result: ExamplePreview };
+  recompute: { params: Record<string, never>; result: null };
+};
+
+export const tokensGuards: ParamGuards<TokensRequests> = {
+  example: (p): p is { index: number } => isObject(p) && hasOnlyKeys(p, ['index']) && isStep(p.index),
+  recompute: (p): p is Record<string, never> => isObject(p) && Object.keys(p).length === 0,
+};
+
+export function isTokensState(value: unknown): value is TokensState {
+  return isObject(value) && value.type === 'tokensState' && typeof value.configPath === 'string' && typeof value.status === 'string';
+}

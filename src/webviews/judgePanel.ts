@@ -1,0 +1,98 @@
+import * as fs from 'node:fs';
+import * as vscode from 'vscode';
+import { OpenAiJudgeProvider, ReferenceJudge, VscodeLmJudgeProvider } from '../judge';
+import { createLanguageModelApi, type LanguageModelApi } from '../judge/lm.apis';
+import { isJudgeWebviewState, JUDGE_VIEW_TYPE, type JudgeHostMessage, type JudgeRequests } from '../protocol/judge';
+import type { RunRegistry } from '../runs/runRegistry';
+import { JudgeController, type JudgeActions } from './judgeSession';
+import { PanelBridge } from './panelBridge';
+import { loadPanelPage, panelOptions } from './panelShell';
+
+const apiKeyName = (baseURL: string) => `sftStudio.judge.apiKey:${baseURL.replace(/\/+$/, '')}`;
+
+/** The single judge panel: pick two sides and a judge, watch the verdicts arrive, read past judgements. */
+export class JudgePanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private lm: LanguageModelApi | undefined;
+  private readonly controller: JudgeController;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    registry: RunRegistry,
+    private readonly secrets: vscode.SecretStorage,
+  ) {
+    const actions: JudgeActions = {
+      provider: async (choice) => {
+        if (choice.kind === 'reference') return new ReferenceJudge(choice.match);
+        if (choice.kind === 'openai') {
+          const apiKey = await this.secrets.get(apiKeyName(choice.baseURL));
+          return new OpenAiJudgeProvider({ baseURL: choice.baseURL, model: choice.model, apiKey });
+        }
+        return VscodeLmJudgeProvider.select(this.lmApi(), { id: choice.modelId });
+      },
+      listModels: async () => (await this.lmApi().selectChatModels({})).map((m) => ({ id: m.id, label: `${m.name} (${m.vendor})` })),
+      setApiKey: async (baseURL) => {
+        const key = await vscode.window.showInputBox({
+          prompt: `API key for ${baseURL} (kept in VS Code's secret storage)`,
+          password: true,
+          ignoreFocusOut: true,
+        });
+        if (!key) return false;
+        await this.secrets.store(apiKeyName(baseURL), key);
+        return true;
+      },
+      saveAs: async (defaultPath, text) => {
+        const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(defaultPath), filters: { CSV: ['csv'] }, title: 'Export judgement' });
+        if (!target) return undefined;
+        await fs.promises.writeFile(target.fsPath, text, 'utf8');
+        return target.fsPath;
+      },
+      showError: (message) => void vscode.window.showErrorMessage(message),
+    };
+    this.controller = new JudgeController(registry, actions);
+  }
+
+  open(): void {
+    if (this.panel) {
+      this.panel.reveal();
+      return;
+    }
+    this.attach(vscode.window.createWebviewPanel(JUDGE_VIEW_TYPE, 'SFT Judge', vscode.ViewColumn.Active, panelOptions(this.extensionUri)));
+  }
+
+  restore(panel: vscode.WebviewPanel, state: unknown): void {
+    if (this.panel || !isJudgeWebviewState(state ?? {})) {
+      panel.dispose();
+      return;
+    }
+    panel.webview.options = panelOptions(this.extensionUri);
+    this.attach(panel);
+  }
+
+  dispose(): void {
+    this.controller.cancel();
+    this.panel?.dispose();
+  }
+
+  private lmApi(): LanguageModelApi {
+    return (this.lm ??= createLanguageModelApi());
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    this.panel = panel;
+    loadPanelPage(panel, this.extensionUri, 'judge', 'SFT Judge');
+    const bridge = new PanelBridge<JudgeRequests, JudgeHostMessage>(panel.webview, this.controller.options());
+    this.controller.connect(bridge);
+    const disposables: vscode.Disposable[] = [
+      bridge,
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) bridge.unready();
+      }),
+    ];
+    panel.onDidDispose(() => {
+      disposables.forEach((d) => d.dispose());
+      this.controller.connect(undefined);
+      this.panel = undefined;
+    });
+  }
+}

@@ -1,0 +1,499 @@
+#!/usr/bin/env node
+// Webview tests: the built panel bundles (dist/webview/*.js) in real Chromium, in the exact page
+// shell the host renders (CSP with a per-load nonce), fed by the hosts' own session code running
+// here in Node against fixture run folders. acquireVsCodeApi is a stub that forwards the app's
+// messages to that host code. Screenshots of every panel, light and dark, go to
+// test/webview/artifacts/. The 1M-point figures are printed (and written to artifacts/bench.json).
+//
+// Usage: node test/webview/run.mjs [--headed]
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { chromium } from 'playwright-core';
+import { themeVariables } from './themes.mjs';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const artifacts = path.join(repoRoot, 'test', 'webview', 'artifacts');
+const fixtureRun = path.join(repoRoot, 'test', 'fixtures', 'runs', 'demo-20260101-000000');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ORIGIN = 'https://webview.test';
+
+/** Every string a page must show literally; any of them parsed as HTML would set the sentinel. */
+const XSS = [
+  `<img src=x onerror="window.__sftInjected='img'">`,
+  `<script>window.__sftInjected='script'</script>`,
+  `<a href="javascript:window.__sftInjected='link'">click</a>`,
+  `&lt;b&gt;bold&lt;/b&gt; &amp; &quot;quoted&quot;`,
+];
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, fs.statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Rebuilds the bundles when a webview or protocol source is newer, so the test never sees stale code. */
+function ensureBundles() {
+  const bundle = path.join(repoRoot, 'dist', 'webview', 'dashboard.js');
+  const built = fs.existsSync(bundle) ? fs.statSync(bundle).mtimeMs : 0;
+  const sources = ['webview', 'src/protocol'].map((d) => newestMtime(path.join(repoRoot, d)));
+  if (built > 0 && sources.every((m) => m <= built)) return;
+  const result = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('building the webview bundles failed');
+}
+
+async function loadHostCode(outDir) {
+  const outfile = path.join(outDir, 'fixtureHost.cjs');
+  await esbuild.build({
+    entryPoints: [path.join(repoRoot, 'test', 'webview', 'fixtureHost.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    packages: 'external',
+    loader: { '.json': 'json' },
+    outfile,
+    logLevel: 'warning',
+  });
+  return import(outfile);
+}
+
+const event = (seq, time, type, fields) => JSON.stringify({ v: 1, seq, time, type, ...fields });
+
+/** A run folder with `lines` as events.jsonl and a status. */
+function writeRun(dir, lines, status) {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'events.jsonl'), lines.map((l) => `${l}\n`).join(''));
+  fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify(status));
+}
+
+function makeWorkspace(root) {
+  const runs = path.join(root, 'runs');
+  fs.cpSync(fixtureRun, path.join(runs, 'demo-20260101-000000'), { recursive: true });
+  const now = Date.now() / 1000;
+  // A live run: this process's pid and a fresh heartbeat make it "running", so the controls show.
+  const demo = fs.readFileSync(path.join(fixtureRun, 'events.jsonl'), 'utf8').trim().split('\n');
+  const liveLines = demo.filter((l) => !l.includes('"run_finished"') && !l.includes('"checkpoint"')).slice(0, 12);
+  writeRun(path.join(runs, 'live-20260101-000000'), liveLines, { pid: process.pid, state: 'running', heartbeat: now + 3600, started: now, step: 6, total_steps: 12 });
+  // Generations whose completions are HTML payloads, at two steps, with references.
+  const xss = [event(0, 1, 'run_started', { step: 0, config: {}, total_steps: 5, num_parameters: 10, trainable_parameters: 10, world_size: 1, device: 'cpu' })];
+  let seq = 1;
+  for (const step of [0, 5]) {
+    XSS.forEach((payload, i) => {
+      const completion = step === 0 ? `base ${i}` : payload;
+      xss.push(event(seq++, 1 + seq, 'generation', { step, prompt_id: `x${i}`, prompt: `Say ${payload}`, completion, reference: i === 3 ? payload : `ref ${i}`, max_new_tokens: 16, temperature: 0, top_p: 1 }));
+    });
+  }
+  xss.push(event(seq++, 100, 'run_finished', { step: 5, status: 'completed' }));
+  writeRun(path.join(runs, 'xss-20260101-000000'), xss, { pid: 1, state: 'completed', heartbeat: 100, started: 1, step: 5, total_steps: 5 });
+  // Six evaluation steps: more columns than a narrow window holds.
+  const many = [event(0, 1, 'run_started', { step: 0, config: {}, total_steps: 50, num_parameters: 10, trainable_parameters: 10, world_size: 1, device: 'cpu' })];
+  for (const step of [0, 10, 20, 30, 40, 50]) {
+    many.push(event(many.length, 2 + step, 'generation', { step, prompt_id: 'q0', prompt: 'Count', completion: `answer at ${step}`, max_new_tokens: 8, temperature: 0.7, top_p: 0.9 }));
+  }
+  writeRun(path.join(runs, 'steps-20260101-000000'), many, { pid: 1, state: 'completed', heartbeat: 100, started: 1, step: 50, total_steps: 50 });
+  return runs;
+}
+
+let browser;
+let host;
+let work;
+let runsRoot;
+let saveDir;
+const bench = {};
+
+/** Opens a panel page: stub VS Code API, CSP violation recorder, theme, then the real shell. */
+async function openPage(kind, options = {}) {
+  const theme = options.theme ?? 'dark';
+  const page = await browser.newPage({ viewport: { width: options.width ?? 1280, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  const queue = [];
+  let delivering = Promise.resolve();
+  const panel = await host.openPanel(kind, {
+    runsRoot,
+    runDir: options.runDir,
+    compare: options.compare,
+    saveDir,
+    deliver: (message) => {
+      queue.push(message);
+      delivering = delivering.then(() => page.evaluate((m) => window.postMessage(m, '*'), message).catch(() => undefined));
+    },
+  });
+  await page.exposeFunction('__sftToHost', (message) => panel.receive(message));
+  await page.addInitScript(
+    ({ variables, themeClass }) => {
+      window.__sftPosted = [];
+      window.__cspViolations = [];
+      window.__sftState = undefined;
+      document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
+      window.acquireVsCodeApi = () => ({
+        postMessage: (m) => {
+          window.__sftPosted.push(m);
+          window.__sftToHost(m);
+        },
+        getState: () => window.__sftState,
+        setState: (s) => (window.__sftState = s),
+      });
+      // Init scripts run before the document has elements: theme <html> and <body> as they appear.
+      let themed = false;
+      const observer = new MutationObserver(() => {
+        if (!themed && document.documentElement) {
+          for (const [k, v] of Object.entries(variables)) document.documentElement.style.setProperty(k, v);
+          themed = true;
+        }
+        if (document.body) {
+          document.body.classList.add(themeClass);
+          observer.disconnect();
+        }
+      });
+      observer.observe(document, { childList: true, subtree: true });
+    },
+    { variables: themeVariables(theme), themeClass: theme === 'dark' ? 'vscode-dark' : 'vscode-light' },
+  );
+  await page.route(`${ORIGIN}/**`, (route) => {
+    const url = new URL(route.request().url());
+    if (url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: host.panelHtml(kind) });
+    const file = path.join(repoRoot, url.pathname);
+    if (!file.startsWith(path.join(repoRoot, 'dist')) || !fs.existsSync(file)) return route.fulfill({ status: 404 });
+    return route.fulfill({ contentType: file.endsWith('.css') ? 'text/css' : 'text/javascript', body: fs.readFileSync(file) });
+  });
+  await page.goto(`${ORIGIN}/index.html`);
+  const finish = async () => {
+    await delivering;
+    panel.dispose();
+    await page.close();
+  };
+  return { page, panel, errors, finish, flushDeliveries: () => delivering };
+}
+
+/** Opens a toolkit dropdown and picks the option with that text. */
+async function choose(page, id, text) {
+  await page.locator(`#${id}`).click();
+  await page.locator(`#${id} vscode-option`, { hasText: text }).click();
+}
+
+async function safetyChecks(page, errors) {
+  assert.equal(await page.evaluate(() => window.__sftInjected), undefined, 'no injected code ran');
+  assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'no CSP violation');
+  assert.deepEqual(errors, [], 'no page errors');
+}
+
+async function screenshot(page, name) {
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: false });
+}
+
+before(async () => {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (npm run setup -- --e2e) or set CHROMIUM_PATH`);
+  ensureBundles();
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'sft-webview-'));
+  runsRoot = makeWorkspace(work);
+  saveDir = path.join(work, 'saved');
+  fs.mkdirSync(saveDir);
+  fs.mkdirSync(artifacts, { recursive: true });
+  host = await loadHostCode(path.join(repoRoot, 'out', 'test', 'webview'));
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: !process.argv.includes('--headed'),
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  if (Object.keys(bench).length) {
+    fs.writeFileSync(path.join(artifacts, 'bench.json'), `${JSON.stringify(bench, null, 2)}\n`);
+    process.stdout.write(`webview figures: ${JSON.stringify(bench)}\n`);
+  }
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+describe('dashboard', () => {
+  test('draws the fixture run: header numbers, every chart with points, screenshots', async () => {
+    for (const theme of ['dark', 'light']) {
+      const { page, errors, finish } = await openPage('dashboard', { runDir: path.join(runsRoot, 'demo-20260101-000000'), theme });
+      await page.waitForSelector('#loss-chart[data-points="12"]');
+      assert.equal(await page.textContent('#run-name'), 'demo-20260101-000000');
+      assert.equal(await page.textContent('#run-state'), 'completed');
+      assert.equal(await page.textContent('#run-step'), 'step 12/12');
+      assert.match(await page.textContent('#run-params'), /^1\.82M of 1\.82M params trainable \(100%\)$/);
+      assert.match(await page.textContent('#run-config'), /learning_rate=0\.0002/);
+      assert.equal(await page.getAttribute('#run-progress', 'aria-valuenow'), '100');
+      for (const [id, points] of [['eval-loss-chart', '3'], ['lr-chart', '12'], ['grad-norm-chart', '12'], ['throughput-chart', '12'], ['accuracy-chart', '3']]) {
+        assert.equal(await page.getAttribute(`#${id}`, 'data-points'), points, id);
+      }
+      assert.equal(await page.isHidden('#memory-chart'), true, 'no memory chart without mem_bytes');
+      // Legend: raw and smoothed train loss after the x series.
+      const legend = await page.$$eval('#loss-chart .u-legend .u-series .u-label', (els) => els.map((e) => e.textContent));
+      assert.deepEqual(legend.slice(1), ['train loss', 'train loss (smoothed)']);
+      const inked = await page.$eval('#loss-chart canvas', (c) => {
+        const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+        return n;
+      });
+      assert.ok(inked > 500, `the loss canvas has ink (${inked} pixels)`);
+      assert.equal(await page.isHidden('#stop-run'), true, 'no controls on a finished run');
+      await screenshot(page, `dashboard-${theme}`);
+      await safetyChecks(page, errors);
+      await finish();
+    }
+  });
+
+  test('x axis, smoothing and compare are applied and remembered', async () => {
+    const { page, errors, finish } = await openPage('dashboard', { runDir: path.join(runsRoot, 'demo-20260101-000000') });
+    await page.waitForSelector('#loss-chart[data-points="12"]');
+    await choose(page, 'x-axis', 'x: epoch');
+    await page.waitForFunction(() => document.querySelector('#loss-chart .u-legend .u-series .u-label')?.textContent === 'epoch');
+    await page.locator('#smoothing').fill('0.9');
+    await page.waitForFunction(() => window.__sftState?.smoothing === 0.9 && window.__sftState?.xAxis === 'epoch');
+    await choose(page, 'compare-picker', 'live-20260101-000000');
+    await page.locator('#compare-add').click();
+    await page.waitForFunction(() => document.querySelectorAll('#compare-list li').length === 1);
+    await page.waitForFunction(() => document.querySelectorAll('#loss-chart .u-legend .u-series').length === 5);
+    const legend = await page.$$eval('#loss-chart .u-legend .u-series .u-label', (els) => els.map((e) => e.textContent));
+    assert.ok(legend.includes('live-20260101-000000 · train loss'), legend.join(' | '));
+    const evalLegend = await page.$$eval('#eval-loss-chart .u-legend .u-series .u-label', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(evalLegend, ['epoch', 'demo-20260101-000000 · eval loss', 'live-20260101-000000 · eval loss']);
+    assert.deepEqual((await page.evaluate(() => window.__sftState)).compare, [path.join(runsRoot, 'live-20260101-000000')]);
+    await screenshot(page, 'dashboard-compare-dark');
+    await safetyChecks(page, errors);
+    await finish();
+  });
+
+  test('a live run: buttons write control.jsonl, a new event reaches the chart', async () => {
+    const runDir = path.join(runsRoot, 'live-20260101-000000');
+    const { page, panel, errors, finish } = await openPage('dashboard', { runDir });
+    await page.waitForSelector('#loss-chart[data-points="6"]');
+    assert.equal(await page.textContent('#run-state'), 'running');
+    await page.locator('#save-run').click();
+    await page.waitForFunction(() => /Checkpoint requested/.test(document.querySelector('#control-feedback').textContent));
+    await page.locator('#generate-run').click();
+    await page.waitForFunction(() => /Generation requested/.test(document.querySelector('#control-feedback').textContent));
+    await page.locator('#stop-run').click();
+    await page.waitForFunction(() => /Stop requested/.test(document.querySelector('#control-feedback').textContent));
+    const control = fs.readFileSync(path.join(runDir, 'control.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(control.map((c) => c.type), ['save', 'generate']);
+    assert.ok(control.every((c) => Math.abs(c.time - Date.now() / 1000) < 60));
+    assert.deepEqual(panel.recorded, [{ kind: 'stop', runDir }]);
+    const requests = await page.evaluate(() => window.__sftPosted.filter((m) => m.type === 'request').map((m) => [m.seq, m.method, m.params.action]));
+    assert.deepEqual(requests, [[0, 'control', 'save'], [1, 'control', 'generate'], [2, 'control', 'stop']]);
+
+    // Event written → chart updated, through the registry's file follower and the bridge.
+    const latencies = [];
+    for (let step = 7; step <= 11; step++) {
+      const written = Date.now();
+      fs.appendFileSync(path.join(runDir, 'events.jsonl'), `${event(100 + step, Date.now() / 1000, 'train', { step, epoch: step / 40, loss: 1 / step, grad_norm: 0.5, learning_rate: 1e-4, tokens: step * 800, tokens_per_s: 600 })}\n`);
+      await page.waitForSelector(`#loss-chart[data-points="${step}"]`);
+      latencies.push(Date.now() - written);
+    }
+    bench.eventToChartMs = { median: latencies.sort((a, b) => a - b)[2], max: Math.max(...latencies), pollMs: 50 };
+    await safetyChecks(page, errors);
+    await finish();
+  });
+
+  test('1M train points: render time and memory (figures reported, loose bound asserted)', async () => {
+    const { page, errors, finish } = await openPage('dashboard', { runDir: path.join(runsRoot, 'demo-20260101-000000') });
+    await page.waitForSelector('#loss-chart[data-points="12"]');
+    const client = await page.context().newCDPSession(page);
+    await client.send('Performance.enable');
+    const result = await page.evaluate(() => {
+      const n = 1_000_000;
+      const events = [{ v: 1, seq: 0, time: 0, type: 'run_started', step: 0, config: {}, total_steps: n, num_parameters: 1, trainable_parameters: 1, world_size: 1, device: 'cpu' }];
+      for (let i = 1; i <= n; i++) {
+        events.push({ v: 1, seq: i, time: i * 0.01, type: 'train', step: i, epoch: i / 1000, loss: 2 / Math.sqrt(i) + 0.05 * Math.sin(i), grad_norm: 1, learning_rate: 1e-4, tokens: i * 100, tokens_per_s: 1000 });
+        if (i % 1000 === 0) events.push({ v: 1, seq: n + i / 1000, time: i * 0.01, type: 'eval', step: i, loss: 2 / Math.sqrt(i), token_accuracy: 0.5 });
+      }
+      const run = { runDir: '/bench', name: 'bench', state: 'running', step: n, totalSteps: n };
+      const started = performance.now();
+      window.postMessage({ type: 'state', run, events, compare: [], available: [run] }, '*');
+      return new Promise((resolve) =>
+        setTimeout(async () => {
+          const loaded = performance.now() - started;
+          const perChart = [];
+          for (let r = 0; r < 5; r++) perChart.push(await window.sftDashboard.measureAll());
+          const lossMs = perChart.map((c) => c[0]).sort((a, b) => a - b);
+          const allMs = perChart.map((c) => c.reduce((s, x) => s + x, 0)).sort((a, b) => a - b);
+          resolve({ loaded, lossMedianMs: lossMs[2], allChartsMedianMs: allMs[2] });
+        }, 0),
+      );
+    });
+    await page.waitForSelector('#loss-chart[data-points="1000000"]');
+    // A live delta on top of the million: 100 more steps, timed until the chart says it has them.
+    const deltaMs = await page.evaluate(() => {
+      const n = 1_000_000;
+      const events = Array.from({ length: 100 }, (_, k) => {
+        const i = n + 1 + k;
+        return { v: 1, seq: 2 * n + k, time: i * 0.01, type: 'train', step: i, epoch: i / 1000, loss: 0.01, grad_norm: 1, learning_rate: 1e-4, tokens: i * 100, tokens_per_s: 1000 };
+      });
+      const chart = document.querySelector('#loss-chart');
+      return new Promise((resolve) => {
+        const started = performance.now();
+        new MutationObserver((_, observer) => {
+          if (chart.getAttribute('data-points') !== String(n + 100)) return;
+          observer.disconnect();
+          // The draw runs in a microtask after setData.
+          queueMicrotask(() => resolve(performance.now() - started));
+        }).observe(chart, { attributes: true });
+        window.postMessage({ type: 'events', run: { runDir: '/bench', name: 'bench', state: 'running', step: n + 100, totalSteps: 2 * n }, events }, '*');
+      });
+    });
+    const metrics = Object.fromEntries((await client.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+    bench.million = {
+      lossChartSetDataMs: Number(result.lossMedianMs.toFixed(1)),
+      allChartsMs: Number(result.allChartsMedianMs.toFixed(1)),
+      deltaOf100ToChartMs: Number(deltaMs.toFixed(1)),
+      jsHeapMiB: Number((metrics.JSHeapUsedSize / 2 ** 20).toFixed(0)),
+    };
+    // A loose bound so that a pathological regression (a sort or copy per frame) fails; the figure is reported.
+    assert.ok(result.lossMedianMs < 500, `loss chart redraw with 1M points took ${result.lossMedianMs} ms`);
+    await safetyChecks(page, errors);
+    await finish();
+  });
+});
+
+describe('generations', () => {
+  test('the fixture run: step 0 first, reference, exact-match marks, screenshots', async () => {
+    for (const theme of ['dark', 'light']) {
+      const { page, errors, finish } = await openPage('generations', { runDir: path.join(runsRoot, 'demo-20260101-000000'), theme });
+      await page.waitForSelector('#generations tbody tr');
+      const heads = await page.$$eval('#generations thead th', (els) => els.map((e) => e.textContent));
+      assert.deepEqual(heads, ['Prompt', 'Reference', 'step 0 (base)', 'step 12']);
+      const rows = await page.$$eval('#generations tbody tr', (els) => els.map((e) => e.dataset.promptId));
+      assert.deepEqual(rows, ['p0', 'p1']);
+      const marks = await page.$$eval('#generations td.completion', (els) => els.map((e) => `${e.dataset.promptId}@${e.dataset.step}:${e.dataset.match}`));
+      const events = fs.readFileSync(path.join(fixtureRun, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'generation');
+      assert.deepEqual(
+        marks.sort(),
+        events.map((g) => `${g.prompt_id}@${g.step}:${g.completion.trim() === g.reference.trim()}`).sort(),
+      );
+      assert.match(await page.textContent('#generations tbody tr th .meta'), /greedy · max 24 new tokens/);
+      await screenshot(page, `generations-${theme}`);
+      await safetyChecks(page, errors);
+      await finish();
+    }
+  });
+
+  test('HTML in completions is shown literally, never parsed', async () => {
+    const { page, errors, finish } = await openPage('generations', { runDir: path.join(runsRoot, 'xss-20260101-000000') });
+    await page.waitForSelector('#generations td.completion[data-step="5"]');
+    const texts = await page.$$eval('#generations td.completion[data-step="5"] .text', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(texts, XSS);
+    assert.equal(await page.$$eval('#generations img, #generations script, #generations a', (els) => els.length), 0);
+    assert.equal(await page.$eval('#generations td.completion[data-prompt-id="x3"][data-step="5"]', (e) => e.dataset.match), 'true');
+    await screenshot(page, 'generations-xss-dark');
+    await safetyChecks(page, errors);
+    await finish();
+  });
+
+  test('two clicked cells open a diff; search filters; exports hold the rows shown', async () => {
+    const { page, panel, errors, finish } = await openPage('generations', { runDir: path.join(runsRoot, 'xss-20260101-000000') });
+    await page.waitForSelector('#generations td.completion[data-step="5"]');
+    await page.click('td.completion[data-prompt-id="x0"][data-step="0"]');
+    assert.equal(await page.getAttribute('td.completion[data-prompt-id="x0"][data-step="0"]', 'aria-selected'), 'true');
+    // The second cell by keyboard: focus moves right with the arrow key, Enter chooses it.
+    await page.focus('td.completion[data-prompt-id="x0"][data-step="0"]');
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => /Comparing step 0/.test(document.querySelector('#status').textContent));
+    assert.deepEqual(panel.recorded, [{ kind: 'diff', title: 'x0@0 ↔ x0@5', left: 'base 0', right: XSS[0] }]);
+
+    await page.locator('#search input').fill('javascript:');
+    await page.waitForFunction(() => document.querySelectorAll('#generations tbody tr').length === 1);
+    assert.equal(await page.textContent('#table-counts'), '1 of 4 prompts · 2 steps');
+    await page.click('#export-csv');
+    await page.waitForFunction(() => /Exported 2 rows/.test(document.querySelector('#status').textContent));
+    const csv = fs.readFileSync(path.join(saveDir, 'generations.csv'), 'utf8');
+    assert.equal(csv.split('\r\n')[0], 'prompt_id,step,prompt,completion,reference,exact_match,max_new_tokens,temperature,top_p');
+    assert.ok(csv.includes(`x2,5,"Say ${XSS[2].replace(/"/g, '""')}","${XSS[2].replace(/"/g, '""')}",ref 2,false,16,0,1`), csv);
+    await page.locator('#search input').fill('');
+    await page.click('#export-jsonl');
+    await page.waitForFunction(() => /Exported 8 rows/.test(document.querySelector('#status').textContent));
+    const jsonl = fs.readFileSync(path.join(saveDir, 'generations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(jsonl.map((r) => `${r.prompt_id}@${r.step}`), ['x0@0', 'x0@5', 'x1@0', 'x1@5', 'x2@0', 'x2@5', 'x3@0', 'x3@5']);
+    await safetyChecks(page, errors);
+    await finish();
+  });
+
+  test('narrow window: step 0 stays first, the slider picks the other columns', async () => {
+    const { page, errors, finish } = await openPage('generations', { runDir: path.join(runsRoot, 'steps-20260101-000000'), width: 900 });
+    await page.waitForSelector('#generations tbody tr');
+    const heads = () => page.$$eval('#generations thead th[data-step]', (els) => els.map((e) => e.dataset.step));
+    // (900 − 360) / 260 → two step columns: the base model and the newest step.
+    assert.deepEqual(await heads(), ['0', '50']);
+    assert.equal(await page.isVisible('.step-slider'), true);
+    assert.match(await page.textContent('#generations tbody th .meta'), /temperature 0\.7 · top_p 0\.9 · max 8 new tokens/);
+    await page.locator('#step-slider').fill('2');
+    await page.waitForFunction(() => document.querySelector('#generations thead th:last-child')?.dataset.step === '20');
+    assert.deepEqual(await heads(), ['0', '20']);
+    assert.equal(await page.textContent('td.completion[data-step="20"] .text'), 'answer at 20');
+    await screenshot(page, 'generations-narrow-light');
+    await safetyChecks(page, errors);
+    await finish();
+  });
+});
+
+describe('judge', () => {
+  test('reference judge against the references: live tally, win rate with CI, per-prompt table', async () => {
+    const { page, panel, errors, finish } = await openPage('judge');
+    await page.waitForSelector('#side-a-run vscode-option', { state: 'attached' });
+    await choose(page, 'side-a-run', 'demo-20260101-000000');
+    await choose(page, 'side-b-kind', 'the reference answers');
+    await choose(page, 'judge-match', 'exact text');
+    await page.click('#judge-start');
+    await page.waitForFunction(() => /^4 \/ 4 calls$/.test(document.querySelector('#judge-progress-text').textContent));
+    await panel.judge.finished;
+    // Step 12 of the fixture: p0 exact, p1 not → A (the run) ties p0 with the reference and loses p1.
+    const outcomes = await page.$$eval('#judge-records tbody tr', (els) => els.map((e) => `${e.dataset.promptId}:${e.dataset.outcome}`));
+    const last = fs.readFileSync(path.join(fixtureRun, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'generation' && e.step === 12);
+    assert.deepEqual(outcomes, last.map((g) => `${g.prompt_id}:${g.completion.trim() === g.reference.trim() ? 'tie' : 'loss'}`));
+    const ties = last.filter((g) => g.completion.trim() === g.reference.trim()).length;
+    const winRate = (ties / 2 / last.length) * 100;
+    assert.match(await page.textContent('[data-fact="win rate of A"]'), new RegExp(`^${winRate.toFixed(1)}%`));
+    assert.equal(await page.textContent('[data-fact="consistency"]'), '100.0%  (0 prompts disagree between orders)');
+    assert.equal(await page.getAttribute('#judge-tally .segment.tie', 'data-count'), String(ties));
+    const summary = JSON.parse(fs.readFileSync(path.join(runsRoot, 'judge', (await page.evaluate(() => window.__sftState.id)), 'summary.json'), 'utf8'));
+    assert.equal(summary.win_rate, ties / 2 / last.length);
+    await screenshot(page, 'judge-dark');
+    await safetyChecks(page, errors);
+    await finish();
+  });
+
+  test('a chat-model judge arguing in HTML: arguments and answers stay text; history lists both', async () => {
+    const { page, panel, errors, finish } = await openPage('judge', { theme: 'light' });
+    await page.waitForSelector('#side-a-run vscode-option', { state: 'attached' });
+    await choose(page, 'side-a-run', 'xss-20260101-000000');
+    await choose(page, 'side-a-step', 'step 5');
+    await choose(page, 'side-b-run', 'xss-20260101-000000');
+    await choose(page, 'side-b-step', 'step 0 (base)');
+    await choose(page, 'judge-kind', 'VS Code language model');
+    await page.click('#judge-lm-refresh');
+    await page.waitForFunction(() => document.querySelector('#judge-lm-model vscode-option')?.textContent === 'Scripted <b>judge</b>');
+    await page.click('#judge-start');
+    await page.waitForFunction(() => /^8 \/ 8 calls$/.test(document.querySelector('#judge-progress-text').textContent));
+    await panel.judge.finished;
+    const answers = await page.$$eval('#judge-records tbody td.answer:nth-of-type(1) .text', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(answers, XSS);
+    const argumentsShown = await page.$$eval('#judge-records .argument', (els) => els.map((e) => e.textContent));
+    assert.ok(argumentsShown.length === 8 && argumentsShown.every((a) => a.startsWith('<img src=x onerror=')), argumentsShown[0]);
+    // The scripted judge always picks the answer shown first: every prompt is inconsistent, bias 100%.
+    assert.equal(await page.textContent('[data-fact="consistency"]'), '0.0%  (4 prompts disagree between orders)');
+    assert.match(await page.textContent('[data-fact="position bias"]'), /^100\.0%/);
+    assert.equal(await page.$$eval('#judge-records img, #judge-records script', (els) => els.length), 0);
+    await page.waitForFunction(() => document.querySelectorAll('#judge-history li').length === 2);
+    await screenshot(page, 'judge-light');
+    await page.click('#judge-export');
+    await page.waitForFunction(() => /Exported to/.test(document.querySelector('#judge-status').textContent));
+    assert.ok(fs.readFileSync(path.join(saveDir, 'records.csv'), 'utf8').startsWith('prompt_id,prompt,reference,answer_a,answer_b,outcome'));
+    await safetyChecks(page, errors);
+    await finish();
+  });
+});

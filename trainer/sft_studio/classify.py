@@ -1,0 +1,106 @@
+"""Sequence classification: rows with a text (and optionally a text pair) and an integer label.
+
+Encoding: tokenizers that define a separator token (encoder models) build the pair themselves
+(`[CLS] a [SEP] b [SEP]`); others get the ids of `a + "\n" + b`, then EOS. The pair is joined with a
+newline, not EOS, because a decoder pre-trained on EOS-separated documents learns not to look back
+across EOS, and the second text must be compared with the first. A decoder model's classification
+head reads the last non-padding position, so ending every example with EOS gives it the same token to
+read from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .readers import DataError, Row
+
+
+@dataclass
+class ClassExample:
+    input_ids: list[int]
+    label: int
+    truncated: bool = False
+
+    @property
+    def trained_tokens(self) -> int:
+        """One target per example: its label."""
+        return 1
+
+
+def auto_model_class(cfg: Any) -> tuple[Any, dict[str, Any]]:
+    """The transformers Auto class for the config's task, with the keyword arguments it needs."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    if cfg.task == "sequence_classification":
+        return AutoModelForSequenceClassification, {"num_labels": cfg.num_labels}
+    return AutoModelForCausalLM, {}
+
+
+class ClassificationEncoder:
+    def __init__(self, tokenizer: Any, max_length: int, num_labels: int):
+        self.tok = tokenizer
+        self.max_length = max_length
+        self.num_labels = num_labels
+        self.end_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.pad_token_id
+
+    def encode_row(self, row: Row) -> ClassExample:
+        text = self._text(row, "text", required=True)
+        pair = self._text(row, "text_pair", required=False)
+        return self.encode(text, pair, self._label(row))
+
+    def encode(self, text: str, pair: str | None, label: int) -> ClassExample:
+        if self.tok.sep_token_id is not None:
+            ids = list(self.tok(text, pair, add_special_tokens=True)["input_ids"])
+        else:
+            joined = text if pair is None else f"{text}\n{pair}"
+            ids = list(self.tok(joined, add_special_tokens=False)["input_ids"]) + [self.end_id]
+        return ClassExample(ids[: self.max_length], label, len(ids) > self.max_length)
+
+    @staticmethod
+    def _text(row: Row, name: str, required: bool) -> str | None:
+        value = row.get(name)
+        if value is None:
+            if required:
+                raise row.missing(name)
+            return None
+        if not isinstance(value, str):
+            raise DataError(f"{row.where}: field `{row.column(name)}` must be a string, got {type(value).__name__}")
+        return value
+
+    def _label(self, row: Row) -> int:
+        value = row.get("label")
+        if value is None:
+            raise row.missing("label")
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)  # CSV cells are text
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise DataError(f"{row.where}: field `{row.column('label')}` must be a whole number, got {value!r}",
+                            f"Write labels as class indices 0..{self.num_labels - 1}.")
+        if not 0 <= value < self.num_labels:
+            raise DataError(f"{row.where}: label {value} is outside 0..{self.num_labels - 1} (num_labels: {self.num_labels})",
+                            "Raise `num_labels` in the config or fix the label.")
+        return value
+
+
+def classification_outputs(model: Any, inputs: dict[str, torch.Tensor], labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed cross-entropy over the batch's examples, and the predicted class of each."""
+    logits = model(**inputs).logits.float()
+    return F.cross_entropy(logits, labels, reduction="sum"), logits.argmax(dim=-1)
+
+
+def accuracy_and_f1(predictions: list[int], labels: list[int], num_labels: int) -> dict[str, float]:
+    """Accuracy, and F1 of class 1 for two classes (as GLUE reports it) or macro F1 for more."""
+    accuracy = sum(p == t for p, t in zip(predictions, labels)) / max(1, len(labels))
+
+    def f1(cls: int) -> float:
+        tp = sum(p == cls and t == cls for p, t in zip(predictions, labels))
+        fp = sum(p == cls and t != cls for p, t in zip(predictions, labels))
+        fn = sum(p != cls and t == cls for p, t in zip(predictions, labels))
+        return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+    score = f1(1) if num_labels == 2 else sum(f1(c) for c in range(num_labels)) / num_labels
+    return {"accuracy": accuracy, "f1": score}

@@ -1,0 +1,143 @@
+"""Read dataset rows from JSONL, JSON, CSV or Parquet, each row tagged with where it came from.
+
+Every error a user can fix names the file and the line (row number for Parquet, which has no lines),
+so the reader keeps positions itself instead of going through a generic loader that loses them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+# The column names the row formats read; `column_mapping` may point any of them at another column.
+MAPPABLE_COLUMNS = ("instruction", "input", "output", "messages", "text", "text_pair", "label")
+
+
+class DataError(Exception):
+    """A bad dataset row or file; the message names file:line and the fix."""
+
+    def __init__(self, message: str, hint: str = "Fix the row or remove it from the file."):
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass
+class Row:
+    """One record of a data file, read through the config's column mapping."""
+
+    where: str
+    """`path:line` (or `path: row N` for Parquet), the prefix of every message about this row."""
+    data: dict[str, Any]
+    mapping: dict[str, str] = field(default_factory=dict)
+
+    def column(self, name: str) -> str:
+        """The file's column that holds the format's column `name`."""
+        return self.mapping.get(name, name)
+
+    def get(self, name: str) -> Any:
+        return self.data.get(self.column(name))
+
+    def missing(self, name: str) -> DataError:
+        column = self.column(name)
+        if column != name:
+            return DataError(f"{self.where}: missing field `{column}` (column_mapping reads `{name}` from it)",
+                             f"Add `{column}` to the row, or fix `column_mapping` in the config.")
+        return DataError(f"{self.where}: missing field `{name}`",
+                         f"Add `{name}` to the row, map another column to it with `column_mapping`, "
+                         "or check `dataset_format` in the config.")
+
+
+def read_rows(path: str, mapping: dict[str, str] | None = None) -> list[Row]:
+    """All rows of a data file, in file order; the format follows the file's suffix."""
+    lower = path.lower()
+    if lower.endswith(".jsonl"):
+        records = _jsonl_records(path)
+    elif lower.endswith(".json"):
+        records = _json_records(path)
+    elif lower.endswith(".csv"):
+        records = _csv_records(path)
+    elif lower.endswith(".parquet"):
+        records = _parquet_records(path)
+    else:
+        raise DataError(f"{path}: unsupported data file type",
+                        f"Use one of {', '.join(DATA_SUFFIXES)} (the suffix decides how the file is read).")
+    if not records:
+        raise DataError(f"{path}: the file has no rows", "Add at least one example.")
+    return [Row(where, data, dict(mapping or {})) for where, data in records]
+
+
+def _object(where: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise DataError(f"{where}: expected a JSON object, got {type(value).__name__}",
+                        "Each row must be one JSON object such as {\"instruction\": ..., \"output\": ...}.")
+    return value
+
+
+def _jsonl_records(path: str) -> list[tuple[str, dict[str, Any]]]:
+    records = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})",
+                                "Each line must be one complete JSON object.") from None
+            records.append((where, _object(where, value)))
+    return records
+
+
+def _json_records(path: str) -> list[tuple[str, dict[str, Any]]]:
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})",
+                        "A .json data file must be one JSON list of objects; use .jsonl for one object per line.") from None
+    if not isinstance(data, list):
+        raise DataError(f"{path}:1: expected a JSON list of objects, got {type(data).__name__}",
+                        "Write the rows as [{...}, {...}], or use .jsonl with one object per line.")
+    # Walk the list again with raw_decode to learn the line each element starts on.
+    decoder = json.JSONDecoder()
+    index = text.index("[") + 1
+    records = []
+    for _ in data:
+        while text[index] in " \t\r\n,":
+            index += 1
+        value, end = decoder.raw_decode(text, index)
+        where = f"{path}:{text.count(chr(10), 0, index) + 1}"
+        records.append((where, _object(where, value)))
+        index = end
+    return records
+
+
+def _csv_records(path: str) -> list[tuple[str, dict[str, Any]]]:
+    records = []
+    with open(path, encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        start = 2
+        for record in reader:
+            where = f"{path}:{start}"
+            if None in record:
+                raise DataError(f"{where}: more fields than the header has columns",
+                                "Quote fields that contain commas, or add the missing column names to the header.")
+            records.append((where, {k: v for k, v in record.items() if v is not None}))
+            start = reader.line_num + 1
+    return records
+
+
+def _parquet_records(path: str) -> list[tuple[str, dict[str, Any]]]:
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pyarrow.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable Parquet file ({exc})", "Write the file again with a Parquet writer.") from None
+    return [(f"{path}: row {i}", record) for i, record in enumerate(table.to_pylist(), start=1)]

@@ -1,0 +1,216 @@
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { el, themeColor } from '../ui/dom';
+import type { Column } from './runMetrics';
+
+const HEIGHT = 240;
+const STEP_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000, 1_000_000];
+/** Charts with the same key share the cursor: hovering one shows the same x in all of them. */
+const CURSOR_SYNC = 'sft-studio-dashboard';
+
+export interface ChartSeries {
+  label: string;
+  color: string;
+  width?: number;
+  /** Faint raw line under its smoothed version. */
+  faint?: boolean;
+  dash?: number[];
+  points?: boolean;
+}
+
+export interface ChartContent {
+  series: ChartSeries[];
+  /** [x, ...one column per series]. */
+  data: Column[];
+  /** Points that count as "drawn" for this chart (mirrored in data-points for tests and screen readers). */
+  points: number;
+}
+
+export interface ChartOptions {
+  id: string;
+  title: string;
+  xLabel: () => string;
+  /** Integer-only x ticks (steps). */
+  integerX: () => boolean;
+  format: (value: number) => string;
+  formatX: (value: number) => string;
+  build: () => ChartContent;
+}
+
+/**
+ * A uPlot chart that redraws at most once per animation frame (with a timer fallback, since hidden
+ * pages get no frames). Zoom: drag across, or Ctrl+wheel; pan: Shift+drag or ←/→ when focused;
+ * reset: double-click, 0 or Escape. The legend reads out every series at the cursor.
+ */
+export class MetricChart {
+  readonly element: HTMLElement;
+  private readonly body: HTMLElement;
+  private plot: uPlot | undefined;
+  private seriesKey = '';
+  private pending = false;
+  private zoomed = false;
+
+  constructor(private readonly options: ChartOptions) {
+    this.body = el('div', {
+      id: options.id,
+      className: 'chart',
+      attributes: {
+        'data-points': '0',
+        role: 'img',
+        tabindex: '0',
+        'aria-label': `${options.title} chart. Drag to zoom, Shift+drag or arrow keys to pan, 0 to reset.`,
+      },
+    });
+    this.element = el('section', { className: 'chart-card' }, [el('h2', { text: options.title }), this.body]);
+    new ResizeObserver(() => this.resize()).observe(this.body);
+    this.body.addEventListener('keydown', (e) => this.onKey(e));
+  }
+
+  /** Schedules a redraw; many calls in one frame cost one. */
+  update(): void {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => this.flush());
+    setTimeout(() => this.flush(), 250);
+  }
+
+  /** Redraws now (theme change, axis change, tests and benchmarks); returns the milliseconds it took. */
+  flush(rebuild = false): number {
+    const started = performance.now();
+    this.pending = false;
+    const content = this.options.build();
+    const key = `${this.options.xLabel()}|${content.series.map((s) => `${s.label}/${s.color}`).join('|')}`;
+    if (!this.plot || rebuild || key !== this.seriesKey) {
+      this.seriesKey = key;
+      this.create(content);
+    } else {
+      this.plot.setData(content.data as unknown as uPlot.AlignedData, !this.zoomed);
+    }
+    this.body.setAttribute('data-points', String(content.points));
+    this.element.hidden = content.series.length === 0;
+    return performance.now() - started;
+  }
+
+  private create(content: ChartContent): void {
+    this.plot?.destroy();
+    this.zoomed = false;
+    const foreground = themeColor('foreground', '#cccccc');
+    const grid = themeColor('editorWidget-border', 'rgba(128,128,128,0.25)');
+    const axis = { stroke: foreground, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const { format, formatX } = this.options;
+    this.plot = new uPlot(
+      {
+        width: this.width(),
+        height: HEIGHT,
+        scales: { x: { time: false } },
+        axes: [
+          {
+            ...axis,
+            label: this.options.xLabel(),
+            ...(this.options.integerX() ? { incrs: STEP_INCREMENTS } : {}),
+            values: (_u, ticks) => ticks.map(formatX),
+          },
+          { ...axis, values: (_u, ticks) => ticks.map(format), size: 60 },
+        ],
+        series: [
+          { label: this.options.xLabel(), value: (_u, v) => (v === null ? '–' : formatX(v)) },
+          ...content.series.map((s) => ({
+            label: s.label,
+            stroke: s.faint ? withAlpha(s.color, 0.35) : s.color,
+            width: s.width ?? 1.5,
+            dash: s.dash,
+            spanGaps: true,
+            points: s.points ? { show: true, size: 6 } : { show: false },
+            value: (_u: uPlot, v: number | null) => (v === null ? '–' : format(v)),
+          })),
+        ],
+        legend: { show: true, live: true },
+        cursor: { drag: { x: true, y: false }, sync: { key: CURSOR_SYNC } },
+        hooks: {
+          setSelect: [() => (this.zoomed = true)],
+        },
+      },
+      content.data as unknown as uPlot.AlignedData,
+      this.body,
+    );
+    this.plot.over.addEventListener('dblclick', () => (this.zoomed = false));
+    this.enablePanAndWheel(this.plot);
+  }
+
+  private enablePanAndWheel(plot: uPlot): void {
+    plot.over.addEventListener('mousedown', (down) => {
+      if (!down.shiftKey) return;
+      down.preventDefault();
+      down.stopPropagation();
+      const { min, max } = plot.scales.x;
+      if (min === undefined || max === undefined) return;
+      const perPixel = (max - min) / plot.over.clientWidth;
+      const move = (e: MouseEvent) => this.setX(min - (e.clientX - down.clientX) * perPixel, max - (e.clientX - down.clientX) * perPixel);
+      const up = () => {
+        window.removeEventListener('mousemove', move);
+        window.removeEventListener('mouseup', up);
+      };
+      window.addEventListener('mousemove', move);
+      window.addEventListener('mouseup', up);
+    }, { capture: true });
+    plot.over.addEventListener('wheel', (e) => {
+      if (!e.ctrlKey) return;
+      e.preventDefault();
+      const { min, max } = plot.scales.x;
+      if (min === undefined || max === undefined) return;
+      const at = plot.posToVal(e.offsetX, 'x');
+      const factor = e.deltaY < 0 ? 0.8 : 1.25;
+      this.setX(at - (at - min) * factor, at + (max - at) * factor);
+    }, { passive: false });
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const plot = this.plot;
+    if (!plot) return;
+    const { min, max } = plot.scales.x;
+    if (min === undefined || max === undefined) return;
+    const span = max - min;
+    const actions: Record<string, () => void> = {
+      ArrowLeft: () => this.setX(min - span * 0.1, max - span * 0.1),
+      ArrowRight: () => this.setX(min + span * 0.1, max + span * 0.1),
+      '+': () => this.setX(min + span * 0.1, max - span * 0.1),
+      '=': () => this.setX(min + span * 0.1, max - span * 0.1),
+      '-': () => this.setX(min - span * 0.125, max + span * 0.125),
+      '0': () => this.resetZoom(),
+      Escape: () => this.resetZoom(),
+    };
+    const action = actions[e.key];
+    if (action) {
+      e.preventDefault();
+      action();
+    }
+  }
+
+  private setX(min: number, max: number): void {
+    this.zoomed = true;
+    this.plot?.setScale('x', { min, max });
+  }
+
+  private resetZoom(): void {
+    this.zoomed = false;
+    this.flush();
+    const x = this.plot?.data[0];
+    if (this.plot && x && x.length > 0) this.plot.setScale('x', { min: x[0] as number, max: x[x.length - 1] as number });
+  }
+
+  private width(): number {
+    return Math.max(240, this.body.clientWidth || 480);
+  }
+
+  private resize(): void {
+    this.plot?.setSize({ width: this.width(), height: HEIGHT });
+  }
+}
+
+/** `#rrggbb` (what VS Code's chart colours are) with an alpha; other forms are returned unchanged. */
+function withAlpha(color: string, alpha: number): string {
+  const m = /^#([0-9a-f]{6})$/i.exec(color.trim());
+  if (!m) return color;
+  const n = parseInt(m[1], 16);
+  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}
