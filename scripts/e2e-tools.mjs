@@ -147,6 +147,13 @@ function writeLauncher() {
   fs.writeFileSync(codeServerBin, script, { mode: 0o755 });
 }
 
+// When this script runs under `npm test`, the outer npm (on the system Node) exports npm_config_* and
+// npm_lifecycle_* variables. The inner npm would read them as its own config: code-server's postinstall
+// then sees the outer `npm_config_user_agent` ("node/v20") and refuses to install for Node 24.
+export function withoutInheritedNpmEnv(env) {
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !/^npm_/i.test(key)));
+}
+
 function install() {
   const started = Date.now();
   ensureSystemPackages({ needBuildDeps: true });
@@ -155,7 +162,7 @@ function install() {
 
   // The user's ~/.npmrc may set nodedir to the system Node; the env setting wins over it.
   const baseEnv = {
-    ...process.env,
+    ...withoutInheritedNpmEnv(process.env),
     npm_config_update_notifier: 'false',
     npm_config_fund: 'false',
     npm_config_audit: 'false',
