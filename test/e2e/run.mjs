@@ -17,9 +17,10 @@ import { repoRoot, startCodeServer, tail } from './codeServer.mjs';
 import demoRun from './scenarios/demoRun.mjs';
 import configLanguage from './scenarios/configLanguage.mjs';
 import stopResumeReload from './scenarios/stopResumeReload.mjs';
+import insight from './scenarios/insight.mjs';
 import { runFolders, signalTrainers, stopTrainers } from './trainers.mjs';
 
-const scenarios = [demoRun, configLanguage, stopResumeReload];
+const scenarios = [demoRun, configLanguage, stopResumeReload, insight];
 
 const e2eDir = path.join(repoRoot, 'test', 'e2e');
 const workRoot = path.join(e2eDir, '.work');
@@ -67,12 +68,18 @@ function ensureBuilt() {
 
 /** Copies examples/ (without its runs) into a fresh session folder. */
 function prepareSession() {
-  fs.rmSync(workRoot, { recursive: true, force: true });
-  const session = path.join(workRoot, new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, ''));
+  // Sessions are unique (time + pid), so two runs at once never share a folder; a failed run's session
+  // is kept for inspection and removed by a later run once it is a day old.
+  const dayAgo = Date.now() - 24 * 3600_000;
+  for (const old of fs.existsSync(workRoot) ? fs.readdirSync(workRoot) : []) {
+    const dir = path.join(workRoot, old);
+    if (fs.statSync(dir).mtimeMs < dayAgo) fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+  const session = path.join(workRoot, `${stamp}-${process.pid}`);
   const workspace = path.join(session, 'workspace');
   const skip = new Set([path.join(examplesDir, 'runs')]);
   fs.cpSync(examplesDir, workspace, { recursive: true, filter: (src) => !skip.has(src) });
-  fs.rmSync(artifactsDir, { recursive: true, force: true });
   fs.mkdirSync(artifactsDir, { recursive: true });
   return { session, workspace };
 }
