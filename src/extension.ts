@@ -16,15 +16,23 @@ import { registerInsight } from './insight/registerInsight';
 import { registerPanels } from './webviews/registerPanels';
 import type { DashboardPanels } from './webviews/dashboardPanel';
 
-export function activate(context: vscode.ExtensionContext): void {
-  const registry = new RunRegistry({
-    roots: async () =>
-      runRoots({
-        configPaths: await vscodeWorkspace.findConfigFiles(),
-        workspaceFolders: vscodeWorkspace.folders(),
-        runsDirectory: vscodeSettings.runsDirectory(),
-      }),
-  });
+/**
+ * What activate() returns: a handle for the integration tests (test/integration), which have no other
+ * way to read what a tree view shows. Not a public API; other extensions must not rely on it.
+ */
+export interface TestApi {
+  /** The Runs view's data provider: the rows the sidebar shows. */
+  readonly runsTree: vscode.TreeDataProvider<unknown>;
+}
+
+export function activate(context: vscode.ExtensionContext): TestApi {
+  const roots = async () =>
+    runRoots({
+      configPaths: await vscodeWorkspace.findConfigFiles(),
+      workspaceFolders: vscodeWorkspace.folders(),
+      runsDirectory: vscodeSettings.runsDirectory(),
+    });
+  const registry = new RunRegistry({ roots });
   const refresh = () => void registry.refresh().catch((error) => console.error('[sft-studio] refresh failed', error));
 
   let dashboards: DashboardPanels | undefined;
@@ -47,6 +55,9 @@ export function activate(context: vscode.ExtensionContext): void {
 
   const tree = new RunsTreeProvider(registry, lifecycle.queue, lifecycle.notes);
   const watcher = vscode.workspace.createFileSystemWatcher('**/{status.json,events.jsonl,*.sft.yaml,*.sft.json}');
+  // Deleting a run folder outside VS Code reports only the folder, which the pattern above never matches;
+  // any deletion may be a run (or its parent), and a refresh is cheap and debounced.
+  const deletions = vscode.workspace.createFileSystemWatcher('**/*', true, true, false);
   let refreshTimer: NodeJS.Timeout | undefined;
   const refreshSoon = () => {
     clearTimeout(refreshTimer);
@@ -92,18 +103,23 @@ export function activate(context: vscode.ExtensionContext): void {
     watcher,
     watcher.onDidCreate(refreshSoon),
     watcher.onDidDelete(refreshSoon),
+    deletions,
+    deletions.onDidDelete(refreshSoon),
     vscode.workspace.onDidChangeWorkspaceFolders(refreshSoon),
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('sftStudio.runsDirectory') && refreshSoon()),
     { dispose: () => clearTimeout(refreshTimer) },
   );
   registerInsight(context, {
     runDirOf,
+    workspaceFolders: vscodeWorkspace.folders,
+    runRoots: roots,
     resolvePython: async () => {
       const [{ resolveInterpreter }, { vscodeInterpreterSources }] = await Promise.all([import('./python/interpreter'), import('./python/python.apis')]);
       return (await resolveInterpreter(vscodeInterpreterSources))?.path;
     },
   });
   refresh();
+  return { runsTree: tree };
 }
 
 export function deactivate(): void {

@@ -1,11 +1,15 @@
 // "Chat with this checkpoint": a panel whose replies stream from the checkpoint's ONNX export,
 // run by transformers.js on onnxruntime-node in the extension host (CPU). One panel per checkpoint.
+// The app keeps the checkpoint, transcript and sampling fields with setState; after a window reload
+// the serializer reopens the panel on that checkpoint (checked by restoreChatState) and the app shows
+// the transcript again.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CHAT_VIEW_TYPE, chatGuards, type ChatHostMessage, type ChatRequests, type ChatSampling } from '../protocol/chat';
 import { PanelBridge } from '../webviews/panelBridge';
 import { loadPanelPage, panelOptions } from '../webviews/panelShell';
 import { OnnxChatModel } from './onnxChat';
+import { restoreChatState } from './restoreState';
 
 const DEFAULT_SAMPLING: ChatSampling = { maxNewTokens: 64, temperature: 0, topP: 1, topK: 0 };
 
@@ -71,10 +75,30 @@ export class ChatPanels implements vscode.Disposable {
       return;
     }
     // Retained when hidden: the conversation lives in the page, and a reload would lose it mid-stream.
+    // VS Code keeps this option with the panel, so a restored panel is retained as well.
     const panel = vscode.window.createWebviewPanel(CHAT_VIEW_TYPE, 'Chat', vscode.ViewColumn.Beside, {
       ...panelOptions(this.extensionUri),
       retainContextWhenHidden: true,
     });
+    this.attach(panel, checkpoint);
+  }
+
+  /**
+   * Called by the serializer after a window reload with the state the app saved; `roots` are the
+   * folders a restored checkpoint may lie in. A state that fails the checks closes the panel.
+   */
+  restore(panel: vscode.WebviewPanel, state: unknown, roots: readonly string[]): void {
+    const restored = restoreChatState(state, roots);
+    if (!restored.ok || this.panels.has(restored.value.checkpoint)) {
+      if (!restored.ok) console.warn(`[sft-studio] chat panel not restored: ${restored.reason}`);
+      panel.dispose();
+      return;
+    }
+    panel.webview.options = panelOptions(this.extensionUri);
+    this.attach(panel, restored.value.checkpoint);
+  }
+
+  private attach(panel: vscode.WebviewPanel, checkpoint: string): void {
     this.panels.set(checkpoint, new ChatPanel(panel, checkpoint, this.extensionUri, () => this.panels.delete(checkpoint)));
   }
 

@@ -1,8 +1,9 @@
 // Code lenses of token insight on run configs: `Preview tokens` on the first line, and on the
 // `train_file:` line the summary "N examples · M tokens · X% truncated", counted lazily in
 // resolveCodeLens (so only visible lenses cost anything) and cached by file modification times.
+// Nothing of the counting code is imported here: this module loads at activation, the counting (and
+// the config validator it uses) on the first resolve.
 import * as vscode from 'vscode';
-import { insightErrorMessage } from './configTokenStats';
 import type { TokenStatsCache } from './tokenStatsCache';
 import type { TokenStats } from './tokenStats';
 
@@ -50,6 +51,7 @@ export class InsightCodeLensProvider implements vscode.CodeLensProvider {
     try {
       title = datasetLensTitle(await (await this.cache()).get(lens.configPath));
     } catch (error) {
+      const { insightErrorMessage } = await import('./configTokenStats');
       title = `tokens: ${(insightErrorMessage(error) ?? String(error)).split('\n')[0]}`;
     }
     lens.command = { title, tooltip: 'Open the token statistics', command: PREVIEW_TOKENS_COMMAND, arguments: [lens.uri] };

@@ -1,6 +1,7 @@
 // The token insight panel: statistics of a config's training set and the label-mask preview of any
 // example. Computed in the extension host in slices that yield to its event loop, with progress in a
-// cancellable notification.
+// cancellable notification. After a window reload the serializer reopens a panel for the config its
+// app saved (checked by restoreTokensState) and counts again.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { TOKENS_VIEW_TYPE, tokensGuards, type TokensRequests, type TokensState } from '../protocol/tokens';
@@ -8,6 +9,7 @@ import { PanelBridge } from '../webviews/panelBridge';
 import { loadPanelPage, panelOptions } from '../webviews/panelShell';
 import { computeConfigTokens, insightErrorMessage, type ConfigTokens } from './configTokenStats';
 import { examplePreview } from './examplePreview';
+import { restoreTokensState } from './restoreState';
 
 class TokensPanel {
   private state: TokensState;
@@ -97,7 +99,25 @@ export class TokensPanels implements vscode.Disposable {
       void existing.compute();
       return;
     }
-    const panel = vscode.window.createWebviewPanel(TOKENS_VIEW_TYPE, 'Tokens', vscode.ViewColumn.Beside, panelOptions(this.extensionUri));
+    this.attach(vscode.window.createWebviewPanel(TOKENS_VIEW_TYPE, 'Tokens', vscode.ViewColumn.Beside, panelOptions(this.extensionUri)), configPath);
+  }
+
+  /**
+   * Called by the serializer after a window reload with the state the app saved; `roots` are the
+   * folders a restored config may lie in. A state that fails the checks closes the panel.
+   */
+  restore(panel: vscode.WebviewPanel, state: unknown, roots: readonly string[]): void {
+    const restored = restoreTokensState(state, roots);
+    if (!restored.ok || this.panels.has(restored.value.configPath)) {
+      if (!restored.ok) console.warn(`[sft-studio] tokens panel not restored: ${restored.reason}`);
+      panel.dispose();
+      return;
+    }
+    panel.webview.options = panelOptions(this.extensionUri);
+    this.attach(panel, restored.value.configPath);
+  }
+
+  private attach(panel: vscode.WebviewPanel, configPath: string): void {
     const view = new TokensPanel(panel, configPath, this.extensionUri, () => this.panels.delete(configPath));
     this.panels.set(configPath, view);
     void view.compute();

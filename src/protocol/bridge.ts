@@ -66,6 +66,9 @@ export function isReply(value: unknown): value is ReplyMessage {
   return value.ok === true ? 'result' in value : value.ok === false && typeof value.error === 'string';
 }
 
+/** Longest path a saved panel state may name: generous for real paths; a longer one was tampered with. */
+export const MAX_STATE_PATH = 4096;
+
 export const isString = (value: unknown): value is string => typeof value === 'string';
 export const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 export const isStep = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;

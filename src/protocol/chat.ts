@@ -1,5 +1,5 @@
 // Messages of the checkpoint chat panel (host: src/insight/chatPanel.ts, app: webview/chat/main.ts).
-import { hasOnlyKeys, isFiniteNumber, isObject, isString, type ParamGuards } from './bridge';
+import { hasOnlyKeys, isFiniteNumber, isObject, isString, MAX_STATE_PATH, type ParamGuards } from './bridge';
 
 export const CHAT_VIEW_TYPE = 'sftStudio.chat';
 
@@ -36,11 +36,14 @@ function isTurn(value: unknown): value is ChatTurn {
   return isObject(value) && hasOnlyKeys(value, ['role', 'content']) && ROLES.includes(value.role as string) && isString(value.content);
 }
 
+/** The most new tokens one reply may ask for. */
+export const MAX_NEW_TOKENS = 4096;
+
 export function isSampling(value: unknown): value is ChatSampling {
   if (!isObject(value) || !hasOnlyKeys(value, ['maxNewTokens', 'temperature', 'topP', 'topK'])) return false;
   const { maxNewTokens, temperature, topP, topK } = value;
   return (
-    Number.isSafeInteger(maxNewTokens) && (maxNewTokens as number) >= 1 && (maxNewTokens as number) <= 4096 &&
+    Number.isSafeInteger(maxNewTokens) && (maxNewTokens as number) >= 1 && (maxNewTokens as number) <= MAX_NEW_TOKENS &&
     isFiniteNumber(temperature) && temperature >= 0 &&
     isFiniteNumber(topP) && topP > 0 && topP <= 1 &&
     Number.isSafeInteger(topK) && (topK as number) >= 0
@@ -57,4 +60,34 @@ export function isChatHostMessage(value: unknown): value is ChatHostMessage {
   if (!isObject(value)) return false;
   if (value.type === 'chatDelta') return isString(value.piece);
   return value.type === 'chatState' && isString(value.checkpoint) && isString(value.status) && isSampling(value.sampling);
+}
+
+/** The most turns (and characters per turn) the chat app keeps with setState; older turns are dropped. */
+export const MAX_SAVED_TURNS = 200;
+export const MAX_SAVED_TURN_CHARS = 32_768;
+
+/**
+ * What the chat app keeps with setState: the checkpoint, the transcript and the sampling fields. After
+ * a window reload the serializer reopens the panel on that checkpoint and the app shows the transcript.
+ */
+export interface ChatWebviewState {
+  checkpoint: string;
+  turns?: ChatTurn[];
+  sampling?: ChatSampling;
+}
+
+function isSavedTurn(value: unknown): value is ChatTurn {
+  return isTurn(value) && value.content.length <= MAX_SAVED_TURN_CHARS;
+}
+
+export function isChatWebviewState(value: unknown): value is ChatWebviewState {
+  return (
+    isObject(value) &&
+    hasOnlyKeys(value, ['checkpoint', 'turns', 'sampling']) &&
+    isString(value.checkpoint) &&
+    value.checkpoint.length > 0 &&
+    value.checkpoint.length <= MAX_STATE_PATH &&
+    (value.turns === undefined || (Array.isArray(value.turns) && value.turns.length <= MAX_SAVED_TURNS && value.turns.every(isSavedTurn))) &&
+    (value.sampling === undefined || isSampling(value.sampling))
+  );
 }

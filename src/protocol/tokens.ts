@@ -1,5 +1,5 @@
 // Messages of the token insight panel (host: src/insight/tokensPanel.ts, app: webview/tokens/main.ts).
-import { hasOnlyKeys, isObject, isStep, type ParamGuards } from './bridge';
+import { hasOnlyKeys, isObject, isStep, isString, MAX_STATE_PATH, type ParamGuards } from './bridge';
 
 export const TOKENS_VIEW_TYPE = 'sftStudio.tokens';
 
@@ -55,4 +55,25 @@ export const tokensGuards: ParamGuards<TokensRequests> = {
 
 export function isTokensState(value: unknown): value is TokensState {
   return isObject(value) && value.type === 'tokensState' && typeof value.configPath === 'string' && typeof value.status === 'string';
+}
+
+/**
+ * What the tokens app keeps with setState: the config it shows and the example of the label-mask
+ * preview. After a window reload the serializer reopens the panel for that config and counts again.
+ */
+export interface TokensWebviewState {
+  configPath: string;
+  /** 0-based index of the example the label-mask preview showed. */
+  index?: number;
+}
+
+export function isTokensWebviewState(value: unknown): value is TokensWebviewState {
+  return (
+    isObject(value) &&
+    hasOnlyKeys(value, ['configPath', 'index']) &&
+    isString(value.configPath) &&
+    value.configPath.length > 0 &&
+    value.configPath.length <= MAX_STATE_PATH &&
+    (value.index === undefined || isStep(value.index))
+  );
 }

@@ -137,6 +137,8 @@ function serverEnv(dir) {
  * @param {object} [options.settings]  user settings, merged over `quietSettings`
  * @param {number} [options.port]  default: a free port
  * @param {number} [options.startTimeoutMs]
+ * @param {boolean} [options.workspaceTrust]  keep workspace trust on (default off, so tests are not asked)
+ * @param {string[]} [options.vscodeOptions]  passed as `--vscode-option X` each, e.g. 'enable-smoke-test-driver'
  */
 export async function startCodeServer({
   stateDir,
@@ -144,6 +146,8 @@ export async function startCodeServer({
   settings = {},
   port,
   startTimeoutMs = 90_000,
+  workspaceTrust = false,
+  vscodeOptions = [],
 } = {}) {
   if (!stateDir) throw new Error('startCodeServer needs a stateDir');
   const { codeServerBin } = ensureE2eTools();
@@ -166,11 +170,12 @@ export async function startCodeServer({
     '--bind-addr', `127.0.0.1:${port}`,
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--ignore-last-opened',
     '--user-data-dir', userDataDir,
     '--extensions-dir', extensionsDir,
+    ...vscodeOptions.flatMap((option) => ['--vscode-option', option]),
   ];
   const logFd = fs.openSync(logPath, 'a');
   installExitHooks();

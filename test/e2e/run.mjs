@@ -18,9 +18,10 @@ import demoRun from './scenarios/demoRun.mjs';
 import configLanguage from './scenarios/configLanguage.mjs';
 import stopResumeReload from './scenarios/stopResumeReload.mjs';
 import insight from './scenarios/insight.mjs';
+import untrusted from './scenarios/untrusted.mjs';
 import { runFolders, signalTrainers, stopTrainers } from './trainers.mjs';
 
-const scenarios = [demoRun, configLanguage, stopResumeReload, insight];
+const scenarios = [demoRun, configLanguage, stopResumeReload, insight, untrusted];
 
 const e2eDir = path.join(repoRoot, 'test', 'e2e');
 const workRoot = path.join(e2eDir, '.work');

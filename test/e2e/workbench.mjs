@@ -148,3 +148,20 @@ export async function webviewContaining(page, selector, { timeoutMs = 60_000 } =
     { timeoutMs, describe: `a webview containing ${selector}` },
   );
 }
+
+/**
+ * The Playwright Frame (not a FrameLocator) of the webview page whose document contains `selector`,
+ * for what needs a frame: evaluate() in the page, e.g. to listen to the messages the host posts.
+ */
+export async function webviewFrame(page, selector, { timeoutMs = 60_000 } = {}) {
+  return waitFor(
+    async () => {
+      for (const frame of page.frames()) {
+        if (frame.isDetached()) continue;
+        if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+      }
+      return undefined;
+    },
+    { timeoutMs, describe: `a webview frame containing ${selector}` },
+  );
+}

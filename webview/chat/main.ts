@@ -1,5 +1,17 @@
-// Chat with a checkpoint: the conversation, the sampling parameters, and the reply streaming in.
-import { isChatHostMessage, type ChatHostMessage, type ChatRequests, type ChatSampling, type ChatTurn } from '../../src/protocol/chat';
+// Chat with a checkpoint: the conversation, the sampling parameters, and the reply streaming in. The
+// transcript and the sampling fields are kept with setState, so a window reload brings them back.
+import {
+  isChatHostMessage,
+  isChatWebviewState,
+  MAX_NEW_TOKENS,
+  MAX_SAVED_TURN_CHARS,
+  MAX_SAVED_TURNS,
+  type ChatHostMessage,
+  type ChatRequests,
+  type ChatSampling,
+  type ChatTurn,
+  type ChatWebviewState,
+} from '../../src/protocol/chat';
 import { connect } from '../bridge';
 import './chat.css';
 import { el, setText } from '../ui/dom';
@@ -34,28 +46,45 @@ const turns: ChatTurn[] = [];
 let streaming: HTMLElement | undefined;
 let busy = false;
 
-const bridge = connect<ChatRequests, ChatHostMessage, object>(isChatHostMessage, (message) => {
+const bridge = connect<ChatRequests, ChatHostMessage, ChatWebviewState>(isChatHostMessage, (message) => {
   if (message.type === 'chatDelta') {
     if (streaming) streaming.textContent = (streaming.textContent ?? '') + message.piece;
     return;
   }
+  // Saved for the serializer: after a window reload the panel reopens on this checkpoint.
+  if (bridge.getState().checkpoint !== message.checkpoint) bridge.setState({ checkpoint: message.checkpoint });
   status.className = message.status === 'error' ? 'status error' : 'status';
   setText(status, message.status === 'loading' ? `Loading ${message.checkpoint}…` : message.status === 'error' ? (message.error ?? 'failed') : message.checkpoint);
-  if (!fields.maxNewTokens.value) {
-    fields.maxNewTokens.value = String(message.sampling.maxNewTokens);
-    fields.temperature.value = String(message.sampling.temperature);
-    fields.topP.value = String(message.sampling.topP);
-    fields.topK.value = String(message.sampling.topK);
-  }
+  if (!fields.maxNewTokens.value) setSampling(message.sampling);
   send.disabled = message.status !== 'ready';
 });
 
+function setSampling(values: ChatSampling): void {
+  fields.maxNewTokens.value = String(values.maxNewTokens);
+  fields.temperature.value = String(values.temperature);
+  fields.topP.value = String(values.topP);
+  fields.topK.value = String(values.topK);
+}
+
+/** Keeps the transcript (its newest turns, each within the saved size) and the sampling fields. */
+function saveConversation(): void {
+  const kept = turns.slice(-MAX_SAVED_TURNS).map((t) => ({ role: t.role, content: t.content.slice(0, MAX_SAVED_TURN_CHARS) }));
+  bridge.setState({ turns: kept, sampling: sampling() });
+}
+
+/** The field's number, or `fallback` when it is empty, not a number or not finite. */
+function fieldNumber(field: HTMLInputElement, fallback: number): number {
+  const value = Number(field.value);
+  return Number.isFinite(value) && value !== 0 ? value : fallback;
+}
+
+/** The sampling fields, clamped to what the host accepts (and the saved state may hold). */
 function sampling(): ChatSampling {
   return {
-    maxNewTokens: Math.max(1, Math.round(Number(fields.maxNewTokens.value) || 64)),
-    temperature: Math.max(0, Number(fields.temperature.value) || 0),
-    topP: Math.min(1, Math.max(0.01, Number(fields.topP.value) || 1)),
-    topK: Math.max(0, Math.round(Number(fields.topK.value) || 0)),
+    maxNewTokens: Math.min(MAX_NEW_TOKENS, Math.max(1, Math.round(fieldNumber(fields.maxNewTokens, 64)))),
+    temperature: Math.max(0, fieldNumber(fields.temperature, 0)),
+    topP: Math.min(1, Math.max(0.01, fieldNumber(fields.topP, 1))),
+    topK: Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(fieldNumber(fields.topK, 0)))),
   };
 }
 
@@ -73,6 +102,7 @@ async function submit(): Promise<void> {
     // The final text replaces the streamed pieces: it is cut at end-of-sequence exactly.
     streaming.textContent = answer.text;
     turns.push({ role: 'assistant', content: answer.text });
+    saveConversation();
     setText(meta, `first token ${answer.firstTokenMs.toFixed(0)} ms · ${answer.tokensPerSecond.toFixed(1)} tokens/s`);
   } catch (error) {
     streaming.className = 'turn error';
@@ -96,4 +126,16 @@ clear.addEventListener('click', () => {
   turns.length = 0;
   transcript.replaceChildren();
   setText(meta, '');
+  saveConversation();
 });
+
+// A reloaded page (window reload, restored panel) shows the saved conversation; a state that fails
+// the protocol's check is ignored.
+const saved = bridge.getState();
+if (isChatWebviewState(saved)) {
+  for (const turn of saved.turns ?? []) {
+    turns.push(turn);
+    transcript.append(el('div', { className: `turn ${turn.role}`, text: turn.content }));
+  }
+  if (saved.sampling) setSampling(saved.sampling);
+}

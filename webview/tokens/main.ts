@@ -1,6 +1,6 @@
 // Token insight panel: the training set's statistics, a length histogram, and the label-mask preview
 // (token boundaries visible, masked tokens dimmed, trained tokens highlighted) of a chosen example.
-import { isTokensState, type ExamplePreview, type TokensRequests, type TokensState } from '../../src/protocol/tokens';
+import { isTokensState, type ExamplePreview, type TokensRequests, type TokensState, type TokensWebviewState } from '../../src/protocol/tokens';
 import { connect } from '../bridge';
 import './tokens.css';
 import { el, setText } from '../ui/dom';
@@ -31,12 +31,14 @@ app.append(
   rendered,
 );
 
-const bridge = connect<TokensRequests, TokensState, { index: number }>(isTokensState, render);
+const bridge = connect<TokensRequests, TokensState, TokensWebviewState>(isTokensState, render);
 let shown = false;
 
 const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 function render(state: TokensState): void {
+  // Saved for the serializer: after a window reload the panel reopens on this config.
+  if (bridge.getState().configPath !== state.configPath) bridge.setState({ configPath: state.configPath });
   status.className = state.status === 'error' ? 'status error' : 'status';
   if (state.status === 'computing') setText(status, `Counting… ${state.progress.done} / ${state.progress.total || '?'} examples`);
   else if (state.status === 'error') setText(status, state.error ?? 'failed');
