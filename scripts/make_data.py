@@ -21,6 +21,8 @@ import json
 import os
 import random
 
+from make_pairs import make_splits  # scripts/ is on sys.path when this file runs
+
 SEED = 1234
 
 WORDS_TEXT = """
@@ -213,94 +215,6 @@ def make_chat(split: str, n: int, rng: random.Random) -> list[dict[str, list[dic
     return rows
 
 
-# Text pairs: each frame has several wordings of the same statement. A positive pair restates the
-# same slots in another wording; a negative pair changes one slot (a name, number, place ...), so
-# the label depends on the content, not on the wording.
-NAMES = ["Alice", "Bruno", "Chen", "Dara", "Elena", "Farid", "Greta", "Hugo", "Ines", "Jonas", "Kira",
-         "Liam", "Maya", "Nils", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera",
-         "Wade", "Yara", "Zoe"]
-DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-ITEMS = ["apples", "pears", "eggs", "books", "candles", "lemons", "cups", "pencils", "tickets", "plums"]
-PLACES = ["market", "bakery", "station", "harbor", "museum shop", "corner store"]
-WEATHER = ["rainy", "sunny", "windy", "foggy", "snowy", "cloudy"]
-FRAMES: dict[str, tuple[dict[str, list], list[str]]] = {
-    "buy": ({"name": NAMES, "n": list(range(2, 20)), "item": ITEMS, "place": PLACES},
-            ["{name} bought {n} {item} at the {place}.",
-             "At the {place}, {name} purchased {n} {item}.",
-             "{name} got {n} {item} from the {place}."]),
-    "trip": ({"name": NAMES, "city": None, "day": DAYS},
-             ["{name} travelled to {city} on {day}.",
-              "On {day}, {name} went to {city}.",
-              "{name} made a trip to {city} on {day}."]),
-    "capital": ({"country": None},
-                ["The capital of {country} is {capital}.",
-                 "{capital} is the capital city of {country}.",
-                 "{country} is governed from {capital}."]),
-    "weather": ({"city": None, "w": WEATHER, "day": DAYS},
-                ["It was {w} in {city} on {day}.",
-                 "{city} had {w} weather on {day}.",
-                 "On {day} the weather in {city} was {w}."]),
-    "age": ({"name": NAMES, "n": list(range(5, 90))},
-            ["{name} is {n} years old.",
-             "{name}'s age is {n}.",
-             "{name} turned {n} this year."]),
-}
-
-
-def _slot_values(frame: str) -> dict[str, list]:
-    slots, _ = FRAMES[frame]
-    cities = list(COUNTRIES.values())
-    return {k: (cities if k == "city" else list(COUNTRIES) if k == "country" else v) for k, v in slots.items()}
-
-
-def _render(frame: str, wording: int, values: dict) -> str:
-    if frame == "capital":
-        values = {**values, "capital": COUNTRIES[values["country"]]}
-    return FRAMES[frame][1][wording].format(**values)
-
-
-def make_pair(rng: random.Random) -> tuple[str, dict[str, str | int]]:
-    frame = rng.choice(list(FRAMES))
-    pools = _slot_values(frame)
-    values = {k: rng.choice(v) for k, v in pools.items()}
-    n_wordings = len(FRAMES[frame][1])
-    wa = rng.randrange(n_wordings)
-    wb = (wa + rng.randrange(1, n_wordings)) % n_wordings if rng.random() < 0.8 else wa
-    label = int(rng.random() < 0.5)
-    other = dict(values)
-    if label == 0:
-        slot = rng.choice(list(pools))
-        while other[slot] == values[slot]:
-            other[slot] = rng.choice(pools[slot])
-        if frame == "capital":
-            # A swapped country would still be a true fact; pair it with a wrong capital instead.
-            wrong = rng.choice([c for c in COUNTRIES.values() if c != COUNTRIES[values["country"]]])
-            text_b = FRAMES[frame][1][wb].format(country=values["country"], capital=wrong)
-            return _key(frame, values, other), {"text_a": _render(frame, wa, values), "text_b": text_b,
-                                                "label": 0}
-    return _key(frame, values, other), {"text_a": _render(frame, wa, values),
-                                        "text_b": _render(frame, wb, other), "label": label}
-
-
-def _key(frame: str, a: dict, b: dict) -> str:
-    return frame + "|" + json.dumps(a, sort_keys=True) + "|" + json.dumps(b, sort_keys=True)
-
-
-def make_pairs(sizes: dict[str, int], rng: random.Random) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {s: [] for s in sizes}
-    seen: set[tuple[str, str]] = set()
-    name_of = {"eval": "test", "val": "val", "train": "train"}
-    while any(len(out[s]) < n for s, n in sizes.items()):
-        key, row = make_pair(rng)
-        split = name_of[split_of(key)]
-        pair = (row["text_a"], row["text_b"])
-        if len(out[split]) >= sizes[split] or pair in seen:
-            continue
-        seen.add(pair)
-        out[split].append(row)
-    return out
-
-
 def write_jsonl(path: str, rows: list[dict]) -> None:
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         for row in rows:
@@ -323,8 +237,8 @@ def main() -> None:
         "chat_train.jsonl": make_chat("train", 2000, random.Random(SEED + 4)),
         "chat_val.jsonl": make_chat("val", 200, random.Random(SEED + 5)),
     }
-    pairs = make_pairs({"train": 2000, "val": 200, "test": 200}, random.Random(SEED + 6))
-    files.update({f"pairs_{split}.jsonl": rows for split, rows in pairs.items()})
+    # The text-pair files have their own generator (scripts/make_pairs.py, its own seed).
+    files.update({f"pairs_{split}.jsonl": rows for split, rows in make_splits().items()})
     total = 0
     for name, rows in files.items():
         path = os.path.join(out, name)

@@ -22,16 +22,17 @@ TRAINER_STATE = "trainer_state.pt"
 
 
 def save_checkpoint(run_dir: Path, step: int, model: Any, tokenizer: Any, trainer_state: dict[str, Any],
-                    merge_lora: bool = False) -> Path:
+                    merge_lora: bool = False, state_dict: dict[str, torch.Tensor] | None = None) -> Path:
     """Model (or LoRA adapter) + tokenizer in Hugging Face layout, plus what resuming needs (optimizer, scheduler,
-    gradient scaler, RNG, position); with `merge_lora` also the adapter merged into a full model in `merged/`."""
+    gradient scaler, RNG, position); with `merge_lora` also the adapter merged into a full model in `merged/`.
+    `state_dict` replaces the model's own weights (the gathered full weights of a sharded model)."""
     root = run_dir / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
     final = root / checkpoint_name(step)
     tmp = root / f".tmp-{checkpoint_name(step)}-{os.getpid()}"
     if tmp.exists():
         shutil.rmtree(tmp)
-    model.save_pretrained(tmp, safe_serialization=True)
+    model.save_pretrained(tmp, safe_serialization=True, **({"state_dict": state_dict} if state_dict is not None else {}))
     tokenizer.save_pretrained(tmp)
     torch.save(trainer_state, tmp / TRAINER_STATE)
     if merge_lora:

@@ -6,6 +6,11 @@ newline, not EOS, because a decoder pre-trained on EOS-separated documents learn
 across EOS, and the second text must be compared with the first. A decoder model's classification
 head reads the last non-padding position, so ending every example with EOS gives it the same token to
 read from.
+
+Truncation to max_length keeps that ending: the texts are cut, never the separator or EOS, and a pair
+is cut longest-first (a token off the end of whichever text is longer, until it fits), as Hugging Face
+tokenizers do for pairs; cutting the joined ids from the right would drop the EOS the head reads and,
+with a long first text, the whole second one.
 """
 
 from __future__ import annotations
@@ -54,11 +59,37 @@ class ClassificationEncoder:
 
     def encode(self, text: str, pair: str | None, label: int) -> ClassExample:
         if self.tok.sep_token_id is not None:
-            ids = list(self.tok(text, pair, add_special_tokens=True)["input_ids"])
-        else:
-            joined = text if pair is None else f"{text}\n{pair}"
-            ids = list(self.tok(joined, add_special_tokens=False)["input_ids"]) + [self.end_id]
-        return ClassExample(ids[: self.max_length], label, len(ids) > self.max_length)
+            full = self.tok(text, pair, add_special_tokens=True)["input_ids"]
+            if len(full) <= self.max_length:
+                return ClassExample(list(full), label)
+            ids = self.tok(text, pair, add_special_tokens=True, truncation="longest_first",
+                           max_length=self.max_length)["input_ids"]
+            return ClassExample(list(ids), label, True)
+        if pair is None:
+            ids = list(self.tok(text, add_special_tokens=False)["input_ids"])
+            keep = max(0, self.max_length - 1)
+            return ClassExample(ids[:keep] + [self.end_id], label, len(ids) > keep)
+        first, sep, second = self._split_pair(text, pair)
+        budget = max(0, self.max_length - len(sep) - 1)
+        truncated = len(first) + len(second) > budget
+        while len(first) + len(second) > budget:
+            (first if len(first) >= len(second) else second).pop()
+        return ClassExample(first + sep + second + [self.end_id], label, truncated)
+
+    def _split_pair(self, text: str, pair: str) -> tuple[list[int], list[int], list[int]]:
+        """The ids of `text + "\n" + pair`, split into the first text's, the separator's and the second's.
+
+        The joined text is encoded once, so the ids are those of the whole string; character offsets say
+        which ids belong to which text (ids that span the newline count as separator and are never cut)."""
+        joined = f"{text}\n{pair}"
+        try:
+            encoded = self.tok(joined, add_special_tokens=False, return_offsets_mapping=True)
+        except NotImplementedError:  # slow tokenizers have no offsets: encode the parts on their own
+            return tuple(list(self.tok(s, add_special_tokens=False)["input_ids"]) for s in (text, "\n", pair))
+        ids, spans = list(encoded["input_ids"]), encoded["offset_mapping"]
+        n_first = sum(1 for _, end in spans if end <= len(text))
+        n_second = sum(1 for start, _ in spans if start > len(text))
+        return ids[:n_first], ids[n_first:len(ids) - n_second], ids[len(ids) - n_second:]
 
     @staticmethod
     def _text(row: Row, name: str, required: bool) -> str | None:

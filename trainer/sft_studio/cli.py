@@ -1,4 +1,4 @@
-"""Command line: `python -m sft_studio train|validate ...`."""
+"""Command line: `python -m sft_studio train|estimate|validate ...`."""
 
 from __future__ import annotations
 
@@ -91,6 +91,30 @@ def _dry_run(cfg: RunConfig, as_json: bool) -> int:
     return EXIT_OK
 
 
+def cmd_estimate(args: argparse.Namespace) -> int:
+    try:
+        cfg, _ = load_config(args.config, args.set)
+    except ConfigError as exc:
+        _print_issues(exc)
+        if args.json:
+            print(json.dumps({"errors": [str(i) for i in exc.issues]}))
+        return EXIT_BAD_INPUT
+    from .data import DataError
+    from .memory_report import describe, memory_report
+
+    try:
+        report = memory_report(cfg)
+    except DataError as exc:
+        print(f"{exc}\nhint: {exc.hint}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"error": str(exc), "hint": exc.hint}))
+        return EXIT_BAD_INPUT
+    print("\n".join(describe(report)), flush=True)
+    if args.json:
+        print(json.dumps(report))
+    return EXIT_OK
+
+
 def _resume(args: argparse.Namespace) -> int:
     run_dir = Path(args.resume).resolve()
     resolved = run_dir / "config.resolved.json"
@@ -152,6 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="report dataset statistics, trainable parameters, steps and estimated memory; do not train")
     train.add_argument("--json", action="store_true", help="with --dry-run: end stdout with one JSON object")
     train.set_defaults(func=cmd_train)
+    estimate = sub.add_parser("estimate", help="peak memory per device: the config's, and full / frozen / LoRA "
+                                               "fine-tuning at each precision, with and without gradient checkpointing")
+    estimate.add_argument("config", help="path to a *.sft.yaml or *.sft.json run config")
+    estimate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                          help="override a config field (YAML scalar); may repeat, the later value wins")
+    estimate.add_argument("--json", action="store_true", help="end stdout with one JSON object")
+    estimate.set_defaults(func=cmd_estimate)
     validate = sub.add_parser("validate", help="check a run config; prints path:line:col: message per problem")
     validate.add_argument("config")
     validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")

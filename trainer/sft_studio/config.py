@@ -173,6 +173,11 @@ class RunConfig:
     """Deepspeed-style hostfile (`host slots=N` per line); sets nnodes, nproc_per_node and the rendezvous host."""
     master_port: int = 29500
     """Rendezvous port on the first host for multi-machine runs."""
+    fsdp: str = "no"
+    """Shard the model over the processes with FSDP2 (fully_shard per decoder layer, then the root): no =
+    data parallel (every process holds the whole model); full_shard = weights, gradients and optimizer state
+    sharded, layers gathered for their forward and backward; shard_grad_op = layers stay gathered from the
+    forward to the backward. Needs more than one process."""
     report_to: str = "none"
     """Extra metric sinks: none or tensorboard (event files under <run>/tensorboard when the package is installed)."""
 
@@ -355,6 +360,25 @@ def _training_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: di
         yield at("hostfile"), f"file not found: {(base / hostfile).resolve()}; fix the path in `hostfile` (relative to the config file)"
     if isinstance(cfg.get("nnodes"), int) and cfg["nnodes"] > 1 and not hostfile:
         yield at("nnodes"), f"`nnodes: {cfg['nnodes']}` needs a `hostfile` naming the machines (one `host slots=N` line each), or set `nnodes: 1`"
+    fsdp = cfg.get("fsdp")
+    if fsdp not in (None, "no"):
+        yield from _fsdp_problems(cfg, fsdp, at)
+
+
+def _fsdp_problems(cfg: dict[str, Any], fsdp: str, at):
+    """What FSDP sharding cannot be combined with, and what to do instead."""
+    several = (isinstance(cfg.get("nproc_per_node"), int) and cfg["nproc_per_node"] > 1) or cfg.get("hostfile")
+    if not several:
+        yield at("fsdp"), (f"`fsdp: {fsdp}` shards the model over several processes; set `nproc_per_node: 2` or more "
+                           "(or a `hostfile`), or remove `fsdp` to train in one process")
+    if cfg.get("use_lora"):
+        yield at("fsdp"), ("`fsdp` cannot shard a LoRA model; LoRA trains few parameters, so use data parallel "
+                           "(`fsdp: no` with nproc_per_node > 1), or train the full model with `fsdp` (`use_lora: false`)")
+    if cfg.get("fp16"):
+        yield at("fsdp"), ("`fp16`'s gradient scaler cannot see the other processes' gradient shards; "
+                           "use `bf16: true` with `fsdp` (no scaler needed), or `fsdp: no`")
+    if cfg.get("torch_compile"):
+        yield at("fsdp"), "`torch_compile` is not supported with `fsdp`; set `torch_compile: false` or `fsdp: no`"
 
 
 def _unbool_enums(data: dict[str, Any]) -> None:

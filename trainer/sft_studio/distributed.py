@@ -13,6 +13,8 @@ and across machines (hostfile with one `host slots=N` line each, the same comman
 Gradients are summed with an explicit all-reduce after the step's backward passes instead of DDP hooks:
 the loss is already divided by the target tokens of the whole global step, so the sum is the exact
 gradient, and a rank whose shard of a last, short batch is empty simply contributes zeros.
+With `fsdp` the model is sharded instead (fsdp.py): FSDP2's reduce-scatter, set to sum, takes the place
+of this all-reduce.
 """
 
 from __future__ import annotations
@@ -85,8 +87,10 @@ class World:
         for tensor in list(model.parameters()) + list(model.buffers()):
             dist.broadcast(tensor.data, src=0)
 
-    def close(self) -> None:
+    def close(self, barrier: bool = False) -> None:
         if self.active and dist.is_initialized():
+            if barrier:
+                dist.barrier()
             dist.destroy_process_group()
 
 

@@ -2,12 +2,14 @@
 
 The dataset numbers follow the counting rules in data.py (training split after subsample, before
 packing). The model is built on the meta device from its config, then frozen / wrapped with LoRA as
-the run would do, so the trainable-parameter count is the run's own.
+the run would do, so the trainable-parameter count is the run's own. The memory estimate replays a
+step of the run's largest micro-batches (estimate.py).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -16,13 +18,14 @@ from . import lora
 from .batching import epoch_microbatches, layout_efficiency
 from .classify import auto_model_class
 from .config import RunConfig
-from .data import load_splits
-from .estimate import estimate_memory
+from .data import IGNORE_INDEX, load_splits
+from .estimate import MemoryEstimate, MicroBatch, Parameters, Shape, Training, estimate_memory
 from .model import count_parameters, freeze, load_tokenizer
 from .packing import pack_for_training
 
 
-def _meta_model(cfg: RunConfig) -> tuple[Any, Any]:
+def meta_model(cfg: RunConfig) -> tuple[Any, Any]:
+    """The run's model on the meta device (no weights), frozen and LoRA-wrapped as the run would have it."""
     from transformers import AutoConfig
 
     auto_class, task_kwargs = auto_model_class(cfg)
@@ -36,24 +39,81 @@ def _meta_model(cfg: RunConfig) -> tuple[Any, Any]:
     return model, model_config
 
 
+def device_type(cfg: RunConfig) -> str:
+    return "cuda" if cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available()) else "cpu"
+
+
+def _targets(unit: Any) -> int:
+    """Positions that carry a label after the causal shift, counted per example as the collate functions do."""
+    labels = getattr(unit, "labels", None)
+    if not isinstance(labels, list):
+        return 1  # classification: one target per example
+    count, start = 0, 0
+    for length in unit.segment_lengths():
+        count += sum(1 for label in labels[start + 1:start + length] if label != IGNORE_INDEX)
+        start += length
+    return count
+
+
+def microbatch_shape(units: list[Any], cfg: RunConfig) -> MicroBatch:
+    """The layout `collate` gives these examples: padded rows, or one padding-free row."""
+    causal = cfg.task == "causal_lm"
+    lengths = [len(u.input_ids) for u in units]
+    free = causal and (cfg.padding_free or any(len(getattr(u, "segments", [])) > 1 for u in units))
+    varlen = cfg.varlen_attention and cfg.attn_implementation == "sdpa"
+    if free:
+        segments = sum(len(u.segment_lengths()) for u in units)
+        return MicroBatch(tokens=sum(lengths), rows=1, targets=sum(_targets(u) for u in units), padding_free=True,
+                          segments=segments, masked=segments > 1 and not varlen)
+    return MicroBatch(tokens=len(units) * max(lengths), rows=len(units), targets=sum(_targets(u) for u in units),
+                      masked=len(set(lengths)) > 1)
+
+
+@dataclass
+class BatchPlan:
+    """The micro-batches of one epoch as the run would cut them, and the ones that bound its memory."""
+
+    units: list[Any]
+    microbatches: list[list[int]]
+    candidates: list[MicroBatch]
+    """The largest micro-batch on one device by token slots, by loss targets and by attention-mask size."""
+    largest_tokens: int
+    steps_per_epoch: int
+
+
+def plan_batches(cfg: RunConfig, train_units: list[Any]) -> BatchPlan:
+    units = pack_for_training(train_units, cfg)
+    world_size = cfg.nproc_per_node * cfg.nnodes
+    microbatches = epoch_microbatches(units, cfg.per_device_train_batch_size * world_size, cfg, 0)
+    size = cfg.per_device_train_batch_size
+    shapes = [microbatch_shape([units[i] for i in mb[j:j + size]], cfg)
+              for mb in microbatches for j in range(0, len(mb), size)]
+    keys = (lambda m: m.tokens, lambda m: m.targets, lambda m: m.rows * (m.tokens // m.rows) ** 2 * m.masked)
+    candidates = list({id(c): c for c in (max(shapes, key=k) for k in keys)}.values())
+    steps_per_epoch = max(1, math.ceil(len(microbatches) / cfg.gradient_accumulation_steps))
+    return BatchPlan(units, microbatches, candidates, max(m.tokens for m in shapes), steps_per_epoch)
+
+
+def estimate_for(cfg: RunConfig, model: Any, model_config: Any, candidates: list[MicroBatch],
+                 device: str) -> MemoryEstimate:
+    """The largest peak over the candidate micro-batches."""
+    shape = Shape.from_config(model_config)
+    run = Training.from_config(cfg, device)
+    params = Parameters.from_model(model, shape, run.param_bytes)
+    return max((estimate_memory(shape, params, run, batch) for batch in candidates), key=lambda e: e.total)
+
+
 def dry_run(cfg: RunConfig) -> dict[str, Any]:
     tokenizer = load_tokenizer(cfg)
     splits = load_splits(cfg, tokenizer)
     stats = splits.train_stats
-    units = pack_for_training(splits.train, cfg)
+    plan = plan_batches(cfg, splits.train)
     world_size = cfg.nproc_per_node * cfg.nnodes
-    microbatches = epoch_microbatches(units, cfg.per_device_train_batch_size * world_size, cfg, 0)
     padding_free = cfg.padding_free and cfg.task == "causal_lm"
-    # The largest micro-batch one device holds: its token slots, padding included, bound the activations.
-    per_device = [mb[i:i + cfg.per_device_train_batch_size]
-                  for mb in microbatches for i in range(0, len(mb), cfg.per_device_train_batch_size)]
-    largest = max(sum(len(units[i].input_ids) for i in mb) if padding_free or cfg.packing
-                  else len(mb) * max(len(units[i].input_ids) for i in mb) for mb in per_device)
-    steps_per_epoch = max(1, math.ceil(len(microbatches) / cfg.gradient_accumulation_steps))
-    total_steps = cfg.max_steps if cfg.max_steps > 0 else math.ceil(cfg.num_train_epochs * steps_per_epoch)
-    model, model_config = _meta_model(cfg)
+    total_steps = cfg.max_steps if cfg.max_steps > 0 else math.ceil(cfg.num_train_epochs * plan.steps_per_epoch)
+    model, model_config = meta_model(cfg)
     total, trainable = count_parameters(model)
-    memory = estimate_memory(model_config, cfg, total, trainable, largest)
+    memory = estimate_for(cfg, model, model_config, plan.candidates, device_type(cfg))
     return {
         "examples": stats.examples,
         "tokens": stats.tokens,
@@ -61,16 +121,17 @@ def dry_run(cfg: RunConfig) -> dict[str, Any]:
         "truncated_percent": 100.0 * stats.truncated_examples / max(1, stats.examples),
         "trained_tokens": stats.trained_tokens,
         "validation_examples": len(splits.validation),
-        "train_rows": len(units),
-        "packing_efficiency": layout_efficiency(units, microbatches, padding_free, cfg.max_length),
+        "train_rows": len(plan.units),
+        "packing_efficiency": layout_efficiency(plan.units, plan.microbatches, padding_free, cfg.max_length),
         "num_parameters": total,
         "trainable_parameters": trainable,
         "world_size": world_size,
-        "steps_per_epoch": steps_per_epoch,
+        "steps_per_epoch": plan.steps_per_epoch,
         "total_steps": total_steps,
-        "largest_microbatch_tokens": largest,
+        "largest_microbatch_tokens": plan.largest_tokens,
         "estimated_peak_memory_bytes": memory.total,
         "estimated_memory": memory.to_dict(),
+        "estimated_memory_peak_phase": memory.phase,
     }
 
 
@@ -86,7 +147,8 @@ def describe(report: dict[str, Any]) -> list[str]:
         f"parameters            {report['trainable_parameters']:,} of {report['num_parameters']:,} trainable",
         f"steps                 {report['steps_per_epoch']:,} per epoch, {report['total_steps']:,} in total "
         f"(world size {report['world_size']})",
-        f"peak memory (est.)    {report['estimated_peak_memory_bytes'] / gib:.3f} GiB per device: weights "
-        f"{mem['weights'] / gib:.3f}, gradients {mem['gradients'] / gib:.3f}, optimizer {mem['optimizer'] / gib:.3f}, "
-        f"activations {mem['activations'] / gib:.3f}, logits {mem['logits'] / gib:.3f}",
+        f"peak memory (est.)    {report['estimated_peak_memory_bytes'] / gib:.3f} GiB per device at "
+        f"{report['estimated_memory_peak_phase']}: weights {mem['weights'] / gib:.3f}, gradients "
+        f"{mem['gradients'] / gib:.3f}, optimizer {mem['optimizer'] / gib:.3f}, activations "
+        f"{mem['activations'] / gib:.3f}, logits {mem['logits'] / gib:.3f}, buffers {mem['buffers'] / gib:.3f}",
     ]

@@ -48,7 +48,9 @@ def _left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.T
 
 @torch.no_grad()
 def generate(model: Any, conv: ConversationTokenizer, prompts: list[Prompt], params: SamplingParams,
-             device: torch.device, batch_size: int = 32) -> list[Generation]:
+             device: torch.device, batch_size: int = 32, synced: bool = False) -> list[Generation]:
+    """`synced`: every rank of a sharded model calls this with the same prompts; each decoding step gathers
+    weights from all ranks, so a rank whose sequences finished keeps stepping until all ranks are done."""
     tok = conv.tok
     was_training = model.training
     model.eval()
@@ -66,7 +68,8 @@ def generate(model: Any, conv: ConversationTokenizer, prompts: list[Prompt], par
                     "do_sample": True, "temperature": params.temperature, "top_p": params.top_p, "top_k": params.top_k}
                 output = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
                                         max_new_tokens=params.max_new_tokens, eos_token_id=tok.eos_token_id,
-                                        pad_token_id=tok.pad_token_id, use_cache=True, **sampling)
+                                        pad_token_id=tok.pad_token_id, use_cache=True, synced_gpus=synced,
+                                        **sampling)
                 for prompt, row in zip(chunk, output[:, ids.shape[1]:].tolist()):
                     if tok.eos_token_id in row:
                         row = row[:row.index(tok.eos_token_id)]

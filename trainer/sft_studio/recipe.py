@@ -13,12 +13,14 @@ from typing import Iterator
 import torch
 
 from . import checkpoint as ckpt
+from . import fsdp
 from .batching import Batch, collate, epoch_microbatches
 from .config import RunConfig
 from .control import Control
 from .distributed import World, init_world
 from .data import ConversationTokenizer, DataError, Prompt, load_prompts, load_splits
 from .evaluate import evaluate_split
+from .flops import FlopMeter
 from .events import EventWriter, StatusFile, write_json_atomic
 from .generate import SamplingParams, generate
 from .model import ModelSetupError, count_parameters, load_model, load_tokenizer, pick_device
@@ -93,12 +95,22 @@ class SFTRecipe:
         resume_from = ckpt.latest_resumable(self.run_dir) if self.resume else None
         if self.resume and resume_from is None:
             raise NothingToResume(f"{self.run_dir} has no complete checkpoint to resume from")
-        self.model = load_model(cfg, self.device, resume_from[1] if resume_from else None)
+        self.fsdp = cfg.fsdp != "no"
+        if self.fsdp and not self.world.active:
+            raise ModelSetupError(f"`fsdp: {cfg.fsdp}` needs more than one process, but this run has one; "
+                                  "set `nproc_per_node: 2` or more, or `fsdp: no`")
+        # Under fsdp the full model is loaded on the CPU and only this rank's shard moves to the device.
+        load_device = torch.device("cpu") if self.fsdp else self.device
+        self.model = load_model(cfg, load_device, resume_from[1] if resume_from else None)
         self.model.train()
         if cfg.varlen_attention and (cfg.padding_free or cfg.packing) and cfg.attn_implementation == "sdpa":
             # Per-example attention skips the cross-example scores a block-diagonal mask would compute and discard.
             use_varlen_attention(self.model)
-        self.world.broadcast_parameters(self.model)
+        if self.fsdp:
+            fsdp.broadcast_full_weights(self.model, self.device)
+            fsdp.shard_model(self.model, self.device, cfg.fsdp)
+        else:
+            self.world.broadcast_parameters(self.model)
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
         # Only the training forward is compiled; evaluation and generation use the plain module.
         self.forward = torch.compile(self.model) if cfg.torch_compile else self.model
@@ -133,17 +145,21 @@ class SFTRecipe:
         if self._evaluating() and self.step == 0:
             self.evaluate()
         last_log_time, last_log_tokens = time.time(), 0
+        flops = FlopMeter.for_run(self.model, cfg, self.device, self.world.world_size)
         for plan in self._step_plans():
             loss, grad_norm, lr = self._optimizer_step(plan)
+            # Every rank's examples of the step, from host-side lengths: no collective, no device sync.
+            flops.add_step(self.train_set[i] for mb in plan.microbatches for i in mb)
             self.step += 1
             epoch = plan.epoch + (plan.index_in_epoch + 1) / self.steps_per_epoch
             self.status.update(step=self.step)
             if self.step % cfg.logging_steps == 0 or self.step == self.total_steps:
                 now = time.time()
                 rate = (self.tokens_seen - last_log_tokens) / max(1e-9, now - last_log_time)
+                utilisation = flops.take(now - last_log_time)
                 last_log_time, last_log_tokens = now, self.tokens_seen
                 self.events.emit("train", step=self.step, epoch=epoch, loss=loss, grad_norm=grad_norm,
-                                 learning_rate=lr, tokens=self.tokens_seen, tokens_per_s=rate)
+                                 learning_rate=lr, tokens=self.tokens_seen, tokens_per_s=rate, **utilisation)
                 self.sink.scalars("train", self.step, {"loss": loss, "grad_norm": grad_norm, "learning_rate": lr,
                                                        "tokens_per_s": rate})
                 self._say(f"step {self.step}/{self.total_steps}  loss {loss:.4f}  lr {lr:.2e}  "
@@ -203,23 +219,30 @@ class SFTRecipe:
 
     def _optimizer_step(self, plan: StepPlan) -> tuple[float, float, float]:
         cfg = self.cfg
-        shards = [self._shard(mb) for mb in plan.microbatches]
-        batches: list[Batch] = [collate([self.train_set[i] for i in shard], self.tokenizer.pad_token_id, cfg.padding_free)
-                                for shard in shards if shard]
+        # (indices, weight) per micro-batch of this rank. Under fsdp every rank must run every forward and backward
+        # (each gathers and reduce-scatters): an empty share runs the micro-batch's first example with weight 0.
+        shares = [(shard, 1.0) if shard else (mb[:1], 0.0)
+                  for mb in plan.microbatches for shard in [self._shard(mb)] if shard or self.fsdp]
+        batches: list[tuple[Batch, float]] = [
+            (collate([self.train_set[i] for i in share], self.tokenizer.pad_token_id, cfg.padding_free), weight)
+            for share, weight in shares]
         # Normalise by the target tokens of the whole optimizer step on all ranks, so k micro-batches of b examples
         # on W ranks give exactly the gradient of one batch of k*b*W examples, whatever their lengths.
-        step_targets = max(1.0, self.world.sum([float(sum(b.target_tokens for b in batches))], self.device)[0])
+        step_targets = max(1.0, self.world.sum([float(sum(b.target_tokens * w for b, w in batches))], self.device)[0])
         loss_sum = torch.zeros((), device=self.device)
         tokens = 0
-        for batch in batches:
+        # The fused loss calls the decoder itself, which would bypass a compiled forward and fsdp's root module.
+        fused = cfg.fused_cross_entropy and not cfg.torch_compile and not self.fsdp
+        for batch, weight in batches:
             batch = batch.to(self.device)
             with self.precision.autocast():
-                # The fused loss calls the decoder itself, which would bypass a compiled forward.
-                micro_loss, _ = batch.loss_sum(self.forward, fused=cfg.fused_cross_entropy and not cfg.torch_compile)
-            self.precision.backward(micro_loss / step_targets)
-            loss_sum += micro_loss.detach()
-            tokens += batch.tokens
-        self.world.sum_gradients(self.trainable)
+                micro_loss, _ = batch.loss_sum(self.forward, fused=fused)
+            self.precision.backward(micro_loss / step_targets if weight else micro_loss * 0.0)
+            if weight:
+                loss_sum += micro_loss.detach()
+                tokens += batch.tokens
+        if not self.fsdp:
+            self.world.sum_gradients(self.trainable)  # fsdp's reduce-scatter already summed them
         total_loss, total_tokens = self.world.sum([float(loss_sum), float(tokens)], self.device)
         self.tokens_seen += int(total_tokens)
         loss = total_loss / step_targets
@@ -227,7 +250,8 @@ class SFTRecipe:
             raise NonFiniteLoss(f"the loss became {loss} at step {self.step + 1}")
         self.precision.unscale(self.optimizer)
         max_norm = cfg.max_grad_norm if cfg.max_grad_norm > 0 else float("inf")
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.trainable, max_norm))
+        grad_norm = fsdp.clip_grad_norm(self.trainable, max_norm) if self.fsdp \
+            else float(torch.nn.utils.clip_grad_norm_(self.trainable, max_norm))
         if not math.isfinite(grad_norm) and self.precision.scaler is None:
             # fp16's scaler skips such a step and lowers its scale; without one the weights would be ruined.
             raise NonFiniteLoss(f"the gradient norm became {grad_norm} at step {self.step + 1}")
@@ -242,12 +266,16 @@ class SFTRecipe:
         return self.cfg.eval_strategy != "no"
 
     def evaluate(self) -> None:
-        if not self.world.is_main:
+        if not self.world.is_main and not self.fsdp:
             return  # the other ranks wait for rank 0 at the next step's first collective
+        # Under fsdp every rank evaluates the same batches (each forward gathers layers from all ranks);
+        # only rank 0's writer and sinks are enabled.
         metrics: dict[str, float] = {}
         if self.val_set:
             metrics = evaluate_split(self.model, self.val_set, self.cfg.per_device_eval_batch_size,
                                     self.tokenizer.pad_token_id, self.device, self.cfg.padding_free)
+            if self.fsdp:
+                fsdp.reshard(self.model)
         exact = self._emit_generations()
         if exact is not None:
             metrics["exact_match"] = exact
@@ -259,10 +287,12 @@ class SFTRecipe:
             self._say(f"eval @ step {self.step}: {shown}")
 
     def _emit_generations(self) -> float | None:
-        if not self.prompts or not self.world.is_main:
+        if not self.prompts or (not self.world.is_main and not self.fsdp):
             return None
         results = generate(self.model, self.conv, self.prompts, self.sampling, self.device,
-                           self.cfg.per_device_eval_batch_size)
+                           self.cfg.per_device_eval_batch_size, synced=self.fsdp)
+        if self.fsdp:
+            fsdp.reshard(self.model)
         for g in results:
             fields = {"prompt_id": g.prompt.id, "prompt": g.prompt.prompt, "completion": g.completion,
                       "max_new_tokens": self.sampling.max_new_tokens, "temperature": g.temperature,
@@ -275,10 +305,16 @@ class SFTRecipe:
 
     # ------------------------------------------------------------------ save
     def save_checkpoint(self, final: bool = False) -> Path | None:
+        weights = optimizer = None
+        if self.fsdp:
+            # Every rank takes part in gathering the full weights and optimizer state; rank 0 writes them.
+            weights = fsdp.gather_model_state(self.model, keep=self.world.is_main)
+            optimizer = fsdp.gather_optimizer_state(self.optimizer, keep=self.world.is_main)
         if not self.world.is_main:
-            return None  # every rank holds the same weights and optimizer state
+            return None  # data parallel: every rank holds the same weights and optimizer state
         merge = final and self.cfg.use_lora and self.cfg.merge_lora_on_save
-        path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, self.tokenizer, self._trainer_state(), merge)
+        path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, self.tokenizer, self._trainer_state(optimizer),
+                                    merge, state_dict=weights)
         relative = str(path.relative_to(self.run_dir))
         self.events.emit("checkpoint", step=self.step, path=relative, final=final)
         if not final:
@@ -286,8 +322,9 @@ class SFTRecipe:
         self.final_checkpoint = relative if final else getattr(self, "final_checkpoint", None)
         return path
 
-    def _trainer_state(self) -> dict:
-        return {"step": self.step, "tokens_seen": self.tokens_seen, "optimizer": self.optimizer.state_dict(),
+    def _trainer_state(self, optimizer: dict | None = None) -> dict:
+        optimizer = optimizer if optimizer is not None else self.optimizer.state_dict()
+        return {"step": self.step, "tokens_seen": self.tokens_seen, "optimizer": optimizer,
                 "scheduler": self.scheduler.state_dict(), "grad_scaler": self.precision.state_dict(),
                 "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
@@ -295,7 +332,9 @@ class SFTRecipe:
     def _restore(self, state: dict) -> None:
         self.step = state["step"]
         self.tokens_seen = state["tokens_seen"]
-        self.optimizer.load_state_dict(state["optimizer"])
+        # Checkpoints hold full optimizer tensors whether or not the run that wrote them sharded; fsdp cuts them.
+        self.optimizer.load_state_dict(fsdp.shard_optimizer_state(self.optimizer, state["optimizer"])
+                                       if self.fsdp else state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.precision.load_state_dict(state.get("grad_scaler"))
         torch.set_rng_state(state["rng_cpu"])
@@ -313,7 +352,9 @@ class SFTRecipe:
         self.events.close()
         if getattr(self, "sink", None) is not None:
             self.sink.close()
-        self.world.close()
+        # A clean finish waits for every rank before leaving the process group (gloo may abort a rank
+        # that tears down while another still has collectives in flight); after a failure it does not.
+        self.world.close(barrier=status in ("completed", "stopped") and getattr(self, "trained", False))
 
     def _say(self, text: str) -> None:
         if getattr(self, "world", None) is None or self.world.is_main:
@@ -334,6 +375,7 @@ def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool 
     try:
         recipe.setup()
         status = recipe.train()
+        recipe.trained = True
         code = 0
     except DataError as exc:
         _report(recipe, "data", str(exc), exc.hint)

@@ -5,7 +5,7 @@
 import type { RunEvent } from '../../src/protocol/events';
 import type { XAxis } from '../../src/protocol/dashboard';
 
-export const TRAIN_FIELDS = ['loss', 'grad_norm', 'learning_rate', 'tokens_per_s', 'mem_bytes'] as const;
+export const TRAIN_FIELDS = ['loss', 'grad_norm', 'learning_rate', 'tokens_per_s', 'flops_per_s', 'mfu', 'mem_bytes'] as const;
 export const EVAL_FIELDS = ['loss', 'token_accuracy', 'accuracy', 'f1', 'exact_match'] as const;
 export type TrainField = (typeof TRAIN_FIELDS)[number];
 export type EvalField = (typeof EVAL_FIELDS)[number];

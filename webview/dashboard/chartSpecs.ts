@@ -41,6 +41,7 @@ const evaluation = (field: Parameters<RunMetrics['evaluation']['has']>[0], label
 export const compact = (v: number): string => {
   const a = Math.abs(v);
   if (a === 0) return '0';
+  if (a >= 1e12) return `${(v / 1e12).toPrecision(3)}T`;
   if (a >= 1e9) return `${(v / 1e9).toPrecision(3)}G`;
   if (a >= 1e6) return `${(v / 1e6).toPrecision(3)}M`;
   if (a >= 1e4) return `${(v / 1e3).toPrecision(3)}k`;
@@ -72,6 +73,9 @@ export const CHARTS: ChartSpec[] = [
   { id: 'lr-chart', title: 'Learning rate', format: compact, lines: [train('learning_rate', 'learning rate')] },
   { id: 'grad-norm-chart', title: 'Gradient norm', format: compact, lines: [train('grad_norm', 'grad norm')] },
   { id: 'throughput-chart', title: 'Tokens per second', format: compact, lines: [train('tokens_per_s', 'tokens/s')] },
+  // Model FLOPs (PaLM's 6N + attention convention, trainer/sft_studio/flops.py); MFU only on CUDA devices of known peak.
+  { id: 'flops-chart', title: 'Model FLOP/s', format: compact, lines: [train('flops_per_s', 'FLOP/s')] },
+  { id: 'mfu-chart', title: 'Model FLOPs utilisation', format: percent, lines: [train('mfu', 'MFU')] },
   {
     id: 'accuracy-chart',
     title: 'Evaluation accuracy',

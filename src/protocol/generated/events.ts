@@ -102,7 +102,11 @@ export type TrainEvent = Envelope & {
    */
   tokens_per_s: number;
   /**
-   * Model FLOPs utilisation as a fraction of the device peak, when known.
+   * Model FLOPs per second since the previous train event, all devices together: 6 x the parameters that multiply activations (all but the input embedding lookup; a tied head counts once) per token plus 12 x layers x attention width x the sum of squared sequence lengths (PaLM's convention; recomputation not counted).
+   */
+  flops_per_s?: number;
+  /**
+   * Model FLOPs utilisation: flops_per_s as a fraction of the devices' dense peak for the matmul dtype; only on CUDA devices of known peak.
    */
   mfu?: number;
   /**

@@ -95,7 +95,7 @@ export interface RunConfig {
    */
   group_by_length?: boolean;
   /**
-   * Compute the loss from the final hidden states chunk by chunk, only at positions that carry a label, with the output projection fused in, so the full (tokens x vocabulary) logits are never held in memory. Same loss and gradients as the plain path; heads it cannot fuse (LoRA on the head, logit soft-capping) fall back automatically. false = plain full-logits loss.
+   * Compute the loss from the final hidden states chunk by chunk, only at positions that carry a label, with the output projection fused in, so the full (tokens x vocabulary) logits are never held in memory. Same loss and gradients as the plain path; heads it cannot fuse (LoRA on the head, logit soft-capping) and fsdp runs fall back automatically. false = plain full-logits loss.
    */
   fused_cross_entropy?: boolean;
   /**
@@ -283,6 +283,10 @@ export interface RunConfig {
    * Rendezvous port on the first host of a multi-machine run.
    */
   master_port?: number;
+  /**
+   * Shard the model over the training processes with PyTorch's FSDP2 (fully_shard on every decoder layer, then on the whole model), for models whose weights, gradients and optimizer state do not fit one device. no = data parallel, every process holds the whole model; full_shard = weights, gradients and AdamW state are split over the processes and each layer is gathered for its forward and again for its backward (ZeRO-3); shard_grad_op = as full_shard, but a layer stays gathered from its forward to its backward (more memory, less communication). Needs nproc_per_node > 1 (or a hostfile); not with use_lora, fp16 or torch_compile. The loss is computed from the full logits (fused_cross_entropy does not apply), evaluation and generations run on every process with the gathered layers, and checkpoints hold the full, gathered model in the usual layout.
+   */
+  fsdp?: 'no' | 'full_shard' | 'shard_grad_op';
   /**
    * Extra metric sinks besides events.jsonl: none, or tensorboard (event files in <run>/tensorboard, written only when the tensorboard package is installed).
    */
