@@ -151,6 +151,8 @@ class RunConfig:
     """Modules trained in full and saved next to the adapter, e.g. [lm_head]."""
     merge_lora_on_save: bool = False
     """Also write the final checkpoint as a full model with the adapter merged in (checkpoint/merged)."""
+    load_in_4bit: bool = False
+    """QLoRA: load the frozen base model quantised to 4-bit NF4 (bitsandbytes, CUDA only) and train LoRA on it."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass (non-reentrant): less memory, about 30% more compute."""
     torch_compile: bool = False
@@ -179,7 +181,9 @@ class RunConfig:
     sharded, layers gathered for their forward and backward; shard_grad_op = layers stay gathered from the
     forward to the backward. Needs more than one process."""
     report_to: str = "none"
-    """Extra metric sinks: none or tensorboard (event files under <run>/tensorboard when the package is installed)."""
+    """Extra metric sinks: none, tensorboard (event files under <run>/tensorboard), wandb (Weights & Biases,
+    project from WANDB_PROJECT, one W&B run per run folder) or all; a sink whose package or credentials are
+    missing becomes one warning and the run goes on."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -355,6 +359,15 @@ def _training_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: di
     for key in ("lora_target_modules", "modules_to_save", "merge_lora_on_save"):
         if cfg.get(key) and not cfg.get("use_lora"):
             yield at(key), f"`{key}` applies to LoRA only; add `use_lora: true` or remove `{key}`"
+    if cfg.get("load_in_4bit"):
+        if not cfg.get("use_lora"):
+            yield at("load_in_4bit"), ("a 4-bit base cannot be trained in full; add `use_lora: true` (QLoRA) "
+                                       "or remove `load_in_4bit`")
+        if cfg.get("merge_lora_on_save"):
+            yield at("merge_lora_on_save"), ("merging into a 4-bit base would save rounded weights; remove "
+                                             "`merge_lora_on_save` and merge the adapter into the bf16 base afterwards")
+        if cfg.get("fsdp") not in (None, "no"):
+            yield at("load_in_4bit"), "`load_in_4bit` cannot be sharded with `fsdp`; use `fsdp: no`"
     hostfile = cfg.get("hostfile")
     if isinstance(hostfile, str) and hostfile and not (base / hostfile).resolve().is_file():
         yield at("hostfile"), f"file not found: {(base / hostfile).resolve()}; fix the path in `hostfile` (relative to the config file)"

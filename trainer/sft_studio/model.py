@@ -60,16 +60,42 @@ def load_model(cfg: RunConfig, device: torch.device, checkpoint: Path | None = N
     _quiet_transformers()
     full_weights = checkpoint is not None and not cfg.use_lora
     auto_class, task_kwargs = auto_model_class(cfg)
+    quantised = _four_bit(cfg, device) if cfg.load_in_4bit else {}
     model = auto_class.from_pretrained(str(checkpoint) if full_weights else cfg.model_name_or_path,
                                        local_files_only=True, dtype=DTYPES[cfg.torch_dtype],
-                                       attn_implementation=cfg.attn_implementation, **task_kwargs, **_remote_code(cfg))
+                                       attn_implementation=cfg.attn_implementation, **task_kwargs, **quantised,
+                                       **_remote_code(cfg))
+    if cfg.load_in_4bit:
+        from peft import prepare_model_for_kbit_training
+
+        # Casts the remaining float parts (norms, head) to fp32 for stable training on the 4-bit base.
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     if cfg.gradient_checkpointing:
         # Non-reentrant checkpointing needs no inputs that require grad, so it works with frozen embeddings and LoRA.
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if cfg.use_lora:
         model = lora.attach_adapter(model, cfg, checkpoint)
     freeze(model, cfg)
-    return model.to(device)
+    # bitsandbytes placed the 4-bit model on its device already; moving a quantised model is an error.
+    return model if cfg.load_in_4bit else model.to(device)
+
+
+def _four_bit(cfg: RunConfig, device: torch.device) -> dict[str, Any]:
+    """from_pretrained arguments for a 4-bit NF4 base (QLoRA), or a ModelSetupError that says what is missing."""
+    if device.type != "cuda":
+        raise ModelSetupError("`load_in_4bit` (QLoRA) needs a CUDA GPU; this run is on the CPU. Remove `load_in_4bit` "
+                              "to train LoRA on the full-precision base")
+    try:
+        import bitsandbytes  # noqa: F401 - only its presence is checked here; transformers uses it
+    except ImportError:
+        raise ModelSetupError("`load_in_4bit` (QLoRA) needs the bitsandbytes package: pip install bitsandbytes, "
+                              "or remove `load_in_4bit`") from None
+    from transformers import BitsAndBytesConfig
+
+    compute = torch.bfloat16 if cfg.bf16 else torch.float16 if cfg.fp16 else torch.float32
+    config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                                bnb_4bit_compute_dtype=compute)
+    return {"quantization_config": config, "device_map": {"": device}}
 
 
 def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:

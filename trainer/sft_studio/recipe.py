@@ -78,7 +78,8 @@ class SFTRecipe:
         if main:
             write_json_atomic(self.run_dir / "config.resolved.json", cfg.to_dict())
         self.sink = MetricSink(cfg.report_to if main else "none", self.run_dir,
-                               lambda message: self.events.emit("log", level="warning", message=message))
+                               lambda message: self.events.emit("log", level="warning", message=message),
+                               config=cfg.to_dict())
         self.control = Control(self.run_dir / "control.jsonl")
         self.control.install_signal_handlers()
 
@@ -145,6 +146,8 @@ class SFTRecipe:
         if self._evaluating() and self.step == 0:
             self.evaluate()
         last_log_time, last_log_tokens = time.time(), 0
+        # The ETA counts from here, after the step-0 evaluation, so that one-off cost does not inflate it.
+        started, first_step = last_log_time, self.step
         flops = FlopMeter.for_run(self.model, cfg, self.device, self.world.world_size)
         for plan in self._step_plans():
             loss, grad_norm, lr = self._optimizer_step(plan)
@@ -162,8 +165,9 @@ class SFTRecipe:
                                  learning_rate=lr, tokens=self.tokens_seen, tokens_per_s=rate, **utilisation)
                 self.sink.scalars("train", self.step, {"loss": loss, "grad_norm": grad_norm, "learning_rate": lr,
                                                        "tokens_per_s": rate})
+                eta = (now - started) / (self.step - first_step) * (self.total_steps - self.step)
                 self._say(f"step {self.step}/{self.total_steps}  loss {loss:.4f}  lr {lr:.2e}  "
-                          f"grad_norm {grad_norm:.3f}  {rate:,.0f} tok/s")
+                          f"grad_norm {grad_norm:.3f}  {rate:,.0f} tok/s  eta {_clock(eta)}")
             end_of_epoch = plan.index_in_epoch + 1 == self.steps_per_epoch
             if self._evaluating() and self.step != self.total_steps and (
                     (cfg.eval_strategy == "steps" and self.step % cfg.eval_steps == 0)
@@ -399,3 +403,10 @@ def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool 
         if getattr(recipe, "events", None) is not None:
             recipe.cleanup(status)
     return code
+
+
+def _clock(seconds: float) -> str:
+    """4:05 or 1:02:03, for the progress line a person reads in a terminal or the trainer log."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

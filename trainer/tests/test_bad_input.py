@@ -45,6 +45,11 @@ train_file: {DATA / 'instruct_train.jsonl'}
      "c.sft.yaml:5:15: `padding_free` cannot lay out `packing_strategy: wrapped` blocks (they are full rows already); use `packing_strategy: bfd` or `padding_free: false`"),
     ("eval_strategy: steps\neval_steps: 5\n", [],
      "c.sft.yaml:3:16: evaluation needs data: add `validation_file`, `validation_split_ratio` and/or `generation_prompts_file`, or set `eval_strategy: no`"),
+    ("load_in_4bit: true\n", [],
+     "c.sft.yaml:3:15: a 4-bit base cannot be trained in full; add `use_lora: true` (QLoRA) or remove `load_in_4bit`"),
+    ("use_lora: true\nload_in_4bit: true\nmerge_lora_on_save: true\n", [],
+     "c.sft.yaml:5:21: merging into a 4-bit base would save rounded weights; remove `merge_lora_on_save` and merge "
+     "the adapter into the bf16 base afterwards"),
     ("", ["packing=maybe"], "--set packing=maybe: `packing` must be true or false, got 'maybe'; write e.g. `packing: false`"),
     ("", ["subsample=-0.5"], "--set subsample=-0.5: `subsample` must be greater than 0, got -0.5 (default 1.0)"),
 ])
@@ -123,3 +128,14 @@ def test_data_error_ends_the_run_with_an_error_event(tmp_path):
     assert [e["type"] for e in events][-2:] == ["error", "run_finished"]
     assert events[-2]["kind"] == "data" and events[-2]["message"] == f"{data}:2: missing field `output`"
     assert json.loads((tmp_path / "run" / "status.json").read_text())["state"] == "failed"
+
+
+def test_qlora_on_the_cpu_ends_with_a_config_error_that_names_the_fix(tmp_path):
+    from .conftest import read_events
+    from .inprocess import small_config, train_here
+
+    run_dir = tmp_path / "run"
+    assert train_here(small_config(tmp_path), run_dir, "use_lora=true", "load_in_4bit=true", "device=cpu") == 2
+    error = next(e for e in read_events(run_dir) if e["type"] == "error")
+    assert error["kind"] == "config"
+    assert error["message"].startswith("`load_in_4bit` (QLoRA) needs a CUDA GPU; this run is on the CPU.")

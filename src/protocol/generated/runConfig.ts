@@ -244,6 +244,10 @@ export interface RunConfig {
    */
   merge_lora_on_save?: boolean;
   /**
+   * QLoRA: load the frozen base model quantised to 4-bit NF4 with double quantisation (bitsandbytes; CUDA only) and train LoRA adapters on it; compute runs in bf16 with `bf16: true`, else fp16 with `fp16: true`, else fp32. Needs `use_lora: true`; not with `merge_lora_on_save` or `fsdp`.
+   */
+  load_in_4bit?: boolean;
+  /**
    * Recompute activations during the backward pass (non-reentrant): much less activation memory for about 30% more compute.
    */
   gradient_checkpointing?: boolean;
@@ -288,7 +292,7 @@ export interface RunConfig {
    */
   fsdp?: 'no' | 'full_shard' | 'shard_grad_op';
   /**
-   * Extra metric sinks besides events.jsonl: none, or tensorboard (event files in <run>/tensorboard, written only when the tensorboard package is installed).
+   * Extra metric sinks besides events.jsonl: none, tensorboard (event files in <run>/tensorboard), wandb (Weights & Biases; project from the WANDB_PROJECT environment variable, default sft-studio; one W&B run per run folder, continued on resume; needs the wandb package and WANDB_API_KEY, `wandb login` or WANDB_MODE=offline) or all. A sink whose package or credentials are missing becomes one warning; the run goes on.
    */
-  report_to?: 'none' | 'tensorboard';
+  report_to?: 'none' | 'tensorboard' | 'wandb' | 'all';
 }

@@ -43,8 +43,15 @@ export default {
       await marker.waitFor({ state: 'visible', timeout: 10_000 });
       const markerText = (await marker.innerText()).replace(/\s+/g, ' ');
       if (!markerText.includes('unknown field "learnign_rate"; did you mean "learning_rate"?')) throw new Error(`unexpected problem text: ${markerText}`);
-      const cursor = await page.locator('.statusbar [id="status.editor.selection"]').innerText();
-      if (!/Ln 3, Col 1\b/.test(cursor)) throw new Error(`F8 moved to "${cursor}", expected the problem at Ln 3, Col 1`);
+      // The status bar follows the cursor a moment after the peek opens.
+      let cursor = '';
+      await waitFor(
+        async () => {
+          cursor = await page.locator('.statusbar [id="status.editor.selection"]').innerText();
+          return /Ln 3, Col 1\b/.test(cursor);
+        },
+        { timeoutMs: 5000, describe: () => `F8 to move to the problem at Ln 3, Col 1 (status bar: "${cursor}")` },
+      );
       await screenshot('config-typo.png');
       await page.keyboard.press('Escape');
 

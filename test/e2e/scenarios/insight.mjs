@@ -176,6 +176,8 @@ export default {
       step('the tokens panel shows the CLI numbers and the label mask of example 1');
       step(await checkTokensPanel(tokensFrame, cli1, 'tokens panel'));
       const lens = `${en(cli1.examples)} examples · ${en(cli1.tokens)} tokens`;
+      // The panel opened beside the config and took focus; bring the config's editor group forward.
+      await page.keyboard.press('Control+1');
       await waitFor(async () => (await page.locator(selectors.codeLens).allInnerTexts()).some((t) => t.startsWith(lens)), {
         timeoutMs: 30_000,
         describe: async () => `the train_file lens "${lens} · …" (lenses: ${(await page.locator(selectors.codeLens).allInnerTexts()).join(' | ')})`,

@@ -1,7 +1,9 @@
 // The run lifecycle from the Runs view: start from the lens, Stop from the row's inline action (the
 // trainer saves a checkpoint, listed under the run), Resume from the row, reload the window while the
-// resumed run trains, and see the reloaded window follow it to "completed". The run folder must then
-// hold one gap-free event stream: seq 0..n-1, two run_started, every step 1..N trained.
+// resumed run trains, see the reloaded window follow it as it advances, and Stop it again. The run folder
+// must then hold one gap-free event stream: seq 0..n-1, two run_started, every step 1..N trained.
+// The run is far too long to finish by itself, so nothing here depends on how fast the machine trains
+// (an idle machine does 15 steps/s, a loaded one under 1); the demo scenario covers a run completing.
 import fs from 'node:fs';
 import path from 'node:path';
 import { readEvents, runFolders } from '../trainers.mjs';
@@ -17,7 +19,7 @@ import {
 } from '../workbench.mjs';
 
 const CONFIG_FILE = 'demo.sft.yaml';
-const MAX_STEPS = 40;
+const MAX_STEPS = 100_000;
 // Every step logged, so a gap would show; no eval or periodic checkpoint, so the stop makes the only one.
 const OVERRIDES = [`max_steps=${MAX_STEPS}`, 'per_device_train_batch_size=4', 'logging_steps=1', 'eval_steps=100000', 'save_steps=100000'];
 
@@ -53,7 +55,7 @@ async function waitForRow(row, predicate, what, timeoutMs) {
 
 export default {
   name: 'stop, resume and reload from the Runs view',
-  timeoutMs: 6 * 60_000,
+  timeoutMs: 8 * 60_000,
   async run({ page, server, workspace, screenshot, step }) {
     const runsRoot = path.join(workspace, 'runs');
     const existing = new Set(runFolders(runsRoot));
@@ -107,28 +109,30 @@ export default {
       await showViewContainer(page, 'SFT Studio');
       const again = runRow(page, runDir);
       await again.waitFor({ state: 'visible', timeout: 60_000 });
-      const followed = await waitForRow(again, (t) => /running|completed/.test(t), 'the reattached run', 60_000);
+      const followed = await waitForRow(again, (t) => /running/.test(t), 'the reattached run, running', 60_000);
       step(`after reload: ${followed}`);
-      if (followed.includes('running')) {
-        const before = stepOf(followed);
-        await waitForRow(again, (t) => t.includes('completed') || stepOf(t) > before, 'new steps after the reload', 60_000);
-      }
-      const done = await waitForRow(again, (t) => /completed|failed|crashed|stopped/.test(t), '"completed"', 180_000);
-      if (!done.includes('completed')) throw new Error(`the resumed run ended as: ${done}`);
-      if (!done.includes(`step ${MAX_STEPS}/${MAX_STEPS}`)) throw new Error(`the row does not show the final step: ${done}`);
-      await screenshot('run-resumed-completed.png');
+      const before = stepOf(followed);
+      await waitForRow(again, (t) => stepOf(t) > before, 'new steps after the reload', 60_000);
+      step('Stop the reattached run from its row');
+      await clickInlineAction(page, again, 'Stop Run');
+      const done = await waitForRow(again, (t) => /stopped|failed|crashed|completed/.test(t), '"stopped"', 90_000);
+      if (!done.includes('stopped')) throw new Error(`the resumed run ended as: ${done}`);
+      const lastStep = stepOf(done);
+      await screenshot('run-resumed-stopped.png');
 
-      step('one gap-free event stream in the run folder');
+      step(`one gap-free event stream in the run folder (steps 1..${lastStep})`);
       const events = readEvents(runDir);
       events.forEach((e, i) => {
         if (e.seq !== i) throw new Error(`event ${i} has seq ${e.seq}: the stream has a gap or a duplicate`);
       });
       const starts = events.filter((e) => e.type === 'run_started').length;
       const finishes = events.filter((e) => e.type === 'run_finished').map((e) => e.status);
-      if (starts !== 2 || finishes.join() !== 'stopped,completed') throw new Error(`expected 2 starts and stopped,completed; got ${starts} and ${finishes}`);
+      if (starts !== 2 || finishes.join() !== 'stopped,stopped') throw new Error(`expected 2 starts and stopped,stopped; got ${starts} and ${finishes}`);
       const trained = new Set(events.filter((e) => e.type === 'train').map((e) => e.step));
-      const missing = Array.from({ length: MAX_STEPS }, (_, i) => i + 1).filter((s) => !trained.has(s));
+      const missing = Array.from({ length: lastStep }, (_, i) => i + 1).filter((s) => !trained.has(s));
       if (missing.length) throw new Error(`steps never trained: ${missing.slice(0, 10).join(', ')}`);
+      const saved = events.filter((e) => e.type === 'checkpoint').map((e) => e.step);
+      if (saved.length !== 2 || saved[1] !== lastStep) throw new Error(`expected a checkpoint at each stop, got steps ${saved}`);
     } finally {
       fs.rmSync(path.dirname(settingsFile), { recursive: true, force: true });
     }
