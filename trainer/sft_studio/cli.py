@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from .config import ConfigError, RunConfig, config_from_resolved, load_config
 from .inference import add_inference_commands
@@ -53,12 +54,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         cfg, config_path = load_config(args.config, args.set)
     except ConfigError as exc:
-        _print_issues(exc)
-        if args.json:
-            print(json.dumps({"errors": [str(i) for i in exc.issues]}))
         if args.output_dir and not args.dry_run:
             _record_config_error(Path(args.output_dir), exc)
-        return EXIT_BAD_INPUT
+        return _config_error(exc, args.json)
     if args.dry_run:
         return _dry_run(cfg, args.json)
     run_dir = Path(args.output_dir).resolve() if args.output_dir else new_run_dir(cfg)
@@ -75,11 +73,34 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _dry_run(cfg: RunConfig, as_json: bool) -> int:
-    from .data import DataError
     from .dry_run import describe, dry_run
 
+    return _print_report(lambda: dry_run(cfg), describe, as_json)
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
     try:
-        report = dry_run(cfg)
+        cfg, _ = load_config(args.config, args.set)
+    except ConfigError as exc:
+        return _config_error(exc, args.json)
+    from .memory_report import describe, memory_report
+
+    return _print_report(lambda: memory_report(cfg), describe, args.json)
+
+
+def _config_error(exc: ConfigError, as_json: bool) -> int:
+    _print_issues(exc)
+    if as_json:
+        print(json.dumps({"errors": [str(i) for i in exc.issues]}))
+    return EXIT_BAD_INPUT
+
+
+def _print_report(build: Callable[[], dict], describe: Callable[[dict], list[str]], as_json: bool) -> int:
+    """A report for people, then (with --json) the same report as the last line of stdout; data errors exit 2."""
+    from .data import DataError
+
+    try:
+        report = build()
     except DataError as exc:
         print(f"{exc}\nhint: {exc.hint}", file=sys.stderr)
         if as_json:
@@ -87,30 +108,6 @@ def _dry_run(cfg: RunConfig, as_json: bool) -> int:
         return EXIT_BAD_INPUT
     print("\n".join(describe(report)), flush=True)
     if as_json:
-        print(json.dumps(report))
-    return EXIT_OK
-
-
-def cmd_estimate(args: argparse.Namespace) -> int:
-    try:
-        cfg, _ = load_config(args.config, args.set)
-    except ConfigError as exc:
-        _print_issues(exc)
-        if args.json:
-            print(json.dumps({"errors": [str(i) for i in exc.issues]}))
-        return EXIT_BAD_INPUT
-    from .data import DataError
-    from .memory_report import describe, memory_report
-
-    try:
-        report = memory_report(cfg)
-    except DataError as exc:
-        print(f"{exc}\nhint: {exc.hint}", file=sys.stderr)
-        if args.json:
-            print(json.dumps({"error": str(exc), "hint": exc.hint}))
-        return EXIT_BAD_INPUT
-    print("\n".join(describe(report)), flush=True)
-    if args.json:
         print(json.dumps(report))
     return EXIT_OK
 

@@ -225,8 +225,13 @@ class SFTRecipe:
         cfg = self.cfg
         # (indices, weight) per micro-batch of this rank. Under fsdp every rank must run every forward and backward
         # (each gathers and reduce-scatters): an empty share runs the micro-batch's first example with weight 0.
-        shares = [(shard, 1.0) if shard else (mb[:1], 0.0)
-                  for mb in plan.microbatches for shard in [self._shard(mb)] if shard or self.fsdp]
+        shares: list[tuple[list[int], float]] = []
+        for mb in plan.microbatches:
+            shard = self._shard(mb)
+            if shard:
+                shares.append((shard, 1.0))
+            elif self.fsdp:
+                shares.append((mb[:1], 0.0))
         batches: list[tuple[Batch, float]] = [
             (collate([self.train_set[i] for i in share], self.tokenizer.pad_token_id, cfg.padding_free), weight)
             for share, weight in shares]
@@ -347,7 +352,7 @@ class SFTRecipe:
         self._say(f"resuming at step {self.step}")
 
     # ------------------------------------------------------------------ cleanup
-    def cleanup(self, status: str) -> None:
+    def cleanup(self, status: str, wait_for_ranks: bool = False) -> None:
         fields = {"train_runtime_s": time.time() - self.started}
         if getattr(self, "final_checkpoint", None):
             fields["final_checkpoint"] = self.final_checkpoint
@@ -358,7 +363,7 @@ class SFTRecipe:
             self.sink.close()
         # A clean finish waits for every rank before leaving the process group (gloo may abort a rank
         # that tears down while another still has collectives in flight); after a failure it does not.
-        self.world.close(barrier=status in ("completed", "stopped") and getattr(self, "trained", False))
+        self.world.close(barrier=wait_for_ranks)
 
     def _say(self, text: str) -> None:
         if getattr(self, "world", None) is None or self.world.is_main:
@@ -375,11 +380,11 @@ def _report(recipe: SFTRecipe, kind: str, message: str, hint: str) -> None:
 def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool = False) -> int:
     """Run the recipe; every failure ends in an `error` event and `run_finished`, never a bare traceback."""
     recipe = SFTRecipe(cfg, config_path, run_dir, resume)
-    status, code = "failed", 1
+    status, code, finished = "failed", 1, False
     try:
         recipe.setup()
         status = recipe.train()
-        recipe.trained = True
+        finished = True
         code = 0
     except DataError as exc:
         _report(recipe, "data", str(exc), exc.hint)
@@ -401,7 +406,8 @@ def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool 
         _report(recipe, "crash", f"{type(exc).__name__}: {exc}", HINTS["crash"])
     finally:
         if getattr(recipe, "events", None) is not None:
-            recipe.cleanup(status)
+            # Only after train() returned on every rank is it safe to wait for the others before leaving.
+            recipe.cleanup(status, wait_for_ranks=finished)
     return code
 
 
