@@ -58,9 +58,16 @@ export default {
       step('the quick fix replaces the key');
       const fixed = async () => (await editorText(page)).includes('learning_rate: 1.0e-4');
       if (await fixed()) throw new Error('the typo was fixed before the quick fix was chosen');
-      await page.keyboard.press('Control+.');
       const fix = page.locator('.action-widget', { hasText: 'Change to "learning_rate"' }).getByText('Change to "learning_rate"');
-      await fix.first().waitFor({ state: 'visible', timeout: 15_000 });
+      // Ctrl+. can land while the peek is still closing and be lost; ask again until the menu shows.
+      await waitFor(
+        async () => {
+          if (await fix.first().isVisible()) return true;
+          await page.keyboard.press('Control+.');
+          return fix.first().waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false);
+        },
+        { timeoutMs: 20_000, describe: 'the quick fix menu with "Change to \"learning_rate\""' },
+      );
       await screenshot('config-quick-fix.png');
       await page.keyboard.press('Enter');
       await waitFor(fixed, { timeoutMs: 10_000, describe: 'the editor text to read "learning_rate: 1.0e-4"' });
