@@ -67,7 +67,14 @@ function buildOptions() {
       external: runtimeLoaded,
       banner: { js: '#!/usr/bin/env node' },
     },
+    insightWorkerOptions('dist'),
   ];
+}
+
+// Token statistics run in a worker_threads Worker started from dist/insightWorker.js (src/insight/
+// tokenStatsWorker.ts), so the extension host's event loop never waits on a dataset.
+function insightWorkerOptions(outdir) {
+  return { ...common, ...nodeTarget, entryPoints: { insightWorker: 'src/insight/insightWorker.ts' }, outdir, external: runtimeLoaded };
 }
 
 async function webviewOptions() {
@@ -115,7 +122,8 @@ if (tests) {
   for (const stale of ['out/test/unit', 'out/test/integration', 'out/test/index.js', 'out/test/index.js.map']) {
     await rm(stale, { recursive: true, force: true });
   }
-  await Promise.all([esbuild.build(await testOptions()), esbuild.build(await integrationTestOptions())]);
+  // The worker lands in out/, outside the folder `node --test` scans; unit tests start it from there.
+  await Promise.all([esbuild.build(await testOptions()), esbuild.build(await integrationTestOptions()), esbuild.build(insightWorkerOptions('out'))]);
 } else {
   const options = [...buildOptions(), await webviewOptions()];
   if (watch) {

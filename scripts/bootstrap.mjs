@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // Idempotent set-up for a fresh clone: npm dependencies, the trainer's Python environment, the build,
-// and (with --e2e) the tooling for the real-VS-Code tests. Each part is skipped when its inputs are
-// unchanged since the last successful run (a stamp holds the hash of those inputs).
+// with --e2e the tooling for the real-VS-Code tests, and with --e2e or --families the model-family
+// fixtures (real tokenizers and chat templates beside tiny weights, .cache/model-families/). Each part is
+// skipped when its inputs are unchanged since the last successful run (a stamp holds the hash of those inputs).
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fetchModelFamilies, modelFamiliesUpToDate } from './fetch-model-families.mjs';
 import { repoRoot, run, venvPython } from './lib.mjs';
 
 const withE2e = process.argv.includes('--e2e');
+const withFamilies = withE2e || process.argv.includes('--families');
 
 function hashOf(files) {
   const h = createHash('sha256');
@@ -68,6 +71,11 @@ function build() {
   });
 }
 
+function modelFamilies() {
+  if (modelFamiliesUpToDate()) return;
+  step('model-family fixtures (publishers\' tokenizers and chat templates, tiny weights)', fetchModelFamilies);
+}
+
 function e2eTools() {
   step('end-to-end tooling (code-server, Chromium)', () => run(process.execPath, ['scripts/e2e-tools.mjs']));
 }
@@ -76,6 +84,7 @@ try {
   npmDependencies();
   pythonEnvironment();
   build();
+  if (withFamilies) modelFamilies();
   if (withE2e) e2eTools();
 } catch (err) {
   console.error(`\n[setup] failed: ${err.message}`);

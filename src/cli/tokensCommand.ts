@@ -34,22 +34,23 @@ export const tokensCommand: CliCommand = {
       io.err(`usage: sft-studio tokens ${tokensCommand.usage}\n`);
       return EXIT_FAILURE;
     }
-    // Loaded here so `validate` and `judge` never load transformers.js.
-    const [{ computeConfigTokens, formatTokenStats, insightErrorMessage }, { examplePreview }] = await Promise.all([
+    // Loaded here so `validate` and `judge` never load transformers.js. Counted in this process (nothing
+    // here waits on an event loop), keeping no example: --example N encodes that one again.
+    const [{ countConfigTokens, encodeExampleAt, formatTokenStats, insightErrorMessage }, { examplePreview }] = await Promise.all([
       import('../insight/configTokenStats'),
       import('../insight/examplePreview'),
     ]);
     try {
-      const { stats, examples, tokenizer } = await computeConfigTokens(path.resolve(parsed.config));
+      const { stats, prepared } = await countConfigTokens(path.resolve(parsed.config));
       io.out(`${formatTokenStats(stats)}\n`);
       let example: Record<string, unknown> | undefined;
       if (parsed.example !== undefined) {
         const index = parsed.example - 1;
-        if (index >= examples.length) {
-          io.err(`--example ${parsed.example}: the training set has ${examples.length} examples\n`);
+        if (index >= stats.examples) {
+          io.err(`--example ${parsed.example}: the training set has ${stats.examples} examples\n`);
           return EXIT_INVALID;
         }
-        const preview = examplePreview(index, examples[index], tokenizer.tokenText);
+        const preview = examplePreview(index, encodeExampleAt(prepared, index), prepared.tokenizer.tokenText);
         const trained = preview.tokens.filter((t) => t.trained).length;
         io.out(`example ${parsed.example}, line ${preview.line}${preview.truncated ? ' (truncated)' : ''}: ${trained} of ${preview.tokens.length} tokens trained\n`);
         example = { ...preview, trained_tokens: trained, masked_tokens: preview.tokens.length - trained };

@@ -1,11 +1,13 @@
 // Wiring of the run lifecycle commands (start, stop, resume, rerun, delete, reveal, logs, queue) and
 // the config actions. Command bodies load their modules on first use, so activation stays cheap.
 import * as vscode from 'vscode';
+import { HF_TOKEN_SECRET } from '../common/hfToken';
 import { vscodeSettings } from '../common/settings.apis';
 import { vscodeUi } from '../common/ui.apis';
 import { vscodeWorkspace } from '../common/workspace.apis';
 import type { ReportFocus } from '../config/dryRunReport';
 import type { TrainingEnvChecker } from '../python/envCheck';
+import type { RunCli } from '../python/trainerCli';
 import { RunNotes } from '../runs/runNotes';
 import { RunQueue } from '../runs/runQueue';
 import type { RunRegistry } from '../runs/runRegistry';
@@ -93,6 +95,8 @@ export class RunLifecycle implements vscode.Disposable {
         const id = queuedIdOf(arg);
         if (id !== undefined) this.queue.cancel(id);
       }),
+      command('sftStudio.setHuggingFaceToken', async () => (await import('../common/hfToken')).setHfToken(vscodeUi, this.context.secrets)),
+      command('sftStudio.clearHuggingFaceToken', async () => (await import('../common/hfToken')).clearHfToken(vscodeUi, this.context.secrets)),
       command('sftStudio.dryRun', (arg) => this.configAction(arg, 'all')),
       command('sftStudio.estimateMemory', (arg) => this.configAction(arg, 'memory')),
       command('sftStudio.validateConfig', async (arg) => {
@@ -143,12 +147,18 @@ export class RunLifecycle implements vscode.Disposable {
     return (this.envChecker ??= new (await import('../python/envCheck')).TrainingEnvChecker());
   }
 
+  /** The Hugging Face token from SecretStorage, for the trainer's HF_TOKEN (gated and private Hub models). */
+  private hfToken(): Promise<string | undefined> {
+    return Promise.resolve(this.context.secrets.get(HF_TOKEN_SECRET));
+  }
+
   private async launchDeps(): Promise<LaunchDeps> {
-    const [manager, { resolveInterpreter }, { vscodeInterpreterSources }, checker] = await Promise.all([
+    const [manager, { resolveInterpreter }, { vscodeInterpreterSources }, checker, hfToken] = await Promise.all([
       import('../runs/runManager'),
       import('../python/interpreter'),
       import('../python/python.apis'),
       this.checker(),
+      this.hfToken(),
     ]);
     return {
       ui: vscodeUi,
@@ -157,8 +167,8 @@ export class RunLifecycle implements vscode.Disposable {
       python: { resolve: () => resolveInterpreter(vscodeInterpreterSources), check: (p) => checker.check(p) },
       runs: this.registry,
       launcher: {
-        plan: manager.planLaunch,
-        planResume: manager.planResume,
+        plan: (request) => manager.planLaunch({ ...request, hfToken }),
+        planResume: (request) => manager.planResume({ ...request, hfToken }),
         launch: (plan) => manager.launch(plan),
         tailOfLog: (dir) => manager.tailOfLog(dir),
       },
@@ -174,17 +184,20 @@ export class RunLifecycle implements vscode.Disposable {
   }
 
   private async configActionDeps() {
-    const [{ resolveInterpreter }, { vscodeInterpreterSources }, { runTrainerCli }] = await Promise.all([
+    const [{ resolveInterpreter }, { vscodeInterpreterSources }, { runTrainerCli }, hfToken] = await Promise.all([
       import('../python/interpreter'),
       import('../python/python.apis'),
       import('../python/trainerCli'),
+      this.hfToken(),
     ]);
+    // A dry run of a Hub model fetches its config and tokenizer, which a gated model needs the token for.
+    const runCli: RunCli = (python, args, options) => runTrainerCli(python, args, { ...options, hfToken });
     return {
       ui: vscodeUi,
       workspace: vscodeWorkspace,
       settings: vscodeSettings,
       resolvePython: () => resolveInterpreter(vscodeInterpreterSources),
-      runCli: runTrainerCli,
+      runCli,
       extensionPath: this.context.extensionPath,
     };
   }

@@ -5,6 +5,7 @@ import type { Settings } from '../common/settings';
 import type { ProgressReporter, Ui } from '../common/ui';
 import type { WorkspaceFacts } from '../common/workspace';
 import { formatProblem, validateConfigText } from '../config/validateConfig';
+import { formatDownload } from '../protocol/format';
 import { describeEnv, type EnvCheck } from '../python/envCheck';
 import type { ResolvedInterpreter } from '../python/interpreter';
 import type { RunEvent } from '../protocol/events';
@@ -207,8 +208,10 @@ function launchAndWait(deps: LaunchDeps, plan: LaunchPlan, progress: ProgressRep
 
     // Cancelling only closes the notification; the run goes on and stays in the Runs view.
     progress.onCancel(() => settle({ started: true }));
-    subscription = deps.runs.onDidAppendEvents(({ runDir, events }) => {
-      if (runDir === plan.runDir && events.some((e) => e.type === 'run_started')) settle({ started: true });
+    subscription = deps.runs.onDidAppendEvents(({ runDir, events, summary }) => {
+      if (runDir !== plan.runDir) return;
+      if (events.some((e) => e.type === 'run_started')) settle({ started: true });
+      else if (summary?.download) progress.report(`${formatDownload(summary.download)}…`);
     });
 
     const child = deps.launcher.launch(plan);

@@ -35,6 +35,7 @@ export const vscodeUi: Ui = {
       vscode.window.showInputBox({
         prompt: options.prompt,
         value: options.value,
+        password: options.password,
         ignoreFocusOut: true,
         validateInput: options.validate,
       }),

@@ -18,7 +18,8 @@ export interface Ui {
   showWarning(message: string, ...buttons: string[]): Promise<string | undefined>;
   showInfo(message: string, ...buttons: string[]): Promise<string | undefined>;
   pick<T extends PickItem>(items: readonly T[], placeHolder: string): Promise<T | undefined>;
-  input(options: { prompt: string; value?: string; validate?: (value: string) => string | undefined }): Promise<string | undefined>;
+  /** `password` hides what is typed (tokens, keys). */
+  input(options: { prompt: string; value?: string; password?: boolean; validate?: (value: string) => string | undefined }): Promise<string | undefined>;
   withProgress<T>(title: string, task: (progress: ProgressReporter) => Promise<T>): Promise<T>;
   /** A modal question with one action button (and Cancel); resolves true only when the action was chosen. */
   confirm(message: string, detail: string, action: string): Promise<boolean>;

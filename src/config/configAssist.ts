@@ -14,7 +14,8 @@ export interface FieldHover {
 
 function typeOf(schema: FieldSchema): string {
   if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' | ');
-  return schema.type ?? 'any';
+  if (Array.isArray(schema.type)) return schema.type.join(' | ');
+  return (schema.type as string | undefined) ?? 'any';
 }
 
 /** `**learning_rate**: number = 5e-05` and the description: the documentation of one field. */

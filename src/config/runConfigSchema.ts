@@ -4,7 +4,8 @@ import schema from '../../schema/run-config.schema.json';
 
 export interface FieldSchema {
   description?: string;
-  type?: string;
+  /** A JSON type, or several (e.g. [object, null] for a field that may be null). */
+  type?: string | readonly string[];
   enum?: readonly unknown[];
   default?: unknown;
 }

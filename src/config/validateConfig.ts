@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Node as YamlNode } from 'yaml';
 import { didYouMean } from './didYouMean';
+import { isDirectory, modelKind } from './modelSource';
 import {
   firstKeyNodeAt,
   keyNodeAt,
@@ -13,6 +14,7 @@ import {
   type SourceSpan,
 } from './parseConfig';
 import { fieldNames, fieldSchemas, pathFields, runConfigSchema } from './runConfigSchema';
+import { bundledTemplateNames, isTemplateFile } from '../insight/chatTemplates';
 
 export interface ConfigProblem extends SourceSpan {
   message: string;
@@ -34,6 +36,8 @@ export interface ValidateOptions {
   configPath: string;
   /** Injected so the editor can check unsaved text and tests can fake the disk. */
   exists?: (absolutePath: string) => boolean;
+  /** Whether a path is a folder (model_name_or_path); defaults to `exists` when that is injected, else the disk. */
+  isDirectory?: (absolutePath: string) => boolean;
 }
 
 let compiled: ValidateFunction | undefined;
@@ -204,21 +208,50 @@ function missingFileProblems(
   const exists = options.exists ?? fs.existsSync;
   const folder = path.dirname(options.configPath);
   const problems: ConfigProblem[] = [];
+  const folderTest = options.isDirectory ?? (options.exists ? exists : isDirectory);
+  problems.push(...chatTemplateProblems(parsed, config, folder, exists));
   for (const field of pathFields) {
     const value = config[field];
     if (typeof value !== 'string' || value === '') continue;
     const absolute = path.resolve(folder, value);
+    const span = nodeSpan(parsed, nodeAt(parsed.document, [field]));
+    if (field === 'model_name_or_path') {
+      // A folder, else a Hub id (fetched by the trainer), else neither: the trainer's rule (hub.py).
+      if (modelKind(value, folder, folderTest) !== 'invalid') continue;
+      problems.push({
+        severity: 'error',
+        code: 'missing-file',
+        field,
+        message: `${field}: "${value}" is not a folder and not a Hub id (no folder ${absolute}); point it at a local model folder (relative to the config file's folder) or write a Hub id such as Qwen/Qwen2.5-0.5B-Instruct`,
+        ...span,
+      });
+      continue;
+    }
     if (exists(absolute)) continue;
-    const what = field === 'model_name_or_path' ? 'model folder' : 'file';
     problems.push({
       severity: 'error',
       code: 'missing-file',
       field,
-      message: `${field}: ${what} "${value}" not found (looked for ${absolute}; relative paths start at the config file's folder)`,
-      ...nodeSpan(parsed, nodeAt(parsed.document, [field])),
+      message: `${field}: file "${value}" not found (looked for ${absolute}; relative paths start at the config file's folder)`,
+      ...span,
     });
   }
   return problems;
+}
+
+/** `chat_template` names a bundled template or an existing .jinja file (the trainer's rule, config.py). */
+function chatTemplateProblems(parsed: ParsedConfig, config: Record<string, unknown>, folder: string, exists: (file: string) => boolean): ConfigProblem[] {
+  const value = config.chat_template;
+  if (typeof value !== 'string' || value === '') return [];
+  const span = nodeSpan(parsed, nodeAt(parsed.document, ['chat_template']));
+  if (isTemplateFile(value)) {
+    const absolute = path.resolve(folder, value);
+    if (exists(absolute)) return [];
+    return [{ severity: 'error', code: 'missing-file', field: 'chat_template', message: `chat_template: file "${value}" not found (looked for ${absolute}; relative paths start at the config file's folder)`, ...span }];
+  }
+  const names = bundledTemplateNames();
+  if (names.includes(value)) return [];
+  return [{ severity: 'error', code: 'invalid-value', field: 'chat_template', message: `chat_template: must be one of ${names.join(', ')} or a .jinja file, got "${value}"`, ...span }];
 }
 
 function nodeSpan(parsed: ParsedConfig, node: YamlNode | undefined): SourceSpan {

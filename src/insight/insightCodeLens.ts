@@ -1,11 +1,15 @@
 // Code lenses of token insight on run configs: `Preview tokens` on the first line, and on the
 // `train_file:` line the summary "N examples · M tokens · X% truncated", counted lazily in
 // resolveCodeLens (so only visible lenses cost anything) and cached by file modification times.
+// The count runs in a worker thread: until it ends the lens reads "counting tokens…", then the cache
+// asks for a redraw (refresh) and the lens shows the cached summary.
 // Nothing of the counting code is imported here: this module loads at activation, the counting (and
 // the config validator it uses) on the first resolve.
 import * as vscode from 'vscode';
-import type { TokenStatsCache } from './tokenStatsCache';
+import type { KnownStats, TokenStatsCache } from './tokenStatsCache';
 import type { TokenStats } from './tokenStats';
+
+export const COUNTING_TITLE = 'counting tokens…';
 
 export const PREVIEW_TOKENS_COMMAND = 'sftStudio.previewTokens';
 
@@ -24,8 +28,20 @@ class DatasetLens extends vscode.CodeLens {
   }
 }
 
-export class InsightCodeLensProvider implements vscode.CodeLensProvider {
+export class InsightCodeLensProvider implements vscode.CodeLensProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+
   constructor(private readonly cache: () => Promise<TokenStatsCache>) {}
+
+  /** A count ended: lenses resolve again and find it in the cache. */
+  refresh(): void {
+    this.changed.fire();
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     const lenses: vscode.CodeLens[] = [
@@ -48,11 +64,17 @@ export class InsightCodeLensProvider implements vscode.CodeLensProvider {
   async resolveCodeLens(lens: vscode.CodeLens): Promise<vscode.CodeLens> {
     if (!(lens instanceof DatasetLens)) return lens;
     let title: string;
+    let known: KnownStats;
     try {
-      title = datasetLensTitle(await (await this.cache()).get(lens.configPath));
+      known = (await this.cache()).peek(lens.configPath);
     } catch (error) {
+      known = { state: 'failed', error };
+    }
+    if (known.state === 'counting') title = COUNTING_TITLE;
+    else if (known.state === 'done') title = datasetLensTitle(known.stats);
+    else {
       const { insightErrorMessage } = await import('./configTokenStats');
-      title = `tokens: ${(insightErrorMessage(error) ?? String(error)).split('\n')[0]}`;
+      title = `tokens: ${(insightErrorMessage(known.error) ?? String(known.error)).split('\n')[0]}`;
     }
     lens.command = { title, tooltip: 'Open the token statistics', command: PREVIEW_TOKENS_COMMAND, arguments: [lens.uri] };
     return lens;

@@ -3,6 +3,9 @@
 import * as path from 'node:path';
 import { formatProblem, validateConfigFile } from '../config/validateConfig';
 import { fieldSchemas } from '../config/runConfigSchema';
+import { resolveModelDir } from './tokenizerLoader';
+import { templateText } from './chatTemplates';
+import type { ExcessLengthStrategy } from './conversationEncoder';
 
 export interface InsightConfig {
   configPath: string;
@@ -13,6 +16,14 @@ export interface InsightConfig {
   completionOnlyLoss: boolean;
   perDeviceTrainBatchSize: number;
   columnMapping: Record<string, string>;
+  /** message_field_mapping, role_mapping, system_prompt: how rows become conversations (rowFormats.ts). */
+  messageFieldMapping: Record<string, string> | null;
+  roleMapping: Record<string, string> | null;
+  systemPrompt: string | null;
+  /** Jinja source of the config's `chat_template` (bundled name or .jinja file); undefined = the tokenizer's own. */
+  chatTemplate: string | undefined;
+  chatTemplateKwargs: Record<string, unknown>;
+  excessLengthStrategy: ExcessLengthStrategy;
   validationSplitRatio: number;
   subsample: number;
   seed: number;
@@ -29,6 +40,15 @@ function field<T>(config: Record<string, unknown>, key: string): T {
   return (config[key] ?? fieldSchemas[key]?.default) as T;
 }
 
+function chatTemplateChoice(choice: string | null | undefined, configDir: string): string | undefined {
+  if (!choice) return undefined;
+  try {
+    return templateText(choice, configDir);
+  } catch (error) {
+    throw new InsightConfigError(`chat_template ${choice}: cannot read the template (${(error as Error).message})`);
+  }
+}
+
 export function loadInsightConfig(configPath: string): InsightConfig {
   const absolute = path.resolve(configPath);
   const { config, problems } = validateConfigFile(absolute);
@@ -43,13 +63,20 @@ export function loadInsightConfig(configPath: string): InsightConfig {
   const base = path.dirname(absolute);
   return {
     configPath: absolute,
-    modelDir: path.resolve(base, field<string>(config, 'model_name_or_path')),
+    // A Hub id reads its cached snapshot; one not cached yet is a TokenizerLoadError that says how to fetch it.
+    modelDir: resolveModelDir(field<string>(config, 'model_name_or_path'), base, field<string>(config, 'model_revision')),
     trainFile: path.resolve(base, field<string>(config, 'train_file')),
     datasetFormat: field<string>(config, 'dataset_format'),
     maxLength: field<number>(config, 'max_length'),
     completionOnlyLoss: field<boolean>(config, 'completion_only_loss'),
     perDeviceTrainBatchSize: field<number>(config, 'per_device_train_batch_size'),
     columnMapping: field<Record<string, string> | undefined>(config, 'column_mapping') ?? {},
+    messageFieldMapping: field<Record<string, string> | null | undefined>(config, 'message_field_mapping') ?? null,
+    roleMapping: field<Record<string, string> | null | undefined>(config, 'role_mapping') ?? null,
+    systemPrompt: field<string | null | undefined>(config, 'system_prompt') ?? null,
+    chatTemplate: chatTemplateChoice(field<string | null | undefined>(config, 'chat_template'), base),
+    chatTemplateKwargs: field<Record<string, unknown> | null | undefined>(config, 'chat_template_kwargs') ?? {},
+    excessLengthStrategy: field<ExcessLengthStrategy>(config, 'excess_length_strategy'),
     validationSplitRatio: field<number | undefined>(config, 'validation_split_ratio') ?? 0,
     subsample: field<number | undefined>(config, 'subsample') ?? 1,
     seed: field<number>(config, 'seed'),

@@ -27,10 +27,11 @@ export interface InsightDeps {
 
 export function registerInsight(context: vscode.ExtensionContext, deps: InsightDeps): void {
   let cache: TokenStatsCache | undefined;
+  const lenses = new InsightCodeLensProvider(() => getCache());
   const getCache = async () => {
     if (!cache) {
-      const [{ TokenStatsCache }, { computeConfigTokenStats }] = await Promise.all([import('./tokenStatsCache'), import('./configTokenStats')]);
-      cache = new TokenStatsCache(computeConfigTokenStats);
+      const [{ TokenStatsCache, inputsStamp }, { countStatsInWorker }] = await Promise.all([import('./tokenStatsCache'), import('./tokenStatsWorker')]);
+      cache ??= new TokenStatsCache(countStatsInWorker, inputsStamp, () => lenses.refresh());
     }
     return cache;
   };
@@ -75,7 +76,8 @@ export function registerInsight(context: vscode.ExtensionContext, deps: InsightD
   };
 
   context.subscriptions.push(
-    vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, new InsightCodeLensProvider(getCache)),
+    vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, lenses),
+    lenses,
     vscode.commands.registerCommand(PREVIEW_TOKENS_COMMAND, previewTokens),
     vscode.commands.registerCommand(CHAT_COMMAND, chat),
     vscode.window.registerWebviewPanelSerializer(TOKENS_VIEW_TYPE, {
@@ -84,6 +86,6 @@ export function registerInsight(context: vscode.ExtensionContext, deps: InsightD
     vscode.window.registerWebviewPanelSerializer(CHAT_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state) => (await getChats()).restore(panel, state, [...deps.workspaceFolders(), ...(await deps.runRoots())]),
     }),
-    { dispose: () => (tokens?.dispose(), chats?.dispose()) },
+    { dispose: () => (tokens?.dispose(), chats?.dispose(), cache?.dispose()) },
   );
 }

@@ -1,20 +1,20 @@
 // The token insight panel: statistics of a config's training set and the label-mask preview of any
-// example. Computed in the extension host in slices that yield to its event loop, with progress in a
-// cancellable notification. After a window reload the serializer reopens a panel for the config its
-// app saved (checked by restoreTokensState) and counts again.
+// example. Counted in a worker thread (tokenStatsWorker) with progress in a cancellable notification;
+// the worker stays alive while the panel is open and encodes the one example the preview shows, so
+// the host never holds the examples. After a window reload the serializer reopens a panel for the
+// config its app saved (checked by restoreTokensState) and counts again.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { TOKENS_VIEW_TYPE, tokensGuards, type TokensRequests, type TokensState } from '../protocol/tokens';
 import { PanelBridge } from '../webviews/panelBridge';
 import { loadPanelPage, panelOptions } from '../webviews/panelShell';
-import { computeConfigTokens, insightErrorMessage, type ConfigTokens } from './configTokenStats';
-import { examplePreview } from './examplePreview';
+import { insightErrorMessage } from './configTokenStats';
 import { restoreTokensState } from './restoreState';
+import { CancelledError, TokenStatsJob } from './tokenStatsWorker';
 
 class TokensPanel {
   private state: TokensState;
-  private result: ConfigTokens | undefined;
-  private abort: AbortController | undefined;
+  private job: TokenStatsJob | undefined;
   readonly bridge: PanelBridge<TokensRequests, TokensState>;
 
   constructor(
@@ -30,9 +30,8 @@ class TokensPanel {
       fullState: () => this.state,
       handlers: {
         example: ({ index }) => {
-          const example = this.result?.examples[index];
-          if (!this.result || !example) throw new Error(`no example ${index}`);
-          return examplePreview(index, example, this.result.tokenizer.tokenText);
+          if (this.state.status !== 'done' || !this.job || index >= (this.state.stats?.examples ?? 0)) throw new Error(`no example ${index}`);
+          return this.job.example(index);
         },
         recompute: () => {
           void this.compute();
@@ -42,7 +41,7 @@ class TokensPanel {
     });
     panel.onDidChangeViewState(() => panel.visible || this.bridge.unready());
     panel.onDidDispose(() => {
-      this.abort?.abort();
+      this.job?.cancel();
       this.bridge.dispose();
       onDispose();
     });
@@ -54,27 +53,32 @@ class TokensPanel {
   }
 
   async compute(): Promise<void> {
-    this.abort?.abort();
-    const abort = (this.abort = new AbortController());
+    this.job?.cancel();
+    let reported = 0;
+    let report: ((done: number, total: number) => void) | undefined;
+    const job = (this.job = new TokenStatsJob(this.configPath, {
+      keep: true,
+      onProgress: (done, total) => {
+        report?.(done, total);
+        this.update({ progress: { done, total } });
+      },
+    }));
     this.update({ status: 'computing', error: undefined, progress: { done: 0, total: 0 } });
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Counting tokens of ${path.basename(this.configPath)}`, cancellable: true },
       async (progress, token) => {
-        token.onCancellationRequested(() => abort.abort());
-        let reported = 0;
+        token.onCancellationRequested(() => job.cancel());
+        report = (done, total) => {
+          if (total) progress.report({ increment: ((done - reported) / total) * 100, message: `${done} / ${total} examples` });
+          reported = done;
+        };
         try {
-          this.result = await computeConfigTokens(this.configPath, {
-            signal: abort.signal,
-            onProgress: (done, total) => {
-              if (total) progress.report({ increment: ((done - reported) / total) * 100, message: `${done} / ${total} examples` });
-              reported = done;
-              this.update({ progress: { done, total } });
-            },
-          });
-          this.update({ status: 'done', stats: this.result.stats });
+          const { stats } = await job.result;
+          this.update({ status: 'done', stats });
         } catch (error) {
-          if (abort.signal.aborted) {
-            this.update({ status: 'error', error: 'cancelled' });
+          if (error instanceof CancelledError) {
+            // Replaced by a newer count (which shows its own state), or cancelled by the user.
+            if (this.job === job) this.update({ status: 'error', error: 'cancelled' });
             return;
           }
           const message = insightErrorMessage(error);

@@ -118,6 +118,16 @@ export function isRunSummary(value: unknown): value is RunSummary {
       (isObject(value.error) &&
         typeof value.error.kind === 'string' &&
         typeof value.error.message === 'string' &&
-        typeof value.error.hint === 'string'))
+        typeof value.error.hint === 'string')) &&
+    (value.download === undefined || isDownloadState(value.download))
+  );
+}
+
+function isDownloadState(value: unknown): boolean {
+  return (
+    isObject(value) &&
+    typeof value.model === 'string' &&
+    typeof value.file === 'string' &&
+    ['bytesDone', 'bytesTotal', 'filesDone', 'filesTotal'].every((k) => isFiniteNumber(value[k]) && (value[k] as number) >= 0)
   );
 }

@@ -24,4 +24,15 @@ export interface RunSummary {
   tokensPerSecond?: number;
   pid?: number;
   error?: { kind: string; message: string; hint: string };
+  /** Fetching a Hub model before training, while it lasts (from the latest `download` event). */
+  download?: DownloadState;
+}
+
+export interface DownloadState {
+  model: string;
+  file: string;
+  bytesDone: number;
+  bytesTotal: number;
+  filesDone: number;
+  filesTotal: number;
 }

@@ -12,7 +12,11 @@ export interface CliResult {
   spawnError?: string;
 }
 
-export type RunCli = (python: string, args: readonly string[], options: { cwd: string; extensionPath: string; timeoutMs?: number }) => Promise<CliResult>;
+export type RunCli = (
+  python: string,
+  args: readonly string[],
+  options: { cwd: string; extensionPath: string; timeoutMs?: number; hfToken?: string },
+) => Promise<CliResult>;
 
 export const runTrainerCli: RunCli = (python, args, options) =>
   new Promise((resolve) => {
@@ -21,7 +25,7 @@ export const runTrainerCli: RunCli = (python, args, options) =>
       ['-m', 'sft_studio', ...args],
       {
         cwd: options.cwd,
-        env: trainerEnv(process.env, options.extensionPath),
+        env: trainerEnv(process.env, options.extensionPath, options.hfToken),
         timeout: options.timeoutMs ?? 300_000,
         maxBuffer: 16 * 1024 * 1024,
         windowsHide: true,

@@ -17,6 +17,8 @@ export interface LaunchRequest {
   extensionPath: string;
   now?: Date;
   env?: NodeJS.ProcessEnv;
+  /** From SecretStorage; passed to the trainer as HF_TOKEN for gated and private Hub models. */
+  hfToken?: string;
 }
 
 export interface LaunchPlan {
@@ -40,23 +42,31 @@ export function planLaunch(request: LaunchRequest): LaunchPlan {
     logPath: path.join(runDir, LOG_FILE),
     command: request.python,
     args: trainArgs(request.configPath, runDir, request.overrides),
-    options: spawnOptions(path.dirname(request.configPath), request.env, request.extensionPath),
+    options: spawnOptions(path.dirname(request.configPath), request.env, request.extensionPath, request.hfToken),
   };
 }
 
 /** Continues a run in its own folder from its newest complete checkpoint. */
-export function planResume(request: { runDir: string; python: string; extensionPath: string; env?: NodeJS.ProcessEnv }): LaunchPlan {
+export function planResume(request: ResumeRequest): LaunchPlan {
   return {
     runDir: request.runDir,
     logPath: path.join(request.runDir, LOG_FILE),
     command: request.python,
     args: resumeArgs(request.runDir),
-    options: spawnOptions(request.runDir, request.env, request.extensionPath),
+    options: spawnOptions(request.runDir, request.env, request.extensionPath, request.hfToken),
   };
 }
 
-function spawnOptions(cwd: string, env: NodeJS.ProcessEnv | undefined, extensionPath: string): SpawnOptions {
-  return { cwd, env: trainerEnv(env ?? process.env, extensionPath), shell: false, detached: true, windowsHide: true };
+export interface ResumeRequest {
+  runDir: string;
+  python: string;
+  extensionPath: string;
+  env?: NodeJS.ProcessEnv;
+  hfToken?: string;
+}
+
+function spawnOptions(cwd: string, env: NodeJS.ProcessEnv | undefined, extensionPath: string, hfToken?: string): SpawnOptions {
+  return { cwd, env: trainerEnv(env ?? process.env, extensionPath, hfToken), shell: false, detached: true, windowsHide: true };
 }
 
 /** Spawns the plan with stdout and stderr appended to trainer.log; the host does not wait for it. */

@@ -2,7 +2,7 @@
 // reloaded window reaches the same answer as the window that started the run.
 import * as path from 'node:path';
 import type { RunEvent } from '../protocol/events';
-import type { RunState, RunSummary } from '../protocol/runSummary';
+import type { DownloadState, RunState, RunSummary } from '../protocol/runSummary';
 
 /** A heartbeat older than this means the trainer is gone or hung (it beats every few seconds). */
 export const HEARTBEAT_STALE_SECONDS = 30;
@@ -66,6 +66,8 @@ export interface EventFacts {
   lastTime?: number;
   finished?: 'completed' | 'stopped' | 'failed';
   error?: { kind: string; message: string; hint: string };
+  /** A Hub model being fetched; gone once the fetch is complete or the run has started. */
+  download?: DownloadState;
 }
 
 export function foldEvents(facts: EventFacts, events: readonly RunEvent[]): EventFacts {
@@ -80,7 +82,15 @@ export function foldEvents(facts: EventFacts, events: readonly RunEvent[]): Even
         // A resumed run restarts the clock: its rate is measured from its own first step.
         next.rateOrigin = undefined;
         next.finished = undefined;
+        next.download = undefined;
         break;
+      case 'download': {
+        const complete = e.bytes_done >= e.bytes_total && e.files_done >= e.files_total;
+        next.download = complete
+          ? undefined
+          : { model: e.model, file: e.file, bytesDone: e.bytes_done, bytesTotal: e.bytes_total, filesDone: e.files_done, filesTotal: e.files_total };
+        break;
+      }
       case 'train':
         next.step = e.step;
         next.loss = e.loss;
@@ -98,6 +108,7 @@ export function foldEvents(facts: EventFacts, events: readonly RunEvent[]): Even
         break;
       case 'run_finished':
         next.finished = e.status;
+        next.download = undefined;
         break;
     }
   }
@@ -125,7 +136,10 @@ export function summarize(runDir: string, facts: EventFacts, state: RunState, pi
   set('loss', facts.loss);
   set('evalLoss', facts.evalLoss);
   set('startedAt', facts.startedAt);
-  if (state === 'starting' || state === 'running') set('etaSeconds', etaSeconds(facts));
+  if (state === 'starting' || state === 'running') {
+    set('etaSeconds', etaSeconds(facts));
+    set('download', facts.download);
+  }
   set('tokensPerSecond', facts.tokensPerSecond);
   set('pid', pid);
   if (state === 'failed' || state === 'crashed') set('error', facts.error);

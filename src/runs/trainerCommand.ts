@@ -26,13 +26,18 @@ export function resumeArgs(runDir: string): string[] {
   return ['-m', 'sft_studio', 'train', '--resume', runDir];
 }
 
-/** The extension's own trainer/ comes first on PYTHONPATH so its version matches the extension. */
-export function trainerEnv(base: NodeJS.ProcessEnv, extensionPath: string): NodeJS.ProcessEnv {
+/**
+ * The extension's own trainer/ comes first on PYTHONPATH so its version matches the extension. The Hugging
+ * Face token stored with "Set Hugging Face Token" becomes HF_TOKEN (it wins over one inherited from the
+ * environment); it travels only in the environment, never in argv, so it shows in no process list or log.
+ */
+export function trainerEnv(base: NodeJS.ProcessEnv, extensionPath: string, hfToken?: string): NodeJS.ProcessEnv {
   const trainer = path.join(extensionPath, 'trainer');
   return {
     ...base,
     PYTHONPATH: base.PYTHONPATH ? `${trainer}${path.delimiter}${base.PYTHONPATH}` : trainer,
     // Unbuffered so trainer.log shows a crash's last lines, not whatever was still in a buffer.
     PYTHONUNBUFFERED: '1',
+    ...(hfToken ? { HF_TOKEN: hfToken } : {}),
   };
 }

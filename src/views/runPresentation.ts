@@ -1,6 +1,6 @@
 // How runs look in the sidebar and status bar, as plain data so it can be tested without VS Code.
 import * as path from 'node:path';
-import { formatDuration, formatLoss, formatStep, statusBarText } from '../protocol/format';
+import { formatDownload, formatDuration, formatLoss, formatStep, statusBarText } from '../protocol/format';
 import { isActiveState, type RunState, type RunSummary } from '../protocol/runSummary';
 
 export const stateIcons: Readonly<Record<RunState, { id: string; color?: string }>> = {
@@ -69,6 +69,11 @@ export function isResumable(run: RunSummary, checkpoints: number): boolean {
 
 export function presentRun(run: RunSummary, extras: RunExtras = {}): RunItemPresentation {
   const lines = [run.name, `State: ${run.state}${extras.note ? ` (${extras.note})` : ''}`];
+  const download = run.download ? formatDownload(run.download) : undefined;
+  if (run.download && download) {
+    const { model, filesDone, filesTotal, file } = run.download;
+    lines.push(`Model: ${model}: ${download}, ${filesDone} of ${filesTotal} files (${file})`);
+  }
   const step = formatStep(run);
   const percent = progressPercent(run);
   if (step) lines.push(`Progress: ${step}${percent !== undefined ? ` (${percent}%)` : ''}`);
@@ -85,6 +90,7 @@ export function presentRun(run: RunSummary, extras: RunExtras = {}): RunItemPres
   }
   lines.push(`Folder: ${run.runDir}`);
   const parts = [extras.note ?? run.state];
+  if (download) parts.push(download);
   if (isActiveState(run.state) && percent !== undefined) parts.push(`${percent}%`);
   if (step) parts.push(step);
   if (run.loss !== undefined) parts.push(`loss ${formatLoss(run.loss)}`);

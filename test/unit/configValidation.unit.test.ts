@@ -96,7 +96,7 @@ test('missing files are checked relative to the config folder, each at its value
       ['4:26', 'generation_prompts_file'],
     ],
   );
-  assert.match(problems[0].message, /^model_name_or_path: model folder "\.\/base" not found/);
+  assert.match(problems[0].message, /^model_name_or_path: "\.\/base" is not a folder and not a Hub id \(no folder /);
 });
 
 test('JSON configs (tab-indented) get the same positions', () => {

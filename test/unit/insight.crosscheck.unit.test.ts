@@ -18,7 +18,7 @@ const model = path.join(examples, 'tiny-llama');
 
 interface Dumped {
   examples: { input_ids: number[]; labels: number[]; truncated: boolean }[];
-  totals: { examples: number; tokens: number; truncated_examples: number; trained_tokens: number };
+  totals: { examples: number; tokens: number; truncated_examples: number; trained_tokens: number; dropped_examples: number };
 }
 
 function exampleConfigs(dir: string): string[] {
@@ -51,6 +51,7 @@ function syntheticConfigs(dir: string): string[] {
     writeConfig(dir, 'chat.sft.yaml', { max_length: 256 }),
     writeConfig(dir, 'chat-all-tokens-short.sft.yaml', { max_length: 40, completion_only_loss: false }),
     writeConfig(dir, 'chat-split-subsample.sft.yaml', { validation_split_ratio: 0.15, subsample: 0.35, seed: 7 }),
+    writeConfig(dir, 'chat-overlong.sft.yaml', { max_length: 60 }),
     writeConfig(dir, 'text.sft.yaml', { dataset_format: 'text', column_mapping: { text: 'output' }, train_file: path.join(data, 'instruct_train.jsonl'), max_length: 8 }),
     writeConfig(dir, 'renamed.sft.yaml', {
       dataset_format: 'alpaca',
@@ -83,18 +84,26 @@ test('token ids, labels and totals equal the trainer for every causal-LM example
       assert.deepEqual(example.labels, want.examples[k].labels, `${name}: labels of example ${k} (line ${example.line})`);
       assert.equal(example.truncated, want.examples[k].truncated, `${name}: truncation of example ${k}`);
     });
-    const { examples: n, tokens, truncated_examples, trained_tokens } = stats;
-    assert.deepEqual({ examples: n, tokens, truncated_examples, trained_tokens }, want.totals, `${name}: totals`);
+    const { examples: n, tokens, truncated_examples, trained_tokens, dropped_examples } = stats;
+    assert.deepEqual({ examples: n, tokens, truncated_examples, trained_tokens, dropped_examples }, want.totals, `${name}: totals`);
   }
   // The data paths the synthetic configs are there for were really taken.
   const byName = (suffix: string) => expected[configs.findIndex((c) => c.endsWith(suffix))];
   assert.ok(byName('chat-all-tokens-short.sft.yaml').totals.truncated_examples > 100);
   assert.ok(byName('text.sft.yaml').totals.truncated_examples > 0);
   assert.equal(byName('chat-split-subsample.sft.yaml').totals.examples, Math.round(0.35 * (2000 - 300)));
+  assert.ok(byName('chat-overlong.sft.yaml').totals.dropped_examples > 0);
+  assert.ok(byName('chat-overlong.sft.yaml').totals.truncated_examples > 0);
 });
 
 test('`tokens CONFIG --json` and `train CONFIG --dry-run --json` print the same four totals for every example config', async () => {
-  const four = (o: Record<string, unknown>) => ({ examples: o.examples, tokens: o.tokens, truncated_examples: o.truncated_examples, trained_tokens: o.trained_tokens });
+  const four = (o: Record<string, unknown>) => ({
+    examples: o.examples,
+    tokens: o.tokens,
+    truncated_examples: o.truncated_examples,
+    trained_tokens: o.trained_tokens,
+    dropped_examples: o.dropped_examples,
+  });
   for (const config of exampleConfigs(examples).filter(isCausalLm)) {
     const dry = spawnSync(python, ['-m', 'sft_studio', 'train', config, '--dry-run', '--json'], {
       encoding: 'utf8',

@@ -42,21 +42,60 @@ test('rows of a .json list are located at the line their object starts on', () =
   assert.throws(() => jsonRecords('[1]', 'f.json'), /f\.json:1: expected a JSON object, got int/);
 });
 
-test('the statistics cache recounts only when the stamp of the inputs changes, and forgets failures', async () => {
+test('the statistics cache recounts only when the stamp of the inputs changes, failures included', async () => {
   let stamp = 'a';
   let calls = 0;
-  const cache = new TokenStatsCache(async () => {
-    calls += 1;
-    if (calls === 3) throw new Error('bad row');
-    return { examples: calls } as TokenStats;
-  }, () => stamp);
+  const settled: string[] = [];
+  const cache = new TokenStatsCache(
+    async () => {
+      calls += 1;
+      if (calls === 3) throw new Error('bad row');
+      return { examples: calls } as TokenStats;
+    },
+    () => stamp,
+    (configPath) => settled.push(configPath),
+  );
+  assert.deepEqual(cache.peek('c'), { state: 'counting' });
   assert.equal((await cache.get('c')).examples, 1);
   assert.equal((await cache.get('c')).examples, 1);
+  assert.deepEqual(cache.peek('c'), { state: 'done', stats: { examples: 1 } });
   stamp = 'b';
   assert.equal((await cache.get('c')).examples, 2);
   stamp = 'c';
   await assert.rejects(cache.get('c'), /bad row/);
+  await assert.rejects(cache.get('c'), /bad row/, 'a failure stays until the inputs change, so a redrawn lens does not count again');
+  assert.equal(cache.peek('c').state, 'failed');
+  stamp = 'd';
   assert.equal((await cache.get('c')).examples, 4);
+  assert.deepEqual(settled, ['c', 'c', 'c', 'c'], 'each count that ended asked for a redraw once');
+});
+
+test('the statistics cache cancels a count whose inputs changed before it ended', async () => {
+  let stamp = 'a';
+  const signals: AbortSignal[] = [];
+  const settled: string[] = [];
+  const cache = new TokenStatsCache(
+    (_configPath, signal) => {
+      signals.push(signal);
+      return new Promise((resolve, reject) => {
+        signal.addEventListener('abort', () => reject(new Error('cancelled')));
+        setTimeout(() => resolve({ examples: signals.length } as TokenStats), 20);
+      });
+    },
+    () => stamp,
+    (configPath) => settled.push(configPath),
+  );
+  const first = cache.get('c');
+  stamp = 'b';
+  const second = cache.get('c');
+  await assert.rejects(first, /cancelled/);
+  assert.equal((await second).examples, 2);
+  assert.deepEqual([signals[0].aborted, signals[1].aborted], [true, false]);
+  assert.deepEqual(settled, ['c'], 'the cancelled count asks for no redraw');
+  stamp = 'c';
+  const third = cache.get('c');
+  cache.dispose();
+  await assert.rejects(third, /cancelled/, 'dispose cancels the counts in flight');
 });
 
 test('chat with a run offers the export for its newest checkpoint, then opens the chat', async (t) => {

@@ -113,6 +113,37 @@ test('start: launches with the overrides, opens the dashboard, waits for run_sta
   assert.deepEqual(h.ui.messages('error'), []);
 });
 
+test('while the trainer fetches a Hub model, the start notification shows the download', async (t) => {
+  const h = harness(t);
+  const started = startRun(h.deps, valid);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const download = { v: 1, seq: 0, time: 1, type: 'download' } as unknown as RunEvent;
+  const state = { model: 'org/big', file: 'model.safetensors', bytesDone: 1_170_000_000, bytesTotal: 2_600_000_000, filesDone: 2, filesTotal: 5 };
+  h.appended.fire({ runDir: h.runDir, events: [download], summary: { runDir: h.runDir, name: 'x', state: 'starting', download: state } });
+  const event = { v: 1, seq: 1, time: 2, type: 'run_started' } as unknown as RunEvent;
+  h.appended.fire({ runDir: h.runDir, events: [event], summary: { runDir: h.runDir, name: 'x', state: 'running' } });
+  assert.equal(await started, h.runDir);
+  assert.equal(h.ui.messages('progress-report').at(-1), 'downloading model 45% (1.2/2.6 GB)…');
+});
+
+test('a gated Hub model ends the start with the trainer\'s error and its hint', async (t) => {
+  const h = harness(t);
+  const started = startRun(h.deps, valid);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  h.events.push({
+    v: 1,
+    seq: 0,
+    time: 1,
+    type: 'error',
+    kind: 'config',
+    message: '`org/gated` is a gated model: downloading it needs an accepted licence and a token',
+    hint: "Accept the licence on https://huggingface.co/org/gated while logged in, … set it with the palette command 'SFT Studio: Set Hugging Face Token'.",
+  } as RunEvent);
+  h.child.emit('exit', 2, null);
+  assert.equal(await started, undefined);
+  assert.match(h.ui.messages('error')[0], /ended before it started: `org\/gated` is a gated model: .* Accept the licence on .*Set Hugging Face Token/);
+});
+
 test('a trainer that exits before run_started shows its error and trainer.log', async (t) => {
   const h = harness(t);
   const started = startRun(h.deps, valid);

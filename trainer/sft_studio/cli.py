@@ -1,4 +1,4 @@
-"""Command line: `python -m sft_studio train|estimate|validate ...`."""
+"""Command line: `python -m sft_studio train|estimate|validate|download ...`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from .config import ConfigError, RunConfig, config_from_resolved, load_config
+from . import hub
+from .config import MODEL_COMMIT, ConfigError, RunConfig, config_from_resolved, load_config
 from .inference import add_inference_commands
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -62,6 +63,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     run_dir = Path(args.output_dir).resolve() if args.output_dir else new_run_dir(cfg)
     from .distributed import relaunch_if_needed
 
+    try:
+        source = _fetch_model(cfg, config_path, run_dir)
+    except hub.HubError as exc:
+        return _hub_failure(run_dir, exc)
     overrides = [arg for kv in args.set for arg in ("--set", kv)]
     launched = relaunch_if_needed(cfg, ["train", str(config_path), "--output-dir", str(run_dir), *overrides], run_dir)
     if launched is not None:
@@ -69,13 +74,49 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"run directory: {run_dir}", flush=True)
     from .recipe import run_training  # torch loads here, not for `validate`
 
-    return run_training(cfg, config_path, run_dir)
+    return run_training(cfg, config_path, run_dir, model=source)
+
+
+def _fetch_model(cfg: RunConfig, config_path: Path, run_dir: Path, commit: str | None = None) -> hub.ModelSource | None:
+    """Fetch a Hub model into the cache before training starts, once for all processes, with its progress in the
+    run's events and on stderr. None for a local folder, or in a torchrun worker (its launcher fetched the model).
+    """
+    from .distributed import needs_launcher, under_torchrun
+    from .events import EventWriter, StatusFile
+
+    if hub.source_for(cfg) is not None or under_torchrun():
+        return None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    events = EventWriter(run_dir / "events.jsonl")
+    # A heartbeat while the model downloads, so the extension sees a starting run rather than a silent one.
+    status = StatusFile(run_dir / "status.json", run_name=cfg.run_name, config_path=str(config_path))
+    try:
+        source = hub.resolve(cfg, commit=commit, progress=hub.reporters(
+            hub.ProgressLine(), lambda p: events.emit("download", **p.fields())))
+    finally:
+        status.close("starting")
+        events.close()
+    if source.commit and needs_launcher(cfg):
+        os.environ[hub.COMMIT_ENV] = source.commit  # the workers torchrun starts load exactly this commit
+    return source
+
+
+def _hub_failure(run_dir: Path, exc: hub.HubError) -> int:
+    print(f"error (config): {exc.message}\nhint: {exc.hint}", file=sys.stderr)
+    _record_failure(run_dir, exc.message, exc.hint)
+    return EXIT_BAD_INPUT
 
 
 def _dry_run(cfg: RunConfig, as_json: bool) -> int:
     from .dry_run import describe, dry_run
 
-    return _print_report(lambda: dry_run(cfg), describe, as_json)
+    return _print_report(lambda: dry_run(_without_weights(cfg)), describe, as_json)
+
+
+def _without_weights(cfg: RunConfig) -> RunConfig:
+    """The config with its model read from a local folder; a Hub model's config and tokenizer (no weights) are
+    fetched for the dry run and the estimate, which build the model on the meta device."""
+    return hub.loading_config(cfg, hub.resolve(cfg, weights=False, progress=hub.ProgressLine()))
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
@@ -85,7 +126,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         return _config_error(exc, args.json)
     from .memory_report import describe, memory_report
 
-    return _print_report(lambda: memory_report(cfg), describe, args.json)
+    return _print_report(lambda: memory_report(_without_weights(cfg)), describe, args.json)
 
 
 def _config_error(exc: ConfigError, as_json: bool) -> int:
@@ -101,7 +142,7 @@ def _print_report(build: Callable[[], dict], describe: Callable[[dict], list[str
 
     try:
         report = build()
-    except DataError as exc:
+    except (DataError, hub.HubError) as exc:
         print(f"{exc}\nhint: {exc.hint}", file=sys.stderr)
         if as_json:
             print(json.dumps({"error": str(exc), "hint": exc.hint}))
@@ -122,30 +163,38 @@ def _resume(args: argparse.Namespace) -> int:
         print(f"{run_dir} is not a run folder (no config.resolved.json); pass the folder of the run to resume",
               file=sys.stderr)
         return EXIT_BAD_INPUT
-    cfg = config_from_resolved(json.loads(resolved.read_text(encoding="utf-8")))
+    recorded = json.loads(resolved.read_text(encoding="utf-8"))
+    cfg = config_from_resolved(recorded)
     status_path = run_dir / "status.json"
     config_path = Path(json.loads(status_path.read_text()).get("config_path", resolved)) if status_path.is_file() \
         else resolved
     from .distributed import relaunch_if_needed
 
+    try:
+        source = _fetch_model(cfg, config_path, run_dir, commit=recorded.get(MODEL_COMMIT))
+    except hub.HubError as exc:
+        return _hub_failure(run_dir, exc)
     launched = relaunch_if_needed(cfg, ["train", "--resume", str(run_dir)], run_dir)
     if launched is not None:
         return launched
     print(f"run directory: {run_dir}", flush=True)
     from .recipe import run_training
 
-    return run_training(cfg, config_path, run_dir, resume=True)
+    return run_training(cfg, config_path, run_dir, resume=True, model=source)
 
 
 def _record_config_error(run_dir: Path, exc: ConfigError) -> None:
+    _record_failure(run_dir, "\n".join(str(i) for i in exc.issues), f"Fix {exc.issues[0]} and start the run again.")
+
+
+def _record_failure(run_dir: Path, message: str, hint: str) -> None:
+    """A config problem found before training: one `error` event (kind config) and a failed run."""
     # The extension already follows this folder; leave it an explanation instead of silence.
     from .events import EventWriter, write_json_atomic
 
     run_dir.mkdir(parents=True, exist_ok=True)
     events = EventWriter(run_dir / "events.jsonl")
-    first = exc.issues[0]
-    events.emit("error", kind="config", message="\n".join(str(i) for i in exc.issues),
-                hint=f"Fix {first} and start the run again.")
+    events.emit("error", kind="config", message=message, hint=hint)
     events.emit("run_finished", status="failed")
     events.close()
 
@@ -157,6 +206,33 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
     from .export_onnx import cmd_export_onnx as run  # torch and onnx load here only
 
     return run(args.checkpoint, args.trust_remote_code)
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    """Fetch a Hub model into the Hugging Face cache ahead of a run (token from HF_TOKEN)."""
+    if not hub.is_hub_id(args.model):
+        message, hint = f"`{args.model}` is not a Hub id", "Pass a Hub id such as Qwen/Qwen2.5-0.5B-Instruct (org/name)."
+        print(f"{message}\nhint: {hint}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"error": message, "hint": hint}))
+        return EXIT_BAD_INPUT
+    fetched: list[hub.DownloadProgress] = []
+    try:
+        source = hub.fetch(args.model, args.revision, trust_remote_code=args.trust_remote_code,
+                           progress=hub.reporters(hub.ProgressLine(), fetched.append))
+    except hub.HubError as exc:
+        print(f"{exc.message}\nhint: {exc.hint}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"error": exc.message, "hint": exc.hint}))
+        return EXIT_BAD_INPUT
+    done = fetched[-1] if fetched else None
+    print(f"{args.model} ({args.revision}, commit {source.commit}): {done.files_total if done else 0} files fetched, "
+          f"cached at {source.folder}", flush=True)
+    if args.json:
+        print(json.dumps({"model": args.model, "revision": args.revision, "commit": source.commit,
+                          "path": source.folder, "files_fetched": done.files_total if done else 0,
+                          "bytes_fetched": done.bytes_total if done else 0}))
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,6 +265,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--trust-remote-code", action="store_true",
                         help="allow model code shipped inside the checkpoint folder to run")
     export.set_defaults(func=cmd_export_onnx)
+    download = sub.add_parser("download", help="fetch a Hugging Face Hub model into the cache ahead of a run "
+                                                "(token from HF_TOKEN; HF_HOME / HF_HUB_CACHE say where)")
+    download.add_argument("model", help="a Hub id, e.g. Qwen/Qwen2.5-0.5B-Instruct")
+    download.add_argument("--revision", default="main", help="branch, tag or commit (default main)")
+    download.add_argument("--trust-remote-code", action="store_true",
+                          help="also fetch the repository's *.py model code")
+    download.add_argument("--json", action="store_true", help="end stdout with one JSON object")
+    download.set_defaults(func=cmd_download)
     add_inference_commands(sub)
     return parser
 

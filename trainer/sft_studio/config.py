@@ -17,12 +17,17 @@ from typing import Any, Optional
 
 import jsonschema
 
+from .chat_templates import bundled_names, is_template_file
+from .hub import model_kind
 from .readers import DATA_SUFFIXES, MAPPABLE_COLUMNS
 from .source_map import Position, SourceError, SourceMap, load_with_positions, parse_scalar
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "run-config.schema.json"
 
-# Fields holding paths, resolved relative to the config file's folder.
+# config.resolved.json also records the commit a Hub model resolved to, so a resume loads the same one.
+MODEL_COMMIT = "model_commit"
+
+# Fields holding paths, resolved relative to the config file's folder (a Hub id in model_name_or_path is not a path).
 PATH_FIELDS = ("model_name_or_path", "output_dir", "train_file", "validation_file", "generation_prompts_file",
                "hostfile")
 
@@ -31,9 +36,11 @@ PATH_FIELDS = ("model_name_or_path", "output_dir", "train_file", "validation_fil
 class RunConfig:
     # --- model ---
     model_name_or_path: str
-    """Folder of a local Hugging Face causal LM checkpoint (config.json, weights, tokenizer files)."""
+    """A local Hugging Face model folder (relative to the config file) or a Hub id (org/name) fetched into the HF cache."""
     train_file: str
     """Training data: JSONL, JSON (a list of objects), CSV (header row) or Parquet."""
+    model_revision: str = "main"
+    """Branch, tag or commit of a Hub model; the run records the commit it loaded. Ignored for a local folder."""
     run_name: Optional[str] = None
     """Name of the run; its folder is <output_dir>/<run_name>-<UTC timestamp>. Defaults to the config's stem."""
     output_dir: str = "runs"
@@ -43,10 +50,16 @@ class RunConfig:
     # --- data ---
     validation_file: Optional[str] = None
     """Validation data in the same format as train_file, used for eval loss and token accuracy."""
-    dataset_format: str = "alpaca"
-    """Row format: alpaca = {instruction, input?, output}; messages = {messages: [{role, content}]}; text = {text}."""
+    dataset_format: str = "auto"
+    """Row format: auto (the first row's keys decide), alpaca, messages, sharegpt, prompt_completion, text (formats.py)."""
     column_mapping: Optional[dict[str, str]] = None
     """Format column name -> column name in the files, e.g. {text: text_a, text_pair: text_b}."""
+    message_field_mapping: Optional[dict[str, str]] = None
+    """Keys of role and content inside turns, e.g. {role: speaker, content: text}; null = the format's defaults."""
+    role_mapping: Optional[dict[str, str]] = None
+    """Dataset role -> system/user/assistant/tool, merged over the ShareGPT defaults (human -> user, gpt -> assistant, ...)."""
+    system_prompt: Optional[str] = None
+    """System message put first in every conversation (and generation prompt) that has none."""
     validation_split_ratio: float = 0.0
     """Without validation_file: share of train_file's rows held out for validation (seeded). 0 = no split."""
     subsample: float = 1.0
@@ -54,7 +67,7 @@ class RunConfig:
     num_labels: int = 2
     """Classes for task sequence_classification (labels 0..num_labels-1)."""
     generation_prompts_file: Optional[str] = None
-    """Fixed prompt set sampled at step 0 and every evaluation (alpaca JSONL; `output` is the reference)."""
+    """Fixed prompt set sampled at step 0 and every evaluation (alpaca, messages or sharegpt JSONL; the answer is the reference)."""
     generation_max_new_tokens: int = 64
     """Maximum new tokens per sampled generation."""
     generation_temperature: float = 0.7
@@ -67,6 +80,12 @@ class RunConfig:
     """Train only on response tokens; false = loss over all tokens."""
     max_length: int = 512
     """Maximum tokens per example; longer examples are truncated and counted."""
+    excess_length_strategy: str = "truncate"
+    """Rows longer than max_length: truncate (drop rows with no answer token left), drop (all longer rows), error."""
+    chat_template: Optional[str] = None
+    """A bundled template name (plain, chatml) or a .jinja file replacing the tokenizer's chat template."""
+    chat_template_kwargs: Optional[dict[str, Any]] = None
+    """Extra chat-template variables on every render, e.g. {enable_thinking: false} for Qwen3."""
     padding_free: bool = False
     """One row per micro-batch with position_ids restarting per example; no padding, no cross-attention."""
     packing: bool = False
@@ -245,6 +264,10 @@ def _schema_message(error: jsonschema.ValidationError, key: str, props: dict[str
     if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         words = {"minimum": "at least", "exclusiveMinimum": "greater than", "maximum": "at most", "exclusiveMaximum": "less than"}
         return f"`{key}` must be {words[v]} {error.validator_value}, got {got}{example}"
+    if v == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        unknown = ", ".join(f"`{k}`" for k in error.instance if k not in allowed)
+        return f"`{key}` has unknown key {unknown}; it takes {', '.join(allowed)}"
     if v == "minLength":
         return f"`{key}` must not be empty"
     if v == "pattern":
@@ -267,7 +290,7 @@ def _check_schema(data: Any, smap: SourceMap, overrides: dict[str, str]) -> list
         return [ConfigIssue(smap.path, 1, 1, "the config must be a mapping of `key: value` lines, e.g. `model_name_or_path: ./model`")]
     validator = jsonschema.Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
-        if error.validator == "additionalProperties":
+        if error.validator == "additionalProperties" and not error.absolute_path:
             for key in sorted(set(error.instance) - set(props)):
                 close = difflib.get_close_matches(key, list(props), n=1, cutoff=0.6)
                 fix = f"did you mean `{close[0]}`?" if close else "remove it or check the spelling against the schema"
@@ -293,9 +316,10 @@ def _check_semantics(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, 
     model = cfg.get("model_name_or_path")
     if isinstance(model, str) and model:
         folder = (base / model).resolve()
-        if not folder.is_dir():
-            issues.append(ConfigIssue(*at("model_name_or_path"), f"model folder not found: {folder}; point `model_name_or_path` at a local folder with config.json and the weights (relative to the config file)"))
-        elif not (folder / "config.json").is_file():
+        kind = model_kind(model, base)
+        if kind is None:
+            issues.append(ConfigIssue(*at("model_name_or_path"), f"`{model}` is not a folder and not a Hub id (no folder {folder}); point `model_name_or_path` at a local model folder (relative to the config file) or write a Hub id such as Qwen/Qwen2.5-0.5B-Instruct"))
+        elif kind == "folder" and not (folder / "config.json").is_file():
             issues.append(ConfigIssue(*at("model_name_or_path"), f"{folder} has no config.json; point `model_name_or_path` at a Hugging Face model folder"))
     for key in ("train_file", "validation_file", "generation_prompts_file"):
         value = cfg.get(key)
@@ -308,12 +332,12 @@ def _check_semantics(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, 
         issues.append(ConfigIssue(*at("eval_strategy"), "evaluation needs data: add `validation_file`, `validation_split_ratio` and/or `generation_prompts_file`, or set `eval_strategy: no`"))
     if isinstance(cfg.get("max_steps"), int) and cfg.get("max_steps") == 0:
         issues.append(ConfigIssue(*at("max_steps"), "`max_steps` must be a positive number of steps, or -1 to use num_train_epochs"))
-    issues += [ConfigIssue(*where, message) for where, message in _data_field_problems(cfg, smap, overrides)]
+    issues += [ConfigIssue(*where, message) for where, message in _data_field_problems(cfg, smap, overrides, base)]
     issues += [ConfigIssue(*where, message) for where, message in _training_field_problems(cfg, smap, overrides, base)]
     return issues
 
 
-def _data_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, str]):
+def _data_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, str], base: Path):
     """Combinations of the data, task and batching fields that cannot work together."""
 
     def at(key: str, subkey: str | None = None) -> tuple[str, int, int]:
@@ -333,6 +357,14 @@ def _data_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[s
                 close = difflib.get_close_matches(name, MAPPABLE_COLUMNS, n=1)
                 fix = f"did you mean `{close[0]}`?" if close else f"use one of {', '.join(MAPPABLE_COLUMNS)}"
                 yield at("column_mapping", name), f"`column_mapping` has unknown column `{name}`: {fix}"
+    yield from _format_field_problems(cfg, at)
+    template = cfg.get("chat_template")
+    if isinstance(template, str) and template:
+        if is_template_file(template):
+            if not (base / template).resolve().is_file():
+                yield at("chat_template"), f"file not found: {(base / template).resolve()}; fix the path in `chat_template` (relative to the config file)"
+        elif template not in bundled_names():
+            yield at("chat_template"), f"`chat_template` must be one of {', '.join(bundled_names())} or a .jinja file, got {_describe(template)}"
     if cfg.get("validation_split_ratio") and cfg.get("validation_file"):
         yield at("validation_split_ratio"), "set either `validation_file` or `validation_split_ratio`, not both"
     if cfg.get("task") == "sequence_classification":
@@ -341,6 +373,23 @@ def _data_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[s
                 yield at(key), f"`{key}` applies to task causal_lm only; remove it for `task: sequence_classification`"
     if cfg.get("packing") and cfg.get("packing_strategy") == "wrapped" and cfg.get("padding_free"):
         yield at("padding_free"), "`padding_free` cannot lay out `packing_strategy: wrapped` blocks (they are full rows already); use `packing_strategy: bfd` or `padding_free: false`"
+
+
+def _format_field_problems(cfg: dict[str, Any], at):
+    """The conversation fields (formats.py) where they cannot apply or contradict themselves."""
+    fields = cfg.get("message_field_mapping")
+    if isinstance(fields, dict) and fields.get("role") is not None and fields.get("role") == fields.get("content"):
+        yield at("message_field_mapping"), (f"`message_field_mapping` reads role and content from the same key "
+                                            f"`{fields['role']}`; name the key holding the speaker and the one holding the text")
+    fmt = cfg.get("dataset_format")
+    for key in ("message_field_mapping", "role_mapping", "system_prompt"):
+        if cfg.get(key) is None:
+            continue
+        if cfg.get("task") == "sequence_classification":
+            yield at(key), f"`{key}` applies to task causal_lm only; remove it for `task: sequence_classification`"
+        elif fmt == "text" or (fmt == "alpaca" and key != "system_prompt"):
+            yield at(key), (f"`{key}` does not apply to `dataset_format: {fmt}`; remove it, or use a conversational "
+                            "format (messages, sharegpt, prompt_completion, or auto)")
 
 
 def _training_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, str], base: Path):
@@ -439,8 +488,11 @@ def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> 
     cfg = RunConfig(**data)
     for key in PATH_FIELDS:
         value = getattr(cfg, key)
-        if value is not None:
+        # A Hub id stays as written; hub.py turns it into a cached snapshot folder when the run loads it.
+        if value is not None and not (key == "model_name_or_path" and model_kind(value, config_path.parent) == "hub"):
             setattr(cfg, key, str((config_path.parent / value).resolve()))
+    if cfg.chat_template and is_template_file(cfg.chat_template):
+        cfg.chat_template = str((config_path.parent / cfg.chat_template).resolve())
     if cfg.run_name is None:
         cfg.run_name = config_stem(config_path)
     return cfg, config_path
@@ -456,8 +508,8 @@ def config_stem(config_path: Path) -> str:
 
 
 def config_from_resolved(data: dict[str, Any]) -> RunConfig:
-    """Rebuild a RunConfig from config.resolved.json (used by resume)."""
-    return RunConfig(**data)
+    """Rebuild a RunConfig from config.resolved.json (used by resume); `model_commit` is read by the resume itself."""
+    return RunConfig(**{k: v for k, v in data.items() if k != MODEL_COMMIT})
 
 
 __all__ = ["RunConfig", "ConfigIssue", "ConfigError", "load_config", "parse_overrides", "config_stem", "Position"]

@@ -1,20 +1,16 @@
-"""Datasets: read rows, render them with the tokenizer's chat template, tokenize, mask the loss.
+"""Datasets: read rows, turn them into conversations, tokenize and mask them, count what happened.
 
-Each conversation is tokenized piece by piece (prompt chunk, then each assistant answer followed by
-EOS) rather than as one string, so the boundary between masked and trained tokens is exact and does
-not depend on how the tokenizer would merge characters across it.
-
-Counting rules (the dry run reports them and the editor's own tokenizer must reproduce them):
+How a conversation becomes input_ids and labels (what is trained for each chat-template family, how overlong
+rows are handled) is in conversation.py. Counting rules (the dry run reports them and the editor's own
+tokenizer must reproduce them):
 - the training split is train_file's rows, minus the validation_split_ratio hold-out, then subsampled;
-- `tokens` = sum over examples of len(input_ids) after truncation to max_length;
-- `truncated_examples` = examples whose full tokenization was longer than max_length;
-- `trained_tokens` = sum over examples of labels != -100 (Example.trained_tokens), after truncation.
-Rows become token ids as follows (E = EOS id, P(x) = ids of text x without special tokens):
-- alpaca: user content = instruction, or instruction + "\\n\\n" + input when input is not blank; then as messages;
-- messages: for each assistant turn i, chunk = P(render(messages[:i], generation prompt) minus what was
-  rendered before), answer = P(content) + [E]; ids = chunks and answers in order; labels = -100 over chunks
-  (all of them trained when completion_only_loss is false) and the ids over answers;
-- text: ids = P(text) + [E], every position trained.
+- `examples` = rows kept; `dropped_examples` = rows left out by `excess_length_strategy` (first one named);
+- `tokens` = sum over kept examples of len(input_ids) after truncation to max_length;
+- `truncated_examples` = kept examples whose full tokenization was longer than max_length;
+- `trained_tokens` = sum over kept examples of labels != -100 (Example.trained_tokens), after truncation.
+Rows become conversations as formats.py says (alpaca, messages, sharegpt, prompt_completion; `auto` = the
+first row of train_file decides), except
+- text: ids = P(text) + [EOS] (P = ids without special tokens), every position trained.
 """
 
 from __future__ import annotations
@@ -23,27 +19,13 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .conversation import IGNORE_INDEX, ConversationTokenizer, Example, OverlongRow
+from .formats import FormatOptions, prompt_turns, resolve_format, row_conversation
+from .formats import text_field as _text_field
 from .readers import DataError, Row, read_rows
 
-__all__ = ["DataError", "Example", "ConversationTokenizer", "load_examples", "load_prompts", "load_splits"]
-
-IGNORE_INDEX = -100
-
-
-@dataclass
-class Example:
-    input_ids: list[int]
-    labels: list[int]
-    truncated: bool = False
-    segments: list[int] = field(default_factory=list)
-    """Lengths of the examples packed into this row (empty = one example); each restarts position_ids."""
-
-    @property
-    def trained_tokens(self) -> int:
-        return sum(1 for label in self.labels if label != IGNORE_INDEX)
-
-    def segment_lengths(self) -> list[int]:
-        return self.segments or [len(self.input_ids)]
+__all__ = ["DataError", "Example", "ConversationTokenizer", "IGNORE_INDEX", "load_examples", "load_prompts",
+           "load_splits", "conversation_tokenizer"]
 
 
 @dataclass
@@ -63,12 +45,18 @@ class DatasetStats:
     truncated_examples: int = 0
     trained_tokens: int = 0
     lengths: list[int] = field(default_factory=list)
+    dropped_examples: int = 0
+    """Rows left out by `excess_length_strategy` (no answer token left, or longer than max_length with drop)."""
+    first_dropped: str | None = None
+    """`path:line` and reason of the first dropped row, for the report."""
 
     @classmethod
-    def of(cls, examples: list[Any]) -> "DatasetStats":
+    def of(cls, examples: list[Any], dropped: list[OverlongRow] | None = None) -> "DatasetStats":
         lengths = [len(e.input_ids) for e in examples]
+        dropped = dropped or []
         return cls(len(examples), sum(lengths), sum(int(e.truncated) for e in examples),
-                   sum(e.trained_tokens for e in examples), lengths)
+                   sum(e.trained_tokens for e in examples), lengths, len(dropped),
+                   str(dropped[0]) if dropped else None)
 
 
 @dataclass
@@ -82,117 +70,104 @@ def _as_row(row: Row | dict[str, Any], where: str) -> Row:
     return row if isinstance(row, Row) else Row(where, row)
 
 
-def _text_field(row: Row, key: str, required: bool = True) -> str:
-    value = row.get(key)
-    if value is None:
-        if required:
-            raise row.missing(key)
-        return ""
-    if not isinstance(value, str):
-        raise DataError(f"{row.where}: field `{row.column(key)}` must be a string, got {type(value).__name__}")
-    return value
-
-
-def alpaca_user_content(instruction: str, input_text: str) -> str:
-    return instruction if not input_text.strip() else f"{instruction}\n\n{input_text}"
-
-
-def row_to_messages(row: Row | dict[str, Any], fmt: str, where: str = "") -> list[dict[str, str]]:
+def row_to_messages(row: Row | dict[str, Any], fmt: str, where: str = "",
+                    opts: FormatOptions | None = None) -> list[dict[str, Any]]:
+    """The chat messages of a row (formats.row_conversation, which also gives its tools)."""
     row = _as_row(row, where)
-    if fmt == "alpaca":
-        instruction = _text_field(row, "instruction")
-        input_text = _text_field(row, "input", required=False)
-        output = _text_field(row, "output")
-        return [{"role": "user", "content": alpaca_user_content(instruction, input_text)},
-                {"role": "assistant", "content": output}]
-    out = _messages(row)
-    if not any(m["role"] == "assistant" for m in out):
-        raise DataError(f"{row.where}: the conversation has no assistant message, so nothing would be trained")
-    return out
+    conversation = row_conversation(row, fmt, opts)
+    if conversation.messages is None:
+        raise DataError(f"{row.where}: a plain prompt/completion row has no chat messages",
+                        "Encode it as prompt + completion (ConversationTokenizer.encode_prompt_completion).")
+    return conversation.messages
 
 
-def _messages(row: Row) -> list[dict[str, str]]:
-    messages = row.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise DataError(f"{row.where}: missing or empty `{row.column('messages')}` list",
-                        "Each row needs {\"messages\": [{\"role\": \"user\", \"content\": ...}, {\"role\": \"assistant\", ...}]}.")
-    out = []
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ("system", "user", "assistant") \
-                or not isinstance(message.get("content"), str):
-            raise DataError(f"{row.where}: messages[{i}] must be {{\"role\": system|user|assistant, \"content\": string}}")
-        out.append({"role": message["role"], "content": message["content"]})
-    return out
+class CausalRowEncoder:
+    """Rows of a causal-LM dataset as the run trains them, one at a time or many at once (faster)."""
+
+    def __init__(self, conv: ConversationTokenizer, fmt: str, opts: FormatOptions | None = None):
+        self.conv = conv
+        self.fmt = fmt
+        self.opts = opts
+
+    def __call__(self, row: Row) -> Example:
+        result = self.many([row])[0]
+        if isinstance(result, DataError):
+            raise result
+        return result
+
+    def many(self, rows: list[Row]) -> list[Example | DataError]:
+        if self.fmt == "text":
+            return [self._plain(row) for row in rows]
+        out: list[Any] = []
+        chats: list[tuple[int, tuple[list[dict[str, Any]], str, list[Any] | None]]] = []
+        for row in rows:
+            try:
+                conversation = row_conversation(row, self.fmt, self.opts)
+                if conversation.messages is None:
+                    out.append(self.conv.encode_prompt_completion(conversation.prompt or "", conversation.completion or "",
+                                                                  row.where))
+                else:
+                    chats.append((len(out), (conversation.messages, row.where, conversation.tools)))
+                    out.append(None)
+            except DataError as problem:
+                out.append(problem)
+        for (slot, _), encoded in zip(chats, self.conv.encode_batch([chat for _, chat in chats])):
+            out[slot] = encoded
+        return out
+
+    def _plain(self, row: Row) -> Example | DataError:
+        try:
+            return self.conv.encode_plain(_text_field(row, "text"), row.where)
+        except DataError as problem:
+            return problem
 
 
-class ConversationTokenizer:
-    """Turns messages (or plain text) into input_ids and labels with the model's chat template."""
+def encode_row(conv: ConversationTokenizer, row: Row, fmt: str) -> Example:
+    """One row of a causal-LM dataset as the run trains it."""
+    return CausalRowEncoder(conv, fmt)(row)
 
-    def __init__(self, tokenizer: Any, max_length: int, completion_only: bool):
-        if not getattr(tokenizer, "chat_template", None):
-            raise DataError("the tokenizer has no chat_template",
-                            "Add a `chat_template` to the model's tokenizer_config.json, or use `dataset_format: text`.")
-        if tokenizer.eos_token_id is None:
-            raise DataError("the tokenizer has no eos_token", "Set `eos_token` in the model's tokenizer_config.json.")
-        self.tok = tokenizer
-        self.max_length = max_length
-        self.completion_only = completion_only
 
-    def render(self, messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
-        return self.tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+def conversation_tokenizer(cfg: Any, tokenizer: Any) -> ConversationTokenizer:
+    """The config's view of the tokenizer: length limit, loss mask, template arguments, overlong policy."""
+    return ConversationTokenizer(tokenizer, cfg.max_length, cfg.completion_only_loss,
+                                 template_kwargs=cfg.chat_template_kwargs,
+                                 excess_length=cfg.excess_length_strategy)
 
-    def encode_text(self, text: str) -> list[int]:
-        return list(self.tok(text, add_special_tokens=False)["input_ids"])
 
-    def prompt_ids(self, messages: list[dict[str, str]]) -> list[int]:
-        return self.encode_text(self.render(messages, add_generation_prompt=True))
-
-    def encode(self, messages: list[dict[str, str]], where: str) -> Example:
-        ids: list[int] = []
-        labels: list[int] = []
-        rendered = ""
-        eos_text = self.tok.eos_token
-        for i, message in enumerate(messages):
-            if message["role"] != "assistant":
-                continue
-            prefix = self.render(messages[:i], add_generation_prompt=True)
-            full = self.render(messages[: i + 1], add_generation_prompt=False)
-            if not prefix.startswith(rendered) or not full.startswith(prefix + message["content"] + eos_text):
-                raise DataError(f"{where}: the chat template does not render turns as prefix + answer + EOS",
-                                "Use a chat template whose generation prompt is a prefix of the rendered conversation.")
-            chunk = self.encode_text(prefix[len(rendered):])
-            answer = self.encode_text(message["content"]) + [self.tok.eos_token_id]
-            ids += chunk + answer
-            labels += ([IGNORE_INDEX] * len(chunk) if self.completion_only else chunk) + answer
-            rendered = prefix + message["content"] + eos_text
-        return self._truncate(ids, labels)
-
-    def encode_plain(self, text: str) -> Example:
-        ids = self.encode_text(text) + [self.tok.eos_token_id]
-        return self._truncate(ids, list(ids))
-
-    def _truncate(self, ids: list[int], labels: list[int]) -> Example:
-        return Example(ids[: self.max_length], labels[: self.max_length], len(ids) > self.max_length)
-
-    def encode_row(self, row: Row, fmt: str) -> Example:
-        if fmt == "text":
-            example = self.encode_plain(_text_field(row, "text"))
-        else:
-            example = self.encode(row_to_messages(row, fmt), row.where)
-        if example.trained_tokens == 0:
-            raise DataError(f"{row.where}: after truncation to max_length={self.max_length} no answer token is left",
-                            "Raise `max_length` or shorten the prompt.")
-        return example
+_BATCH_ROWS = 2048
 
 
 def encode_rows(rows: list[Row], encode: Callable[[Row], Any]) -> tuple[list[Any], DatasetStats]:
-    examples = [encode(row) for row in rows]
-    return examples, DatasetStats.of(examples)
+    """Every row encoded; rows the excess-length strategy leaves out are counted, any other problem stops."""
+    many = getattr(encode, "many", None)
+    examples, dropped = [], []
+    for start in range(0, len(rows), _BATCH_ROWS):
+        chunk = rows[start:start + _BATCH_ROWS]
+        results = many(chunk) if many else [_attempt(encode, row) for row in chunk]
+        for result in results:
+            if isinstance(result, OverlongRow):
+                dropped.append(result)
+            elif isinstance(result, DataError):
+                raise result
+            else:
+                examples.append(result)
+    if rows and not examples:
+        raise DataError(f"every row was dropped as overlong (first: {dropped[0]})",
+                        "Raise `max_length`, or shorten the prompts.")
+    return examples, DatasetStats.of(examples, dropped)
+
+
+def _attempt(encode: Callable[[Row], Any], row: Row) -> Any:
+    try:
+        return encode(row)
+    except OverlongRow as left_out:
+        return left_out
 
 
 def load_examples(path: str, fmt: str, conv: ConversationTokenizer,
                   column_mapping: dict[str, str] | None = None) -> tuple[list[Example], DatasetStats]:
-    return encode_rows(read_rows(path, column_mapping), lambda row: conv.encode_row(row, fmt))
+    rows = read_rows(path, column_mapping)
+    return encode_rows(rows, CausalRowEncoder(conv, resolve_format(fmt, rows)))
 
 
 def split_rows(rows: list[Row], validation_ratio: float, seed: int) -> tuple[list[Row], list[Row]]:
@@ -215,21 +190,21 @@ def subsample_rows(rows: list[Row], fraction: float, seed: int) -> list[Row]:
     return [r for i, r in enumerate(rows) if i in keep]
 
 
-def row_encoder(cfg: Any, tokenizer: Any) -> Callable[[Row], Any]:
-    """How the config's task turns a row into an example."""
+def row_encoder(cfg: Any, tokenizer: Any, rows: list[Row] | None = None) -> Callable[[Row], Any]:
+    """How the config's task turns a row into an example; `rows` (train_file's) resolve `dataset_format: auto`."""
     if cfg.task == "sequence_classification":
         from .classify import ClassificationEncoder
 
         return ClassificationEncoder(tokenizer, cfg.max_length, cfg.num_labels).encode_row
-    conv = ConversationTokenizer(tokenizer, cfg.max_length, cfg.completion_only_loss)
-    return lambda row: conv.encode_row(row, cfg.dataset_format)
+    fmt = resolve_format(cfg.dataset_format, rows, FormatOptions.from_config(cfg)) if rows else cfg.dataset_format
+    return CausalRowEncoder(conversation_tokenizer(cfg, tokenizer), fmt, FormatOptions.from_config(cfg))
 
 
 def load_splits(cfg: Any, tokenizer: Any) -> Splits:
     """Training and validation examples as the run sees them (see the counting rules above)."""
-    encode = row_encoder(cfg, tokenizer)
-    train_rows, validation_rows = split_rows(read_rows(cfg.train_file, cfg.column_mapping),
-                                             cfg.validation_split_ratio, cfg.seed)
+    rows = read_rows(cfg.train_file, cfg.column_mapping)
+    encode = row_encoder(cfg, tokenizer, rows)
+    train_rows, validation_rows = split_rows(rows, cfg.validation_split_ratio, cfg.seed)
     if cfg.validation_file:
         validation_rows = read_rows(cfg.validation_file, cfg.column_mapping)
     train, stats = encode_rows(subsample_rows(train_rows, cfg.subsample, cfg.seed), encode)
@@ -237,22 +212,12 @@ def load_splits(cfg: Any, tokenizer: Any) -> Splits:
     return Splits(train, validation, stats)
 
 
-def load_prompts(path: str) -> list[Prompt]:
-    """Alpaca rows ({id?, instruction, input?, output?}) or chat rows ({id?, messages}); a final assistant
-    message or `output` is the reference."""
+def load_prompts(path: str, opts: FormatOptions | None = None) -> list[Prompt]:
+    """Alpaca rows ({id?, instruction, input?, output?}) or chat rows ({id?, messages} or ShareGPT's
+    {id?, conversations}); a final assistant message or `output` is the reference (formats.prompt_turns)."""
     prompts = []
     for index, row in enumerate(read_rows(path)):
-        reference = row.get("output")
-        if row.get("messages") is not None:
-            messages = _messages(row)
-            if messages[-1]["role"] == "assistant":
-                reference, messages = messages[-1]["content"], messages[:-1]
-            content = messages[-1]["content"] if messages else ""
-        else:
-            content = alpaca_user_content(_text_field(row, "instruction"), _text_field(row, "input", required=False))
-            messages = [{"role": "user", "content": content}]
-        if reference is not None and not isinstance(reference, str):
-            raise DataError(f"{row.where}: field `output` must be a string")
+        messages, content, reference = prompt_turns(row, opts)
         prompts.append(Prompt(str(row.get("id") or f"p{index:04d}"), content, messages, reference))
     ids = [p.id for p in prompts]
     if len(set(ids)) != len(ids):

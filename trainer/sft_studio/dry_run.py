@@ -120,6 +120,8 @@ def dry_run(cfg: RunConfig) -> dict[str, Any]:
         "truncated_examples": stats.truncated_examples,
         "truncated_percent": 100.0 * stats.truncated_examples / max(1, stats.examples),
         "trained_tokens": stats.trained_tokens,
+        "dropped_examples": stats.dropped_examples,
+        "first_dropped": stats.first_dropped,
         "validation_examples": len(splits.validation),
         "train_rows": len(plan.units),
         "packing_efficiency": layout_efficiency(plan.units, plan.microbatches, padding_free, cfg.max_length),
@@ -143,6 +145,8 @@ def describe(report: dict[str, Any]) -> list[str]:
         f"training examples     {report['examples']:,} ({report['validation_examples']:,} for validation)",
         f"tokens                {report['tokens']:,} ({report['trained_tokens']:,} trained)",
         f"truncated             {report['truncated_examples']:,} ({report['truncated_percent']:.1f}%)",
+        f"dropped (overlong)    {report['dropped_examples']:,}"
+        + (f" (first: {report['first_dropped']})" if report["first_dropped"] else ""),
         f"rows / efficiency     {report['train_rows']:,} rows, {100 * report['packing_efficiency']:.1f}% of token slots used",
         f"parameters            {report['trainable_parameters']:,} of {report['num_parameters']:,} trainable",
         f"steps                 {report['steps_per_epoch']:,} per epoch, {report['total_steps']:,} in total "

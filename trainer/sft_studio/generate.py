@@ -52,6 +52,7 @@ def generate(model: Any, conv: ConversationTokenizer, prompts: list[Prompt], par
     """`synced`: every rank of a sharded model calls this with the same prompts; each decoding step gathers
     weights from all ranks, so a rank whose sequences finished keeps stepping until all ranks are done."""
     tok = conv.tok
+    stop_ids = conv.stop_token_ids()
     was_training = model.training
     model.eval()
     cpu_state = torch.get_rng_state()
@@ -67,12 +68,14 @@ def generate(model: Any, conv: ConversationTokenizer, prompts: list[Prompt], par
                 sampling: dict[str, Any] = {"do_sample": False} if greedy else {
                     "do_sample": True, "temperature": params.temperature, "top_p": params.top_p, "top_k": params.top_k}
                 output = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device),
-                                        max_new_tokens=params.max_new_tokens, eos_token_id=tok.eos_token_id,
+                                        max_new_tokens=params.max_new_tokens, eos_token_id=stop_ids,
                                         pad_token_id=tok.pad_token_id, use_cache=True, synced_gpus=synced,
                                         **sampling)
                 for prompt, row in zip(chunk, output[:, ids.shape[1]:].tolist()):
-                    if tok.eos_token_id in row:
-                        row = row[:row.index(tok.eos_token_id)]
+                    # Stop at the first end of answer: EOS, or the template's end-of-turn token.
+                    ends = [row.index(t) for t in stop_ids if t in row]
+                    if ends:
+                        row = row[:min(ends)]
                     text = tok.decode(row, skip_special_tokens=True)
                     out.append(Generation(prompt, text, 0.0 if greedy else params.temperature))
     finally:

@@ -44,11 +44,20 @@ def _sampling_arguments(parser: argparse.ArgumentParser, temperature: float) -> 
                         help="allow model code shipped inside the checkpoint folder to run")
 
 
+def _run_template_kwargs(checkpoint: Path) -> dict[str, Any]:
+    """The chat_template_kwargs of the run a checkpoint belongs to (RUN_DIR/checkpoints/step-N), if any."""
+    resolved = checkpoint.resolve().parent.parent / "config.resolved.json"
+    try:
+        return json.loads(resolved.read_text(encoding="utf-8")).get("chat_template_kwargs") or {}
+    except (OSError, ValueError):
+        return {}
+
+
 def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     """(model, conversation tokenizer, sampling parameters, device) for a checkpoint folder."""
     from transformers import AutoTokenizer
 
-    from . import lora
+    from . import hub, lora
     from .data import ConversationTokenizer
     from .generate import SamplingParams
     from .model import load_trained_model, pick_device
@@ -61,12 +70,14 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     extra = {"trust_remote_code": True} if args.trust_remote_code else {}
     tokenizer_folder = folder
     if not (folder / "tokenizer_config.json").is_file() and lora.is_adapter_folder(folder):
-        tokenizer_folder = Path(json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"])
+        base = json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"]
+        tokenizer_folder = Path(hub.cached_folder(base))  # a Hub id as base: its cached snapshot, no network
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_folder), local_files_only=True, **extra)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = load_trained_model(folder, device, trust_remote_code=args.trust_remote_code)
-    conv = ConversationTokenizer(tokenizer, tokenizer.model_max_length, completion_only=True)
+    conv = ConversationTokenizer(tokenizer, tokenizer.model_max_length, completion_only=True,
+                                 template_kwargs=_run_template_kwargs(folder))
     params = SamplingParams(args.max_new_tokens, args.temperature, args.top_p, args.top_k, args.seed)
     return model, conv, params, device
 

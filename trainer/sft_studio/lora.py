@@ -58,6 +58,9 @@ def load_adapter_for_inference(checkpoint: Path, dtype: torch.dtype, extra: dict
     from peft import PeftConfig, PeftModel
     from transformers import AutoModelForCausalLM
 
-    base_path = PeftConfig.from_pretrained(str(checkpoint)).base_model_name_or_path
+    from .hub import cached_folder
+
+    # The base is the run's model folder (a Hub model's cached snapshot); a Hub id is looked up in the cache.
+    base_path = cached_folder(PeftConfig.from_pretrained(str(checkpoint)).base_model_name_or_path)
     base = AutoModelForCausalLM.from_pretrained(base_path, local_files_only=True, dtype=dtype, **extra)
     return PeftModel.from_pretrained(base, str(checkpoint))

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from . import lora
+from .chat_templates import apply_template_choice
 from .config import RunConfig
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -42,6 +43,8 @@ def load_tokenizer(cfg: RunConfig) -> Any:
     if tokenizer.pad_token_id is None:
         # Padding positions are masked out of attention and loss, so any id works; EOS is always present.
         tokenizer.pad_token = tokenizer.eos_token
+    if cfg.task == "causal_lm":
+        apply_template_choice(tokenizer, cfg.chat_template)
     return tokenizer
 
 

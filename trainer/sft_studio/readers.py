@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 # The column names the row formats read; `column_mapping` may point any of them at another column.
-MAPPABLE_COLUMNS = ("instruction", "input", "output", "messages", "text", "text_pair", "label")
+MAPPABLE_COLUMNS = ("instruction", "input", "output", "messages", "conversations", "prompt", "completion", "tools",
+                    "system", "text", "text_pair", "label")
 
 
 class DataError(Exception):
@@ -66,7 +68,8 @@ def read_rows(path: str, mapping: dict[str, str] | None = None) -> list[Row]:
                         f"Use one of {', '.join(DATA_SUFFIXES)} (the suffix decides how the file is read).")
     if not records:
         raise DataError(f"{path}: the file has no rows", "Add at least one example.")
-    return [Row(where, data, dict(mapping or {})) for where, data in records]
+    shared = dict(mapping or {})  # one copy for all rows: 52k rows need not carry 52k dicts
+    return [Row(where, data, shared) for where, data in records]
 
 
 def _object(where: str, value: Any) -> dict[str, Any]:
@@ -93,6 +96,108 @@ def _jsonl_records(path: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _json_records(path: str) -> list[tuple[str, dict[str, Any]]]:
+    """A .json file is one list of objects; each row is located at the line its element starts on.
+
+    Read in chunks and decoded element by element, counting lines as the reader moves on, so the time
+    is linear and the whole text is never held. Anything the streamed walk does not expect (a syntax
+    error, a file that is not a list) is left to `_json_records_whole`, whose messages are json's own.
+    """
+    try:
+        return _json_list_streamed(path)
+    except _LeaveToWholeText:
+        return _json_records_whole(path)
+
+
+class _LeaveToWholeText(Exception):
+    """The streamed walk met something that json.loads of the whole text reports best."""
+
+
+_JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_CHUNK_CHARS = 1 << 20
+
+
+class _TextWindow:
+    """A sliding window over a text file: `text[pos:]` is unread; `line` is the line of `pos`."""
+
+    def __init__(self, fh: Any):
+        self.fh = fh
+        self.text = ""
+        self.pos = 0
+        self.eof = False
+        self._line = 1
+        self._counted = 0
+
+    def more(self) -> bool:
+        """Append the next chunk, dropping what was read; False at the end of the file."""
+        if self.eof:
+            return False
+        chunk = self.fh.read(_CHUNK_CHARS)
+        if not chunk:
+            self.eof = True
+            return False
+        self._line = self.line
+        self.text = self.text[self.pos:] + chunk
+        self.pos = self._counted = 0
+        return True
+
+    @property
+    def line(self) -> int:
+        self._line += self.text.count("\n", self._counted, self.pos)
+        self._counted = self.pos
+        return self._line
+
+    def next_char(self) -> str:
+        """The next character that is not JSON whitespace ("" at the end of the file), left unread."""
+        while True:
+            self.pos = _JSON_WHITESPACE.match(self.text, self.pos).end()
+            if self.pos < len(self.text) or not self.more():
+                return self.text[self.pos:self.pos + 1]
+
+
+def _json_list_streamed(path: str) -> list[tuple[str, dict[str, Any]]]:
+    decoder = json.JSONDecoder()
+    records = []
+    not_object = None  # the first element that is not an object: reported once the whole list is valid JSON
+    with open(path, encoding="utf-8") as fh:
+        window = _TextWindow(fh)
+        if window.next_char() != "[":
+            raise _LeaveToWholeText
+        window.pos += 1
+        if window.next_char() == "]":
+            window.pos += 1
+        else:
+            while True:
+                if window.next_char() in ("", "]"):
+                    raise _LeaveToWholeText
+                where = f"{path}:{window.line}"
+                while True:
+                    try:
+                        value, end = decoder.raw_decode(window.text, window.pos)
+                    except json.JSONDecodeError:
+                        end = None
+                    # An element that reaches the end of the window may go on in the next chunk.
+                    if (end is not None and end < len(window.text)) or not window.more():
+                        break
+                if end is None:
+                    raise _LeaveToWholeText
+                window.pos = end
+                if not isinstance(value, dict) and not_object is None:
+                    not_object = (where, value)
+                records.append((where, value))
+                delimiter = window.next_char()
+                window.pos += 1
+                if delimiter == "]":
+                    break
+                if delimiter != ",":
+                    raise _LeaveToWholeText
+        if window.next_char() != "":
+            raise _LeaveToWholeText
+    if not_object is not None:
+        _object(*not_object)
+    return records
+
+
+def _json_records_whole(path: str) -> list[tuple[str, dict[str, Any]]]:
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
     try:
@@ -106,12 +211,15 @@ def _json_records(path: str) -> list[tuple[str, dict[str, Any]]]:
     # Walk the list again with raw_decode to learn the line each element starts on.
     decoder = json.JSONDecoder()
     index = text.index("[") + 1
+    line, counted = 1, 0
     records = []
     for _ in data:
         while text[index] in " \t\r\n,":
             index += 1
         value, end = decoder.raw_decode(text, index)
-        where = f"{path}:{text.count(chr(10), 0, index) + 1}"
+        line += text.count("\n", counted, index)
+        counted = index
+        where = f"{path}:{line}"
         records.append((where, _object(where, value)))
         index = end
     return records
@@ -122,13 +230,17 @@ def _csv_records(path: str) -> list[tuple[str, dict[str, Any]]]:
     with open(path, encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
         start = 2
-        for record in reader:
-            where = f"{path}:{start}"
-            if None in record:
-                raise DataError(f"{where}: more fields than the header has columns",
-                                "Quote fields that contain commas, or add the missing column names to the header.")
-            records.append((where, {k: v for k, v in record.items() if v is not None}))
-            start = reader.line_num + 1
+        try:
+            for record in reader:
+                where = f"{path}:{start}"
+                if None in record:
+                    raise DataError(f"{where}: more fields than the header has columns",
+                                    "Quote fields that contain commas, or add the missing column names to the header.")
+                records.append((where, {k: v for k, v in record.items() if v is not None}))
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise DataError(f"{path}:{reader.reader.line_num}: not valid CSV ({exc})",
+                            "Check the quotes of this row: a quote that is never closed makes the rest of the file one field.") from None
     return records
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import sys
 import time
 import traceback
@@ -14,13 +16,15 @@ import torch
 
 from . import checkpoint as ckpt
 from . import fsdp
+from . import hub
 from .batching import Batch, collate, epoch_microbatches
-from .config import RunConfig
+from .config import MODEL_COMMIT, RunConfig
 from .control import Control
 from .distributed import World, init_world
-from .data import ConversationTokenizer, DataError, Prompt, load_prompts, load_splits
+from .data import DataError, Prompt, conversation_tokenizer, load_prompts, load_splits
 from .evaluate import evaluate_split
 from .flops import FlopMeter
+from .formats import FormatOptions
 from .events import EventWriter, StatusFile, write_json_atomic
 from .generate import SamplingParams, generate
 from .model import ModelSetupError, count_parameters, load_model, load_tokenizer, pick_device
@@ -56,8 +60,10 @@ class StepPlan:
 
 
 class SFTRecipe:
-    def __init__(self, cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool = False):
+    def __init__(self, cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool = False,
+                 model: hub.ModelSource | None = None):
         self.cfg = cfg
+        self.model_source = model
         self.resume = resume
         self.config_path = config_path
         self.run_dir = run_dir
@@ -75,8 +81,14 @@ class SFTRecipe:
         self.events = EventWriter(self.run_dir / "events.jsonl", enabled=main)
         self.status = StatusFile(self.run_dir / "status.json", enabled=main, run_name=cfg.run_name,
                                  config_path=str(self.config_path))
+        # A Hub model was fetched by `train` before it started (or relaunched) this process; here it is only
+        # looked up, or fetched when the recipe runs on its own (one process, no launcher).
+        self.model_source = self.model_source or hub.resolve(
+            cfg, commit=self._pinned_commit(), local_only=self.world.active,
+            progress=hub.reporters(hub.ProgressLine(), lambda p: self.events.emit("download", **p.fields())) if main else None)
+        commit = {MODEL_COMMIT: self.model_source.commit} if self.model_source.commit else {}
         if main:
-            write_json_atomic(self.run_dir / "config.resolved.json", cfg.to_dict())
+            write_json_atomic(self.run_dir / "config.resolved.json", {**cfg.to_dict(), **commit})
         self.sink = MetricSink(cfg.report_to if main else "none", self.run_dir,
                                lambda message: self.events.emit("log", level="warning", message=message),
                                config=cfg.to_dict())
@@ -84,14 +96,16 @@ class SFTRecipe:
         self.control.install_signal_handlers()
 
         torch.manual_seed(cfg.seed)
-        self.tokenizer = load_tokenizer(cfg)
+        # The loaders read the local folder (a Hub model's cached snapshot); everything else keeps the config as written.
+        local = hub.loading_config(cfg, self.model_source)
+        self.tokenizer = load_tokenizer(local)
         splits = load_splits(cfg, self.tokenizer)
         self.train_stats, self.val_set = splits.train_stats, splits.validation
         # Packing turns the examples into packed rows, the units that micro-batches are cut from.
         self.train_set = pack_for_training(splits.train, cfg)
-        self.conv = ConversationTokenizer(self.tokenizer, cfg.max_length, cfg.completion_only_loss) \
-            if cfg.task == "causal_lm" else None
-        self.prompts: list[Prompt] = load_prompts(cfg.generation_prompts_file) if cfg.generation_prompts_file else []
+        self.conv = conversation_tokenizer(cfg, self.tokenizer) if cfg.task == "causal_lm" else None
+        self.prompts: list[Prompt] = load_prompts(cfg.generation_prompts_file, FormatOptions.from_config(cfg)) \
+            if cfg.generation_prompts_file else []
 
         resume_from = ckpt.latest_resumable(self.run_dir) if self.resume else None
         if self.resume and resume_from is None:
@@ -102,7 +116,7 @@ class SFTRecipe:
                                   "set `nproc_per_node: 2` or more, or `fsdp: no`")
         # Under fsdp the full model is loaded on the CPU and only this rank's shard moves to the device.
         load_device = torch.device("cpu") if self.fsdp else self.device
-        self.model = load_model(cfg, load_device, resume_from[1] if resume_from else None)
+        self.model = load_model(local, load_device, resume_from[1] if resume_from else None)
         self.model.train()
         if cfg.varlen_attention and (cfg.padding_free or cfg.packing) and cfg.attn_implementation == "sdpa":
             # Per-example attention skips the cross-example scores a block-diagonal mask would compute and discard.
@@ -129,14 +143,21 @@ class SFTRecipe:
             self._restore(ckpt.load_trainer_state(resume_from[1]))
             resumed = {"resumed_from": str(resume_from[1].relative_to(self.run_dir))}
         total, trainable = count_parameters(self.model)
-        self.events.emit("run_started", step=self.step, **resumed, config=cfg.to_dict(), config_path=str(self.config_path),
+        self.events.emit("run_started", step=self.step, **resumed, **commit, config=cfg.to_dict(),
+                         config_path=str(self.config_path),
                          total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch,
                          num_parameters=total, trainable_parameters=trainable, world_size=self.world.world_size,
                          device=str(self.device), train_examples=self.train_stats.examples,
                          eval_examples=len(self.val_set), truncated_examples=self.train_stats.truncated_examples,
+                         dropped_examples=self.train_stats.dropped_examples,
+                         **({"first_dropped": self.train_stats.first_dropped} if self.train_stats.first_dropped else {}),
                          train_tokens=self.train_stats.tokens, trained_tokens=self.train_stats.trained_tokens,
                          train_rows=len(self.train_set))
         self.status.update(state="running", step=self.step, total_steps=self.total_steps)
+        dropped = self.train_stats.dropped_examples
+        if dropped:
+            self._say(f"{dropped} overlong rows dropped (excess_length_strategy: {cfg.excess_length_strategy}); "
+                      f"first: {self.train_stats.first_dropped}")
         self._say(f"run {cfg.run_name}: {self.train_stats.examples} examples ({self.train_stats.truncated_examples} truncated), "
                   f"{trainable:,} of {total:,} parameters trainable, {self.total_steps} steps on {self.device}")
 
@@ -365,6 +386,15 @@ class SFTRecipe:
         # that tears down while another still has collectives in flight); after a failure it does not.
         self.world.close(barrier=wait_for_ranks)
 
+    def _pinned_commit(self) -> str | None:
+        """The Hub commit this run must load: the one it recorded (resume), or the one its launcher fetched."""
+        if self.resume:
+            try:
+                return json.loads((self.run_dir / "config.resolved.json").read_text(encoding="utf-8")).get(MODEL_COMMIT)
+            except (OSError, ValueError):
+                return None
+        return os.environ.get(hub.COMMIT_ENV) or None
+
     def _say(self, text: str) -> None:
         if getattr(self, "world", None) is None or self.world.is_main:
             print(text, flush=True)
@@ -377,9 +407,10 @@ def _report(recipe: SFTRecipe, kind: str, message: str, hint: str) -> None:
         events.emit("error", step=recipe.step, kind=kind, message=message, hint=hint)
 
 
-def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool = False) -> int:
+def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool = False,
+                 model: hub.ModelSource | None = None) -> int:
     """Run the recipe; every failure ends in an `error` event and `run_finished`, never a bare traceback."""
-    recipe = SFTRecipe(cfg, config_path, run_dir, resume)
+    recipe = SFTRecipe(cfg, config_path, run_dir, resume, model)
     status, code, finished = "failed", 1, False
     try:
         recipe.setup()
@@ -394,6 +425,9 @@ def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool 
         code = 2
     except ModelSetupError as exc:
         _report(recipe, "config", str(exc), "Fix the named field in the run config and start the run again.")
+        code = 2
+    except hub.HubError as exc:
+        _report(recipe, "config", exc.message, exc.hint)
         code = 2
     except NonFiniteLoss as exc:
         _report(recipe, "nan", str(exc), HINTS["nan"])

@@ -21,7 +21,7 @@ train_file: {DATA / 'instruct_train.jsonl'}
     ("task: classification\n", [],
      "c.sft.yaml:3:7: `task` must be one of causal_lm, sequence_classification, got 'classification'; did you mean `sequence_classification`?"),
     ("dataset_format: txt\n", [],
-     "c.sft.yaml:3:17: `dataset_format` must be one of alpaca, messages, text, got 'txt'; did you mean `text`?"),
+     "c.sft.yaml:3:17: `dataset_format` must be one of auto, alpaca, messages, sharegpt, prompt_completion, text, got 'txt'; did you mean `text`?"),
     ("subsample: 0\n", [], "c.sft.yaml:3:12: `subsample` must be greater than 0, got 0 (default 1.0)"),
     ("subsample: 1.5\n", [], "c.sft.yaml:3:12: `subsample` must be at most 1, got 1.5 (default 1.0)"),
     ("validation_split_ratio: 1\n", [],

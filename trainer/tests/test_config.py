@@ -62,10 +62,39 @@ def test_bad_values_point_at_the_value(tmp_path, extra, expected):
 def test_missing_files_and_model(tmp_path):
     text = "model_name_or_path: nowhere\ntrain_file: missing.jsonl\n"
     got = issues_of(tmp_path, text)
-    assert got[0].startswith("c.sft.yaml:1:21: model folder not found: ")
-    assert got[0].endswith("point `model_name_or_path` at a local folder with config.json and the weights (relative to the config file)")
+    assert got[0].startswith("c.sft.yaml:1:21: `nowhere` is not a folder and not a Hub id (no folder ")
+    assert got[0].endswith("point `model_name_or_path` at a local model folder (relative to the config file) "
+                           "or write a Hub id such as Qwen/Qwen2.5-0.5B-Instruct")
     assert got[1].startswith("c.sft.yaml:2:13: file not found: ")
     assert got[1].endswith("missing.jsonl; fix the path in `train_file` (relative to the config file)")
+
+
+@pytest.mark.parametrize("model, kind", [
+    ("Qwen/Qwen2.5-0.5B-Instruct", "hub"), ("org/name", "hub"), ("my-org/model_v1.5", "hub"),
+    ("./org/name", None), ("../org/name", None), ("/org/name", None), ("nowhere", None), ("a/b/c", None),
+    ("org/", None), ("org name/x", None), ("örg/x", None),
+])
+def test_model_is_a_folder_or_a_hub_id(tmp_path, model, kind):
+    text = f"model_name_or_path: '{model}'\ntrain_file: {DATA / 'instruct_train.jsonl'}\n"
+    path = tmp_path / "c.sft.yaml"
+    path.write_text(text)
+    if kind == "hub":
+        cfg, _ = load_config(path)
+        assert cfg.model_name_or_path == model and cfg.model_revision == "main"  # a Hub id is not made a path
+    else:
+        assert issues_of(tmp_path, text)[0].startswith(f"c.sft.yaml:1:21: `{model}` is not a folder and not a Hub id")
+
+
+def test_an_existing_folder_wins_over_the_hub_id_reading(tmp_path):
+    (tmp_path / "org" / "name").mkdir(parents=True)
+    path = tmp_path / "c.sft.yaml"
+    path.write_text(f"model_name_or_path: org/name\ntrain_file: {DATA / 'instruct_train.jsonl'}\n")
+    assert issues_of(tmp_path, path.read_text()) == [
+        f"c.sft.yaml:1:21: {(tmp_path / 'org' / 'name').resolve()} has no config.json; point `model_name_or_path` at a "
+        "Hugging Face model folder"]
+    (tmp_path / "org" / "name" / "config.json").write_text("{}")
+    cfg, _ = load_config(path, ["model_revision=v1.0"])
+    assert cfg.model_name_or_path == str((tmp_path / "org" / "name").resolve()) and cfg.model_revision == "v1.0"
 
 
 def test_missing_required_key(tmp_path):

@@ -59,7 +59,8 @@ def test_truncation_is_counted(tmp_path, tokenizer):
     ('{"messages": [{"role": "user", "content": "x"}]}\n', "messages",
      "d.jsonl:1: the conversation has no assistant message, so nothing would be trained"),
     ('{"messages": [{"role": "bot", "content": "x"}]}\n', "messages",
-     'd.jsonl:1: messages[0] must be {"role": system|user|assistant, "content": string}'),
+     'd.jsonl:1: messages[0] has role "bot", which is not one of human, user, gpt, assistant, system, function_call, '
+     'observation, tool'),
     ('\n\n', "alpaca", "d.jsonl: the file has no rows"),
 ])
 def test_bad_rows_name_file_and_line(tmp_path, tokenizer, content, fmt, message):

@@ -10,7 +10,7 @@ import {
   type RunData,
   type XAxis,
 } from '../../src/protocol/dashboard';
-import { formatDuration, formatLoss, formatStep } from '../../src/protocol/format';
+import { formatDownload, formatDuration, formatLoss, formatStep } from '../../src/protocol/format';
 import { isActiveState, type RunSummary } from '../../src/protocol/runSummary';
 import { connect } from '../bridge';
 import { MetricChart } from '../charts/metricChart';
@@ -45,6 +45,7 @@ const progress = el('div', {
 }, [el('div', { className: 'progress-fill' })]);
 const stat = (id: string) => el('span', { id, className: 'stat' });
 const stats = {
+  download: stat('run-download'),
   step: stat('run-step'),
   loss: stat('run-loss'),
   evalLoss: stat('run-eval-loss'),
@@ -215,6 +216,8 @@ function renderSummary(tracked: Tracked): void {
   const fraction = run.step !== undefined && total ? Math.min(1, run.step / total) : 0;
   progress.setAttribute('aria-valuenow', String(Math.round(fraction * 100)));
   (progress.firstElementChild as HTMLElement).style.width = `${fraction * 100}%`;
+  setText(stats.download, run.download && isActiveState(run.state) ? formatDownload(run.download) : '');
+  stats.download.title = run.download ? `${run.download.model}: ${run.download.filesDone} of ${run.download.filesTotal} files (${run.download.file})` : '';
   setText(stats.step, formatStep({ step: run.step, totalSteps: total }) ?? '');
   setText(stats.loss, run.loss !== undefined ? `loss ${formatLoss(run.loss)}` : '');
   setText(stats.evalLoss, run.evalLoss !== undefined ? `eval loss ${formatLoss(run.evalLoss)}` : '');

@@ -10,6 +10,7 @@ export type RunEvent =
   | GenerationEvent
   | CheckpointEvent
   | LogEvent
+  | DownloadEvent
   | ErrorEvent
   | RunFinishedEvent;
 export type RunStartedEvent = Envelope & {
@@ -59,6 +60,14 @@ export type RunStartedEvent = Envelope & {
    */
   truncated_examples?: number;
   /**
+   * Training rows left out by excess_length_strategy (no answer token left after truncation, or longer than max_length with drop).
+   */
+  dropped_examples?: number;
+  /**
+   * path:line and reason of the first dropped training row.
+   */
+  first_dropped?: string;
+  /**
    * Tokens of the training examples after truncation (before packing).
    */
   train_tokens?: number;
@@ -74,6 +83,10 @@ export type RunStartedEvent = Envelope & {
    * Checkpoint path the run resumed from, when resumed.
    */
   resumed_from?: string;
+  /**
+   * Commit of the Hub model the run loaded, when model_name_or_path is a Hub id (also in config.resolved.json).
+   */
+  model_commit?: string;
 };
 export type TrainEvent = Envelope & {
   type: 'train';
@@ -201,6 +214,36 @@ export type LogEvent = Envelope & {
    * Human-readable text.
    */
   message: string;
+};
+/**
+ * Progress of fetching a Hub model into the Hugging Face cache before the run starts; at most about four per second, the last one with bytes_done = bytes_total. Files already cached are not counted.
+ */
+export type DownloadEvent = Envelope & {
+  type: 'download';
+  /**
+   * Hub id being fetched, e.g. Qwen/Qwen2.5-0.5B-Instruct.
+   */
+  model: string;
+  /**
+   * File being fetched (path inside the repository).
+   */
+  file: string;
+  /**
+   * Bytes of the files to fetch that are on disk so far.
+   */
+  bytes_done: number;
+  /**
+   * Bytes of all files to fetch.
+   */
+  bytes_total: number;
+  /**
+   * Files fetched completely.
+   */
+  files_done: number;
+  /**
+   * Files to fetch.
+   */
+  files_total: number;
 };
 export type ErrorEvent = Envelope & {
   type: 'error';

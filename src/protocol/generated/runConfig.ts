@@ -5,9 +5,13 @@
  */
 export interface RunConfig {
   /**
-   * Folder of a local Hugging Face causal LM checkpoint (config.json, weights, tokenizer files). Relative paths are resolved from the config file's folder.
+   * The model to fine-tune: a local Hugging Face model folder (config.json, safetensors weights, tokenizer files), relative to the config file's folder, or a Hugging Face Hub id such as Qwen/Qwen2.5-0.5B-Instruct. A value that names an existing folder is that folder; otherwise an org/name value is a Hub id, fetched once into the Hugging Face cache (HF_HOME / HF_HUB_CACHE) with the token set by 'SFT Studio: Set Hugging Face Token' (HF_TOKEN).
    */
   model_name_or_path: string;
+  /**
+   * Branch, tag or commit of a Hub model_name_or_path. The run records the commit it resolved to in config.resolved.json, and a resume loads that commit. Ignored for a local folder.
+   */
+  model_revision?: string;
   /**
    * Name of the run; its folder is <output_dir>/<run_name>-<UTC timestamp>. Defaults to the config file's stem.
    */
@@ -29,15 +33,32 @@ export interface RunConfig {
    */
   validation_file?: string;
   /**
-   * Row format: alpaca = {instruction, input?, output}; messages = {messages: [{role, content}, ...]} rendered with the tokenizer's chat template.
+   * Row format: auto = decided by the first row's keys (in this order: messages, sharegpt, prompt_completion, alpaca, text); alpaca = {instruction, input?, output, system?}; messages = OpenAI style {messages: [{role, content}, ...]}, content a string or a list of text parts; sharegpt = {conversations: [{from, value}, ...], system?}; prompt_completion = TRL style {prompt, completion}, both strings (plain text, the completion trained) or both lists of messages (only the completion's assistant turns trained); text = {text}, every token trained. Conversations are rendered with the chat template; a `tools` column is passed to it.
    */
-  dataset_format?: 'alpaca' | 'messages' | 'text';
+  dataset_format?: 'auto' | 'alpaca' | 'messages' | 'sharegpt' | 'prompt_completion' | 'text';
   /**
-   * Rename columns of the data files: keys are the names a format reads (instruction, input, output, messages, text, text_pair, label), values the column names in your files, e.g. {text: text_a, text_pair: text_b}.
+   * Rename columns of the data files: keys are the names a format reads (instruction, input, output, messages, conversations, prompt, completion, tools, system, text, text_pair, label), values the column names in your files, e.g. {text: text_a, text_pair: text_b}.
    */
   column_mapping?: {
     [k: string]: string;
   };
+  /**
+   * Keys holding the speaker and the text inside each turn of messages, sharegpt and conversational prompt_completion rows, e.g. {role: speaker, content: text}; a key left out keeps the format's default (messages: role/content, sharegpt: from/value). null = the defaults.
+   */
+  message_field_mapping?: {
+    role?: string;
+    content?: string;
+  } | null;
+  /**
+   * Dataset role name -> system, user, assistant or tool, merged over the defaults human/user -> user, gpt/assistant -> assistant, system -> system, function_call -> assistant (its text kept), observation/tool -> tool; e.g. {customer: user, agent: assistant}. null = the defaults.
+   */
+  role_mapping?: {
+    [k: string]: 'system' | 'user' | 'assistant' | 'tool';
+  } | null;
+  /**
+   * A system message put first in every conversation that has none (also in the generation prompts). null = none.
+   */
+  system_prompt?: string | null;
   /**
    * Without validation_file: share of train_file's rows held out for validation (seeded by `seed`, drawn before subsample). 0 = no split.
    */
@@ -51,7 +72,7 @@ export interface RunConfig {
    */
   num_labels?: number;
   /**
-   * Fixed prompt set sampled at step 0 and at every evaluation (JSONL in alpaca format; `output`, when present, is the reference and the prompt is decoded greedily).
+   * Fixed prompt set sampled at step 0 and at every evaluation (JSONL of alpaca rows, whose `output`, when present, is the reference, or messages / sharegpt rows, whose final assistant turn, when present, is the reference; prompts with a reference are decoded greedily).
    */
   generation_prompts_file?: string;
   /**
@@ -78,6 +99,18 @@ export interface RunConfig {
    * Maximum tokens per example; longer examples are truncated (the count is reported).
    */
   max_length?: number;
+  /**
+   * Rows longer than max_length: truncate = keep the first max_length tokens (a cut answer still ends with its end-of-turn marker) and drop rows left with no answer token; drop = drop every longer row; error = stop at the first row whose answer would be cut away entirely. Dropped rows are counted and the first is named in the dry run, run_started and the token panel.
+   */
+  excess_length_strategy?: 'truncate' | 'drop' | 'error';
+  /**
+   * Chat template used instead of the tokenizer's: a bundled name (plain = '### User:' / '### Assistant:' turns ending with the EOS token, the default for tokenizers without a template; chatml = <|im_start|>/<|im_end|> turns) or a .jinja file relative to the config. null = the tokenizer's own template. Saved with every checkpoint.
+   */
+  chat_template?: string;
+  /**
+   * Extra variables for the chat template, passed on every render (training, generation, token insight), e.g. {enable_thinking: false} for Qwen3 puts the empty think block into the generation prompt so only the answer is trained.
+   */
+  chat_template_kwargs?: {};
   /**
    * Concatenate each micro-batch into one row with position_ids restarting per example (no padding, no attention across examples). Changes only the layout of a batch, never its content.
    */
