@@ -2,6 +2,7 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020'
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Node as YamlNode } from 'yaml';
+import { dataPathFields, hubReferenceProblem, isHubReference } from './dataSource';
 import { didYouMean } from './didYouMean';
 import { isDirectory, modelKind } from './modelSource';
 import {
@@ -132,7 +133,8 @@ function schemaProblem(parsed: ParsedConfig, error: ErrorObject): ConfigProblem 
   switch (error.keyword) {
     case 'additionalProperties': {
       const name = String(params.additionalProperty);
-      const suggestion = at.length === 0 ? didYouMean(name, fieldNames) : undefined;
+      const known = at.length === 0 ? fieldNames : at[0] === 'train_files' && at.length === 2 ? trainFileKeys : undefined;
+      const suggestion = known ? didYouMean(name, known) : undefined;
       const hint = suggestion
         ? `; did you mean "${suggestion}"?`
         : '; remove it or see the run config schema for the fields it accepts';
@@ -147,10 +149,11 @@ function schemaProblem(parsed: ParsedConfig, error: ErrorObject): ConfigProblem 
     case 'required': {
       const name = String(params.missingProperty);
       const about = at.length === 0 ? firstSentence(fieldSchemas[name]?.description) : undefined;
+      const entry = at[0] === 'train_files' ? `${label(at)} has no "${name}": add ${name}: data/train.jsonl (a data file, or hf://datasets/ORG/NAME for a Hub dataset)` : undefined;
       return {
         ...base,
         field: [...at, name].join('.'),
-        message: `missing required field "${name}"${about ? ` (${about})` : ''}`,
+        message: entry ?? `missing required field "${name}"${about ? ` (${about})` : ''}`,
         ...nodeSpan(parsed, firstKeyNodeAt(parsed.document, at) ?? nodeAt(parsed.document, at)),
       };
     }
@@ -170,8 +173,11 @@ function valueMessage(
   value: unknown,
   params: Record<string, unknown>,
 ): string {
-  const subject = field === '' ? 'config' : field;
+  const subject = field === '' ? 'config' : label(field.split('.'));
   const got = `got ${describe(value)}`;
+  if (field.startsWith('train_files.') && field.endsWith('.weight')) {
+    return `${subject} must be a number greater than 0 (how many times the file's rows are used: 0.5 = a seeded half, 2 = every row twice); ${got}`;
+  }
   switch (error.keyword) {
     case 'type': {
       const expected = String(params.type);
@@ -210,9 +216,11 @@ function missingFileProblems(
   const problems: ConfigProblem[] = [];
   const folderTest = options.isDirectory ?? (options.exists ? exists : isDirectory);
   problems.push(...chatTemplateProblems(parsed, config, folder, exists));
+  problems.push(...dataSourceProblems(parsed, config, folder, exists));
   for (const field of pathFields) {
     const value = config[field];
     if (typeof value !== 'string' || value === '') continue;
+    if (field !== 'model_name_or_path' && isHubReference(value)) continue; // a Hub dataset: dataSourceProblems
     const absolute = path.resolve(folder, value);
     const span = nodeSpan(parsed, nodeAt(parsed.document, [field]));
     if (field === 'model_name_or_path') {
@@ -239,6 +247,52 @@ function missingFileProblems(
   return problems;
 }
 
+/**
+ * Exactly one of train_file and train_files; an `hf://` data path is a well-formed Hub dataset reference; every
+ * train_files path exists (the trainer's rules: config.py _data_source_problems).
+ */
+function dataSourceProblems(parsed: ParsedConfig, config: Record<string, unknown>, folder: string, exists: (file: string) => boolean): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const has = (key: string) => config[key] !== undefined && config[key] !== null;
+  if (has('train_file') && has('train_files')) {
+    problems.push({
+      severity: 'error',
+      code: 'exclusive',
+      field: 'train_files',
+      message: 'train_files: set either "train_file" or "train_files", not both; move the file into train_files as "- path: ..."',
+      ...nodeSpan(parsed, nodeAt(parsed.document, ['train_files'])),
+    });
+  } else if (!has('train_file') && !has('train_files')) {
+    problems.push({
+      severity: 'error',
+      code: 'required',
+      field: 'train_file',
+      message: 'missing training data: add "train_file" (a data file, or hf://datasets/ORG/NAME for a Hub dataset), or "train_files" with entries {path, weight} to mix several',
+      ...nodeSpan(parsed, firstKeyNodeAt(parsed.document, [])),
+    });
+  }
+  for (const { label, at, value } of dataPathFields(config)) {
+    if (typeof value !== 'string' || value === '') continue;
+    const span = nodeSpan(parsed, nodeAt(parsed.document, at));
+    if (isHubReference(value)) {
+      const problem = hubReferenceProblem(value);
+      if (problem) problems.push({ severity: 'error', code: 'invalid-value', field: at.join('.'), message: `${label}: ${problem}`, ...span });
+      continue;
+    }
+    if (at[0] !== 'train_files') continue; // train_file and validation_file: the path-field check
+    const absolute = path.resolve(folder, value);
+    if (exists(absolute)) continue;
+    problems.push({
+      severity: 'error',
+      code: 'missing-file',
+      field: at.join('.'),
+      message: `${label}: file "${value}" not found (looked for ${absolute}; relative paths start at the config file's folder)`,
+      ...span,
+    });
+  }
+  return problems;
+}
+
 /** `chat_template` names a bundled template or an existing .jinja file (the trainer's rule, config.py). */
 function chatTemplateProblems(parsed: ParsedConfig, config: Record<string, unknown>, folder: string, exists: (file: string) => boolean): ConfigProblem[] {
   const value = config.chat_template;
@@ -252,6 +306,14 @@ function chatTemplateProblems(parsed: ParsedConfig, config: Record<string, unkno
   const names = bundledTemplateNames();
   if (names.includes(value)) return [];
   return [{ severity: 'error', code: 'invalid-value', field: 'chat_template', message: `chat_template: must be one of ${names.join(', ')} or a .jinja file, got "${value}"`, ...span }];
+}
+
+const trainFileKeys = Object.keys((fieldSchemas.train_files as unknown as { items?: { properties?: object } }).items?.properties ?? {});
+
+/** `train_files.1.weight` as the trainer names it, `train_files[1].weight`; other fields as they are. */
+function label(at: readonly string[]): string {
+  if (at[0] !== 'train_files') return at.join('.');
+  return at[0] + at.slice(1).map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`)).join('');
 }
 
 function nodeSpan(parsed: ParsedConfig, node: YamlNode | undefined): SourceSpan {

@@ -2,6 +2,7 @@
 // row_to_messages; the row formats are in rowFormats.ts). Kept rule for rule equivalent, because the
 // token counts shown in the editor must be the trainer's own numbers.
 import * as fs from 'node:fs';
+import { DATA_SUFFIXES, isHubReference } from '../config/dataSource';
 import { CsvError, dictRows } from './csvReader';
 import { rowConversation, type ConversationMessage, type FormatOptions } from './rowFormats';
 
@@ -30,6 +31,8 @@ export class Row {
     readonly where: string,
     readonly data: Record<string, unknown>,
     readonly mapping: Readonly<Record<string, string>> = {},
+    /** Which of the config's training sources the row came from (its place in train_files); its format follows. */
+    readonly source = 0,
   ) {}
 
   /** 1-based line in the file. */
@@ -79,17 +82,23 @@ function asObject(where: string, value: unknown): Record<string, unknown> {
 
 const SUFFIXES = ['.jsonl', '.json', '.csv'] as const;
 
+const TRAINER_ONLY: [test: (lower: string) => boolean, what: string][] = [
+  [(lower) => lower.endsWith('.parquet'), 'Parquet files are'],
+  [(lower) => lower.endsWith('.arrow'), 'Arrow files are'],
+  [isHubReference, 'Hub datasets are'],
+];
+
 /** All rows of a data file in file order; the suffix decides the format, as in the trainer. */
-export function readRows(file: string, mapping: Readonly<Record<string, string>> = {}): Row[] {
+export function readRows(file: string, mapping: Readonly<Record<string, string>> = {}, source = 0): Row[] {
   const lower = file.toLowerCase();
   const suffix = SUFFIXES.find((s) => lower.endsWith(s));
   if (!suffix) {
-    const parquet = lower.endsWith('.parquet');
+    const trainerOnly = TRAINER_ONLY.find(([test]) => test(lower))?.[1];
     throw new DataError(
-      parquet ? `${file}: Parquet files are read by the trainer only; token insight reads .jsonl, .json and .csv` : `${file}: unsupported data file type`,
-      parquet
-        ? 'Run `python -m sft_studio train CONFIG --dry-run --json` for the counts of this file, or convert it to .jsonl to see them in the editor.'
-        : 'Use one of .jsonl, .json, .csv, .parquet (the suffix decides how the file is read).',
+      trainerOnly ? `${file}: ${trainerOnly} read by the trainer only; token insight reads .jsonl, .json and .csv` : `${file}: unsupported data file type`,
+      trainerOnly
+        ? 'Run `python -m sft_studio train CONFIG --dry-run --json` for the counts of this data, or convert it to .jsonl to see them in the editor.'
+        : `Use one of ${DATA_SUFFIXES.join(', ')}, or a Hub dataset hf://datasets/ORG/NAME (the suffix decides how a file is read).`,
     );
   }
   let bytes: Buffer;
@@ -101,7 +110,7 @@ export function readRows(file: string, mapping: Readonly<Record<string, string>>
   }
   const records = suffix === '.jsonl' ? jsonlRecords(bytes, file) : suffix === '.json' ? jsonRecords(bytes, file) : csvRecords(bytes, file);
   if (records.length === 0) throw new DataError(`${file}: the file has no rows`, 'Add at least one example.');
-  return records.map(([where, data]) => new Row(where, data, mapping));
+  return records.map(([where, data]) => new Row(where, data, mapping, source));
 }
 
 type SourceRecord = [where: string, data: Record<string, unknown>];

@@ -1,5 +1,5 @@
 // Code lenses of token insight on run configs: `Preview tokens` on the first line, and on the
-// `train_file:` line the summary "N examples · M tokens · X% truncated", counted lazily in
+// `train_file:` (or `train_files:`) line the summary "N examples · M tokens · X% truncated", counted lazily in
 // resolveCodeLens (so only visible lenses cost anything) and cached by file modification times.
 // The count runs in a worker thread: until it ends the lens reads "counting tokens…", then the cache
 // asks for a redraw (refresh) and the lens shows the cached summary.
@@ -15,7 +15,8 @@ export const PREVIEW_TOKENS_COMMAND = 'sftStudio.previewTokens';
 
 export function datasetLensTitle(stats: TokenStats): string {
   const pct = (stats.truncated_fraction * 100).toFixed(stats.truncated_fraction > 0 && stats.truncated_fraction < 0.001 ? 2 : 1);
-  return `${stats.examples.toLocaleString('en-US')} examples · ${stats.tokens.toLocaleString('en-US')} tokens · ${pct}% truncated`;
+  const dropped = stats.dropped_examples ? ` · ${stats.dropped_examples.toLocaleString('en-US')} dropped (overlong)` : '';
+  return `${stats.examples.toLocaleString('en-US')} examples · ${stats.tokens.toLocaleString('en-US')} tokens · ${pct}% truncated${dropped}`;
 }
 
 class DatasetLens extends vscode.CodeLens {
@@ -53,7 +54,7 @@ export class InsightCodeLensProvider implements vscode.CodeLensProvider, vscode.
       }),
     ];
     for (let line = 0; line < document.lineCount; line++) {
-      if (/^\s*"?train_file"?\s*:/.test(document.lineAt(line).text)) {
+      if (/^\s*"?train_files?"?\s*:/.test(document.lineAt(line).text)) {
         lenses.push(new DatasetLens(new vscode.Range(line, 0, line, 0), document.uri.fsPath, document.uri));
         break;
       }

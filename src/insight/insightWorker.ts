@@ -40,7 +40,7 @@ class Helper {
     });
     // Awaited only once the shards before it are in; a failure meanwhile must not count as unhandled.
     this.result.catch(() => undefined);
-    const shard: ShardRows = { rows: rows.map((row) => [row.where, row.data]) };
+    const shard: ShardRows = { rows: rows.map((row) => [row.where, row.data, row.source]) };
     this.worker.postMessage(shard);
   }
 
@@ -122,7 +122,8 @@ async function shard(job: ShardJob, port: MessagePort): Promise<void> {
   const received = new Promise<ShardRows>((resolve) => port.once('message', resolve));
   try {
     const encode = exampleEncoder(job.config, await tokenizerFor(job.config));
-    const rows = (await received).rows.map(([where, data]) => new Row(where, data, job.config.columnMapping));
+    const sources = job.config.trainFiles;
+    const rows = (await received).rows.map(([where, data, source]) => new Row(where, data, sources[source]?.columnMapping ?? job.config.columnMapping, source));
     const table = await countRows(rows, encode, { onProgress: (done) => post(port, { type: 'progress', done }) });
     post(port, { type: 'done', table }, transferList(table));
   } catch (error) {

@@ -5,7 +5,7 @@ import { ConversationEncoder, IGNORE_INDEX, OverlongRow, type ChatTokenizer, typ
 import { DataError, readRows, type Row } from './datasetRows';
 import { resolveFormat } from './rowFormats';
 import type { InsightConfig } from './insightConfig';
-import { splitRows, subsampleRows } from './trainingSplit';
+import { splitRows, subsampleRows, weightRows } from './trainingSplit';
 
 export interface LineExample extends EncodedExample {
   /** 1-based line of the row in train_file. */
@@ -96,20 +96,23 @@ export function tableOf(examples: readonly EncodedExample[]): ExampleTable {
 }
 
 /**
- * The rows the trainer trains on (train_file minus the validation hold-out, then subsampled, in file order)
- * and the config with `dataset_format: auto` resolved from the whole file, as data.py load_splits does.
+ * The rows the trainer trains on, as data.py load_splits builds them: every source's rows in one list (train_file,
+ * or the train_files in order), minus the validation hold-out, then each source's rows taken `weight` times,
+ * then subsampled; and the config with each source's `dataset_format: auto` resolved from that source's rows.
  */
 export function trainingRows(config: InsightConfig): { rows: Row[]; config: InsightConfig } {
-  const all = readRows(config.trainFile, config.columnMapping);
-  const resolved = { ...config, datasetFormat: resolveFormat(config.datasetFormat, all, config) };
-  const { train } = splitRows(all, config.validationSplitRatio, config.seed);
-  return { rows: subsampleRows(train, config.subsample, config.seed), config: resolved };
+  const perSource = config.trainFiles.map((source, i) => readRows(source.path, source.columnMapping, i));
+  const trainFiles = config.trainFiles.map((source, i) => ({ ...source, datasetFormat: resolveFormat(source.datasetFormat, perSource[i], config) }));
+  const resolved = { ...config, trainFiles, datasetFormat: trainFiles[0].datasetFormat };
+  const { train } = splitRows(perSource.flat(), config.validationSplitRatio, config.seed);
+  const weighted = weightRows(train, config.trainFiles.map((source) => source.weight), config.seed);
+  return { rows: subsampleRows(weighted, config.subsample, config.seed), config: resolved };
 }
 
-/** How the trainer turns one training row into an example (the config's format already resolved). */
+/** How the trainer turns one training row into an example (each source's format already resolved). */
 export function exampleEncoder(config: InsightConfig, tok: ChatTokenizer): (row: Row) => EncodedExample {
   const encoder = new ConversationEncoder(tok, config.maxLength, config.completionOnlyLoss, config.excessLengthStrategy);
-  return (row) => encoder.encodeRow(row, config.datasetFormat, config);
+  return (row) => encoder.encodeRow(row, config.trainFiles[row.source]?.datasetFormat ?? config.datasetFormat, config);
 }
 
 const YIELD_EVERY = 250;

@@ -24,7 +24,8 @@ export function inputsStamp(configPath: string): string {
   const parts = [mtime(configPath)];
   try {
     const config = loadInsightConfig(configPath);
-    parts.push(mtime(config.trainFile), mtime(path.join(config.modelDir, 'tokenizer.json')), mtime(path.join(config.modelDir, 'tokenizer_config.json')));
+    parts.push(...config.trainFiles.map((source) => mtime(source.path)));
+    parts.push(mtime(path.join(config.modelDir, 'tokenizer.json')), mtime(path.join(config.modelDir, 'tokenizer_config.json')));
   } catch {
     // An invalid config is keyed by its own mtime alone; computing it reports the problem.
   }

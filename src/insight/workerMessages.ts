@@ -40,9 +40,9 @@ export type CountReply =
 
 export type CountRequest = { type: 'example'; seq: number; index: number };
 
-/** To a helper: its part of the training rows, as [where, data] pairs. */
+/** To a helper: its part of the training rows, as [where, data, source] triples. */
 export interface ShardRows {
-  rows: [where: string, data: Record<string, unknown>][];
+  rows: [where: string, data: Record<string, unknown>, source: number][];
 }
 
 export type ShardReply =

@@ -16,6 +16,9 @@ export interface TokenStatsView {
   histogram: { edges: number[]; counts: number[] };
   packing_efficiency: { bfd: number; wrapped: number };
   padding_efficiency: number;
+  /** Rows left out by excess_length_strategy, and the first (`path:line: reason`). */
+  dropped_examples: number;
+  first_dropped: string | null;
 }
 
 export interface TokensState {

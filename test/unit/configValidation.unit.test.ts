@@ -64,13 +64,16 @@ test('booleans written as yes/no get a hint (YAML 1.2 reads them as strings)', (
 });
 
 test('a missing required field is reported at the first key with what it is for', () => {
-  const problems = problemsOf('# comment\nmodel_name_or_path: m\n');
+  const problems = problemsOf('# comment\ntrain_file: t.jsonl\n');
   assert.equal(problems.length, 1);
   assert.equal(at(problems[0]), '2:1');
   assert.equal(
     problems[0].message,
-    'missing required field "train_file" (Training data (JSONL, one example per line; JSON, a list of objects; CSV with a header row; or Parquet), relative to the config file\'s folder)',
+    'missing required field "model_name_or_path" (The model to fine-tune: a local Hugging Face model folder (config.json, safetensors weights, tokenizer files), relative to the config file\'s folder, or a Hugging Face Hub id such as Qwen/Qwen2.5-0.5B-Instruct)',
   );
+  const [data] = problemsOf('# comment\nmodel_name_or_path: m\n');
+  assert.equal(at(data), '2:1');
+  assert.match(data.message, /^missing training data: add "train_file" \(a data file, or hf:\/\/datasets\/ORG\/NAME for a Hub dataset\), or "train_files"/);
 });
 
 test('missing files are checked relative to the config folder, each at its value', () => {

@@ -2,7 +2,6 @@
 // tokenizer read from the Hugging Face cache (refs/<revision> -> snapshots/<commit>), the token kept in
 // SecretStorage and handed to the trainer as HF_TOKEN, and download progress in the Runs view.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -19,6 +18,7 @@ import { foldEvents, summarize } from '../../src/runs/runStatus';
 import { trainerEnv } from '../../src/runs/trainerCommand';
 import { presentRun } from '../../src/views/runPresentation';
 import { FakeUi, repoRoot, tempDir } from './helpers';
+import { trainerConfigIssues } from './trainerParity';
 
 const tinyModel = path.join(repoRoot, 'examples', 'tiny-llama');
 const trainFile = path.join(repoRoot, 'examples', 'data', 'instruct_train.jsonl');
@@ -78,25 +78,9 @@ test('both validators give every case the same verdict (the trainer\'s validate 
   CASES.forEach(([value], i) => {
     fs.writeFileSync(path.join(dir, `c${i}.sft.yaml`), `model_name_or_path: '${value}'\ntrain_file: ${JSON.stringify(trainFile)}\n`);
   });
-  // One Python process validates every config: {file: [messages about model_name_or_path]}.
-  const script = [
-    'import json, sys',
-    'from sft_studio.config import ConfigError, load_config',
-    'out = {}',
-    'for f in sys.argv[1:]:',
-    '    try:',
-    '        load_config(f); out[f] = []',
-    '    except ConfigError as e:',
-    '        out[f] = [i.message for i in e.issues if i.line == 1]',
-    'print(json.dumps(out))',
-  ].join('\n');
   const files = CASES.map((_, i) => path.join(dir, `c${i}.sft.yaml`));
-  const done = spawnSync(python, ['-c', script, ...files], {
-    encoding: 'utf8',
-    env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'trainer') },
-  });
-  assert.equal(done.status, 0, done.stderr);
-  const verdicts: Record<string, string[]> = JSON.parse(done.stdout.trim().split('\n').at(-1) ?? '{}');
+  const issues = trainerConfigIssues(files);
+  const verdicts = Object.fromEntries(files.map((f) => [f, issues[f].filter((i) => i.line === 1).map((i) => i.message)]));
   const kinds = CASES.map(([value], i) => {
     const file = files[i];
     // On this disk org/name (and so ./org/name) is a folder with config.json.

@@ -1,25 +1,21 @@
 // The editor's token insight against the Python trainer: for every causal-LM config under examples/
 // and for configs covering the other data paths (chat messages, loss on all tokens, truncation, plain
-// text, column mapping, a .json file, validation hold-out and subsample), the token ids, the labels and
-// the four totals must be identical. One Python process dumps what the trainer builds for all configs.
+// text, column mapping, a .json file, validation hold-out and subsample, three train_files mixed by weight with
+// their own formats and column mappings), the token ids, the labels and the four totals must be identical. One
+// Python process dumps what the trainer builds for all configs.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli/main';
-import { computeConfigTokens } from '../../src/insight/configTokenStats';
 import { repoRoot, tempDir } from './helpers';
+import { assertEditorEqualsTrainer, python, trainerEnv } from './trainerParity';
 
-const python = path.join(repoRoot, '.venv', 'bin', 'python');
 const examples = path.join(repoRoot, 'examples');
 const data = path.join(examples, 'data');
 const model = path.join(examples, 'tiny-llama');
 
-interface Dumped {
-  examples: { input_ids: number[]; labels: number[]; truncated: boolean }[];
-  totals: { examples: number; tokens: number; truncated_examples: number; trained_tokens: number; dropped_examples: number };
-}
 
 function exampleConfigs(dir: string): string[] {
   const found: string[] = [];
@@ -38,7 +34,8 @@ function isCausalLm(config: string): boolean {
 function writeConfig(dir: string, name: string, fields: Record<string, unknown>): string {
   const file = path.join(dir, name);
   const base = { model_name_or_path: model, train_file: path.join(data, 'chat_train.jsonl'), dataset_format: 'messages' };
-  fs.writeFileSync(file, Object.entries({ ...base, ...fields }).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
+  const entries = Object.entries({ ...base, ...fields }).filter(([, v]) => v !== undefined);
+  fs.writeFileSync(file, entries.map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
   return file;
 }
 
@@ -58,6 +55,21 @@ function syntheticConfigs(dir: string): string[] {
       train_file: path.join(dir, 'renamed.json'),
       column_mapping: { instruction: 'question', input: 'context', output: 'answer' },
     }),
+    // Three sources: chat rows (auto -> messages), the renamed .json (alpaca through its own mapping) twice and
+    // a half, and a sliver of the alpaca file (auto -> alpaca); held out, weighted and subsampled as the trainer does.
+    writeConfig(dir, 'mixed.sft.yaml', {
+      train_file: undefined,
+      dataset_format: 'auto',
+      max_length: 96,
+      train_files: [
+        { path: path.join(data, 'chat_train.jsonl'), weight: 0.3 },
+        { path: path.join(dir, 'renamed.json'), dataset_format: 'alpaca', weight: 2.5, column_mapping: { instruction: 'question', input: 'context', output: 'answer' } },
+        { path: path.join(data, 'instruct_train.jsonl'), weight: 0.05 },
+      ],
+      validation_split_ratio: 0.1,
+      subsample: 0.9,
+      seed: 3,
+    }),
   ];
 }
 
@@ -66,27 +78,8 @@ test('token ids, labels and totals equal the trainer for every causal-LM example
   const configs = [...exampleConfigs(examples).filter(isCausalLm), ...syntheticConfigs(dir)];
   assert.ok(configs.some((c) => c.endsWith('demo.sft.yaml')), 'examples/demo.sft.yaml is among the checked configs');
 
-  const py = spawnSync(python, [path.join(repoRoot, 'test', 'fixtures', 'insight', 'dump_training_examples.py'), ...configs], {
-    encoding: 'utf8',
-    maxBuffer: 512 * 1024 * 1024,
-    env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'trainer'), HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
-  });
-  assert.equal(py.status, 0, `the Python dump failed:\n${py.stderr}`);
-  const expected = JSON.parse(py.stdout) as Dumped[];
+  const { expected } = await assertEditorEqualsTrainer(configs);
 
-  for (const [i, config] of configs.entries()) {
-    const name = path.basename(config);
-    const { examples: got, stats } = await computeConfigTokens(config);
-    const want = expected[i];
-    assert.equal(got.length, want.examples.length, `${name}: example count`);
-    got.forEach((example, k) => {
-      assert.deepEqual(example.inputIds, want.examples[k].input_ids, `${name}: input ids of example ${k} (line ${example.line})`);
-      assert.deepEqual(example.labels, want.examples[k].labels, `${name}: labels of example ${k} (line ${example.line})`);
-      assert.equal(example.truncated, want.examples[k].truncated, `${name}: truncation of example ${k}`);
-    });
-    const { examples: n, tokens, truncated_examples, trained_tokens, dropped_examples } = stats;
-    assert.deepEqual({ examples: n, tokens, truncated_examples, trained_tokens, dropped_examples }, want.totals, `${name}: totals`);
-  }
   // The data paths the synthetic configs are there for were really taken.
   const byName = (suffix: string) => expected[configs.findIndex((c) => c.endsWith(suffix))];
   assert.ok(byName('chat-all-tokens-short.sft.yaml').totals.truncated_examples > 100);
@@ -94,6 +87,12 @@ test('token ids, labels and totals equal the trainer for every causal-LM example
   assert.equal(byName('chat-split-subsample.sft.yaml').totals.examples, Math.round(0.35 * (2000 - 300)));
   assert.ok(byName('chat-overlong.sft.yaml').totals.dropped_examples > 0);
   assert.ok(byName('chat-overlong.sft.yaml').totals.truncated_examples > 0);
+  // Every source of the mixed config was trained, the renamed file more often than it has rows.
+  const mixed = byName('mixed.sft.yaml');
+  assert.deepEqual(mixed.sources.map((s) => s.rows), [2000, 40, 3000]);
+  assert.ok(mixed.sources.every((s) => s.examples > 0));
+  assert.ok(mixed.sources[1].examples > 40);
+  assert.equal(mixed.sources.reduce((n, s) => n + s.examples, 0), mixed.totals.examples);
 });
 
 test('`tokens CONFIG --json` and `train CONFIG --dry-run --json` print the same four totals for every example config', async () => {
@@ -107,7 +106,7 @@ test('`tokens CONFIG --json` and `train CONFIG --dry-run --json` print the same 
   for (const config of exampleConfigs(examples).filter(isCausalLm)) {
     const dry = spawnSync(python, ['-m', 'sft_studio', 'train', config, '--dry-run', '--json'], {
       encoding: 'utf8',
-      env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'trainer'), HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
+      env: trainerEnv,
     });
     assert.equal(dry.status, 0, `dry run of ${config} failed:\n${dry.stderr}`);
     let out = '';

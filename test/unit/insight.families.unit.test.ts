@@ -4,25 +4,18 @@
 // max_length that truncates some rows and drops others must give identical ids, labels and totals in
 // TypeScript (transformers.js) and Python (transformers). Skipped with a reason when the fixtures are absent.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { computeConfigTokens } from '../../src/insight/configTokenStats';
 import { repoRoot, tempDir } from './helpers';
+import { assertEditorEqualsTrainer } from './trainerParity';
 
-const python = path.join(repoRoot, '.venv', 'bin', 'python');
 const manifest = path.join(repoRoot, 'test', 'fixtures', 'model-families.json');
 const data = path.join(repoRoot, 'examples', 'data');
 
 interface Family {
   family: string;
   dir: string;
-}
-
-interface Dumped {
-  examples: { input_ids: number[]; labels: number[]; truncated: boolean }[];
-  totals: Record<string, number>;
 }
 
 const families: Family[] = fs.existsSync(manifest) ? (JSON.parse(fs.readFileSync(manifest, 'utf8')) as { families: Family[] }).families : [];
@@ -68,26 +61,7 @@ test('real chat templates: token ids, labels and totals equal the trainer for ev
       configs.push(writeConfig(dir, 'llama3_1-sharegpt.sft.yaml', { model_name_or_path: model, train_file: path.join(data, 'sharegpt_sample.jsonl') }));
     }
   }
-  const py = spawnSync(python, [path.join(repoRoot, 'test', 'fixtures', 'insight', 'dump_training_examples.py'), ...configs], {
-    encoding: 'utf8',
-    maxBuffer: 512 * 1024 * 1024,
-    env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'trainer'), HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
-  });
-  assert.equal(py.status, 0, `the Python dump failed:\n${py.stderr}`);
-  const expected = JSON.parse(py.stdout) as Dumped[];
-  let dropped = 0;
-  for (const [i, config] of configs.entries()) {
-    const name = path.basename(config);
-    const { examples: got, stats } = await computeConfigTokens(config);
-    const want = expected[i];
-    assert.equal(got.length, want.examples.length, `${name}: example count`);
-    got.forEach((example, k) => {
-      assert.deepEqual(example.inputIds, want.examples[k].input_ids, `${name}: input ids of example ${k} (line ${example.line})`);
-      assert.deepEqual(example.labels, want.examples[k].labels, `${name}: labels of example ${k} (line ${example.line})`);
-    });
-    const { examples: n, tokens, truncated_examples, trained_tokens, dropped_examples } = stats;
-    assert.deepEqual({ examples: n, tokens, truncated_examples, trained_tokens, dropped_examples }, want.totals, `${name}: totals`);
-    dropped += dropped_examples;
-  }
+  const { stats } = await assertEditorEqualsTrainer(configs);
+  const dropped = stats.reduce((n, s) => n + s.dropped_examples, 0);
   assert.ok(dropped > 0, 'some max_length: 48 config dropped a row whose answer was cut away');
 });

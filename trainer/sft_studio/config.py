@@ -19,15 +19,17 @@ import jsonschema
 
 from .chat_templates import bundled_names, is_template_file
 from .hub import model_kind
+from .hub_data import is_hub_reference, reference_problem
 from .readers import DATA_SUFFIXES, MAPPABLE_COLUMNS
-from .source_map import Position, SourceError, SourceMap, load_with_positions, parse_scalar
+from .source_map import Position, SourceError, SourceMap, decode_utf8, load_with_positions, parse_scalar
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "run-config.schema.json"
 
 # config.resolved.json also records the commit a Hub model resolved to, so a resume loads the same one.
 MODEL_COMMIT = "model_commit"
 
-# Fields holding paths, resolved relative to the config file's folder (a Hub id in model_name_or_path is not a path).
+# Fields holding paths, resolved relative to the config file's folder (a Hub id in model_name_or_path is not a
+# path, nor an hf://datasets/ reference in a data field; train_files[].path resolves the same way).
 PATH_FIELDS = ("model_name_or_path", "output_dir", "train_file", "validation_file", "generation_prompts_file",
                "hostfile")
 
@@ -37,8 +39,10 @@ class RunConfig:
     # --- model ---
     model_name_or_path: str
     """A local Hugging Face model folder (relative to the config file) or a Hub id (org/name) fetched into the HF cache."""
-    train_file: str
-    """Training data: JSONL, JSON (a list of objects), CSV (header row) or Parquet."""
+    train_file: Optional[str] = None
+    """Training data: JSONL, JSON (a list of objects), CSV (header row), Parquet, Arrow, or hf://datasets/ORG/NAME."""
+    train_files: Optional[list[dict[str, Any]]] = None
+    """Instead of train_file: several sources [{path, dataset_format?, weight?, column_mapping?}], mixed by weight."""
     model_revision: str = "main"
     """Branch, tag or commit of a Hub model; the run records the commit it loaded. Ignored for a local folder."""
     run_name: Optional[str] = None
@@ -295,6 +299,8 @@ def _check_schema(data: Any, smap: SourceMap, overrides: dict[str, str]) -> list
                 close = difflib.get_close_matches(key, list(props), n=1, cutoff=0.6)
                 fix = f"did you mean `{close[0]}`?" if close else "remove it or check the spelling against the schema"
                 issues.append(ConfigIssue(*at(key, True), f"unknown key `{key}`: {fix}"))
+        elif error.absolute_path and error.absolute_path[0] == "train_files":
+            issues.append(_train_files_issue(error, smap, overrides, props["train_files"]))
         elif error.validator == "required":
             missing = error.message.split("'")[1]
             issues.append(ConfigIssue(smap.path, 1, 1, f"missing required key `{missing}`: add `{missing}: ...` ({props[missing]['description'].split('.')[0]})"))
@@ -302,6 +308,41 @@ def _check_schema(data: Any, smap: SourceMap, overrides: dict[str, str]) -> list
             key = str(error.absolute_path[0]) if error.absolute_path else ""
             issues.append(ConfigIssue(*at(key, False), _schema_message(error, key, props)))
     return issues
+
+
+def _train_files_issue(error: jsonschema.ValidationError, smap: SourceMap, overrides: dict[str, str],
+                       spec: dict[str, Any]) -> ConfigIssue:
+    """A schema error inside `train_files`, named like `train_files[1].weight` and placed at that value."""
+    path = list(error.absolute_path)
+    if "train_files" in overrides:
+        where: tuple[str, int, int] = (f"--set train_files={overrides['train_files']}", 0, 0)
+    else:
+        pos = smap.value(tuple(path))
+        where = (smap.path, pos.line, pos.column)
+    label = "train_files" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
+    item = spec["items"]
+    allowed = ", ".join(item["properties"])
+    v = error.validator
+    if v == "minItems":
+        return ConfigIssue(*where, "`train_files` needs at least one entry such as `- path: data/train.jsonl`")
+    if v == "required":
+        return ConfigIssue(*where, f"`{label}` has no `path`: add `path: data/train.jsonl` (a data file, or "
+                                   "hf://datasets/ORG/NAME for a Hub dataset)")
+    if v == "additionalProperties":
+        unknown = [k for k in error.instance if k not in item["properties"]]
+        close = difflib.get_close_matches(unknown[0], list(item["properties"]), n=1)
+        if "train_files" not in overrides:
+            pos = smap.key(tuple(path) + (unknown[0],))
+            where = (smap.path, pos.line, pos.column)
+        fix = f"did you mean `{close[0]}`?" if close else f"it takes {allowed}"
+        return ConfigIssue(*where, f"`{label}` has unknown key `{unknown[0]}`: {fix}")
+    if v == "type" and len(path) == 2:
+        return ConfigIssue(*where, f"`{label}` must be a mapping such as {{path: data/train.jsonl, weight: 1}}, "
+                                   f"got {_describe(error.instance)}")
+    if len(path) >= 3 and path[2] == "weight":
+        return ConfigIssue(*where, f"`{label}` must be a number greater than 0, got {_describe(error.instance)} "
+                                   "(how many times the file's rows are used: 0.5 = a seeded half, 2 = every row twice)")
+    return ConfigIssue(*where, _schema_message(error, label, {label: item["properties"].get(path[2], {}) if len(path) >= 3 else item}))
 
 
 def _check_semantics(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, str], base: Path) -> list[ConfigIssue]:
@@ -323,6 +364,8 @@ def _check_semantics(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, 
             issues.append(ConfigIssue(*at("model_name_or_path"), f"{folder} has no config.json; point `model_name_or_path` at a Hugging Face model folder"))
     for key in ("train_file", "validation_file", "generation_prompts_file"):
         value = cfg.get(key)
+        if key != "generation_prompts_file" and is_hub_reference(value):
+            continue  # checked in _data_source_problems
         if isinstance(value, str) and value and not (base / value).resolve().is_file():
             issues.append(ConfigIssue(*at(key), f"file not found: {(base / value).resolve()}; fix the path in `{key}` (relative to the config file)"))
     if cfg.get("eval_strategy") == "steps" and not cfg.get("eval_steps"):
@@ -346,17 +389,13 @@ def _data_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[s
         pos = smap.key((key, subkey)) if subkey is not None else smap.value((key,))
         return smap.path, pos.line, pos.column
 
-    for key in ("train_file", "validation_file"):
-        value = cfg.get(key)
-        if isinstance(value, str) and value and not value.lower().endswith(DATA_SUFFIXES):
-            yield at(key), f"`{key}` must be a {', '.join(DATA_SUFFIXES)} file, got {_describe(value)}; convert the data or fix the path"
-    mapping = cfg.get("column_mapping")
-    if isinstance(mapping, dict):
+    yield from _data_source_problems(cfg, smap, overrides, base)
+    for label, path, mapping in _column_mappings(cfg):
         for name in mapping:
             if name not in MAPPABLE_COLUMNS:
                 close = difflib.get_close_matches(name, MAPPABLE_COLUMNS, n=1)
                 fix = f"did you mean `{close[0]}`?" if close else f"use one of {', '.join(MAPPABLE_COLUMNS)}"
-                yield at("column_mapping", name), f"`column_mapping` has unknown column `{name}`: {fix}"
+                yield _located(smap, overrides, path + (name,), on_key=True), f"`{label}` has unknown column `{name}`: {fix}"
     yield from _format_field_problems(cfg, at)
     template = cfg.get("chat_template")
     if isinstance(template, str) and template:
@@ -373,6 +412,54 @@ def _data_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[s
                 yield at(key), f"`{key}` applies to task causal_lm only; remove it for `task: sequence_classification`"
     if cfg.get("packing") and cfg.get("packing_strategy") == "wrapped" and cfg.get("padding_free"):
         yield at("padding_free"), "`padding_free` cannot lay out `packing_strategy: wrapped` blocks (they are full rows already); use `packing_strategy: bfd` or `padding_free: false`"
+
+
+def _located(smap: SourceMap, overrides: dict[str, str], path: tuple, on_key: bool = False) -> tuple[str, int, int]:
+    """Where the value (or key) at `path` is: in the file, or the `--set` override of its top-level field."""
+    if path[0] in overrides:
+        return f"--set {path[0]}={overrides[path[0]]}", 0, 0
+    pos = smap.key(path) if on_key else smap.value(path)
+    return smap.path, pos.line, pos.column
+
+
+def _column_mappings(cfg: dict[str, Any]):
+    """(name for messages, path in the config, mapping) of the config's column_mapping and each train_files entry's."""
+    if isinstance(cfg.get("column_mapping"), dict):
+        yield "column_mapping", ("column_mapping",), cfg["column_mapping"]
+    entries = cfg.get("train_files")
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict) and isinstance(entry.get("column_mapping"), dict):
+            yield f"train_files[{i}].column_mapping", ("train_files", i, "column_mapping"), entry["column_mapping"]
+
+
+def _data_source_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, str], base: Path):
+    """Exactly one of train_file and train_files; every data path a readable file type or a Hub dataset reference
+    (the editor's validator applies the same rules: src/config/dataSource.ts)."""
+    has_file, has_files = cfg.get("train_file") is not None, cfg.get("train_files") is not None
+    if has_file and has_files:
+        yield (_located(smap, overrides, ("train_files",)),
+               "set either `train_file` or `train_files`, not both; move the file into `train_files` as `- path: ...`")
+    elif not has_file and not has_files:
+        yield ((smap.path, 1, 1), "missing training data: add `train_file: ...` (a data file, or hf://datasets/ORG/NAME "
+                                  "for a Hub dataset), or `train_files:` with entries {path, weight} to mix several")
+    sources = [(key, (key,), cfg.get(key)) for key in ("train_file", "validation_file")]
+    entries = cfg.get("train_files")
+    for i, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict):
+            sources.append((f"train_files[{i}].path", ("train_files", i, "path"), entry.get("path")))
+    for label, path, value in sources:
+        if not isinstance(value, str) or not value:
+            continue
+        where = _located(smap, overrides, path)
+        if is_hub_reference(value):
+            problem = reference_problem(value)
+            if problem:
+                yield where, f"`{label}` is {problem}"
+        elif not value.lower().endswith(DATA_SUFFIXES):
+            yield where, (f"`{label}` must be a {', '.join(DATA_SUFFIXES)} file or a Hub dataset (hf://datasets/ORG/NAME), "
+                          f"got {_describe(value)}; convert the data or fix the path")
+        elif path[0] == "train_files" and not (base / value).resolve().is_file():
+            yield where, f"file not found: {(base / value).resolve()}; fix the path in `{label}` (relative to the config file)"
 
 
 def _format_field_problems(cfg: dict[str, Any], at):
@@ -466,11 +553,11 @@ def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> 
     config_path = Path(path).resolve()
     shown = os.path.relpath(config_path) if not str(path).startswith("/") else str(path)
     try:
-        text = config_path.read_text(encoding="utf-8")
+        content = config_path.read_bytes()
     except FileNotFoundError:
         raise ConfigError([ConfigIssue(str(path), 0, 0, "config file not found; check the path")]) from None
     try:
-        data, smap = load_with_positions(shown, text)
+        data, smap = load_with_positions(shown, decode_utf8(shown, content))
     except SourceError as exc:
         raise ConfigError([ConfigIssue(exc.path, exc.position.line, exc.position.column, exc.message)]) from None
     raw_overrides = parse_overrides(overrides or [])
@@ -489,8 +576,12 @@ def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> 
     for key in PATH_FIELDS:
         value = getattr(cfg, key)
         # A Hub id stays as written; hub.py turns it into a cached snapshot folder when the run loads it.
-        if value is not None and not (key == "model_name_or_path" and model_kind(value, config_path.parent) == "hub"):
+        if value is not None and not (key == "model_name_or_path" and model_kind(value, config_path.parent) == "hub") \
+                and not is_hub_reference(value):
             setattr(cfg, key, str((config_path.parent / value).resolve()))
+    if cfg.train_files:
+        cfg.train_files = [{**entry, "path": entry["path"] if is_hub_reference(entry["path"])
+                            else str((config_path.parent / entry["path"]).resolve())} for entry in cfg.train_files]
     if cfg.chat_template and is_template_file(cfg.chat_template):
         cfg.chat_template = str((config_path.parent / cfg.chat_template).resolve())
     if cfg.run_name is None:

@@ -56,7 +56,7 @@ class Example:
 
     @property
     def trained_tokens(self) -> int:
-        return sum(1 for label in self.labels if label != IGNORE_INDEX)
+        return len(self.labels) - self.labels.count(IGNORE_INDEX)
 
     def segment_lengths(self) -> list[int]:
         return self.segments or [len(self.input_ids)]
@@ -82,6 +82,14 @@ def _common_prefix(a: str, b: str) -> int:
 
 def _after_occurrence(ids: list[int], needle: list[int], n: int) -> int | None:
     """Index just after the n-th (1-based) occurrence of `needle` in `ids`, or None."""
+    if len(needle) == 1:  # the usual one-token marker: list.index scans in C
+        at = -1
+        try:
+            for _ in range(n):
+                at = ids.index(needle[0], at + 1)
+        except ValueError:
+            return None
+        return at + 1 if n > 0 else None
     k, found, i = len(needle), 0, 0
     while i + k <= len(ids):
         if ids[i:i + k] == needle:

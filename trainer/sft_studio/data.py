@@ -3,19 +3,24 @@
 How a conversation becomes input_ids and labels (what is trained for each chat-template family, how overlong
 rows are handled) is in conversation.py. Counting rules (the dry run reports them and the editor's own
 tokenizer must reproduce them):
-- the training split is train_file's rows, minus the validation_split_ratio hold-out, then subsampled;
+- the training split, in this order: every source's rows (train_file, or the train_files in their order, each
+  file's rows in file order) in one list; minus the validation_split_ratio hold-out drawn from that list
+  (seed `seed`; so no row is both trained and held out); then each file's remaining rows taken `weight` times
+  (weight_rows: floor(weight) copies of every row, then a seeded round(fraction * n) of them once more, never
+  fewer than one row; seed `seed + 2 + file index`), file after file; then subsampled (seed `seed + 1`);
 - `examples` = rows kept; `dropped_examples` = rows left out by `excess_length_strategy` (first one named);
 - `tokens` = sum over kept examples of len(input_ids) after truncation to max_length;
 - `truncated_examples` = kept examples whose full tokenization was longer than max_length;
 - `trained_tokens` = sum over kept examples of labels != -100 (Example.trained_tokens), after truncation.
 Rows become conversations as formats.py says (alpaca, messages, sharegpt, prompt_completion; `auto` = the
-first row of train_file decides), except
+first row of each file decides for that file; validation_file's rows decide for it), except
 - text: ids = P(text) + [EOS] (P = ids without special tokens), every position trained.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -49,6 +54,8 @@ class DatasetStats:
     """Rows left out by `excess_length_strategy` (no answer token left, or longer than max_length with drop)."""
     first_dropped: str | None = None
     """`path:line` and reason of the first dropped row, for the report."""
+    examples_by_source: dict[int, int] = field(default_factory=dict)
+    """Kept examples per data source (Row.source: the place in train_files)."""
 
     @classmethod
     def of(cls, examples: list[Any], dropped: list[OverlongRow] | None = None) -> "DatasetStats":
@@ -64,6 +71,36 @@ class Splits:
     train: list[Any]
     validation: list[Any]
     train_stats: DatasetStats
+    sources: list["TrainSource"] = field(default_factory=list)
+    source_rows: list[int] = field(default_factory=list)
+    """Rows read from each source, before the hold-out and the weights."""
+
+    def by_source(self) -> list[dict[str, Any]]:
+        """What each training source contributed: rows read, weight, examples trained (after all of the above)."""
+        return [{"path": s.path, "weight": s.weight, "rows": n, "examples": self.train_stats.examples_by_source.get(i, 0)}
+                for i, (s, n) in enumerate(zip(self.sources, self.source_rows))]
+
+
+@dataclass(frozen=True)
+class TrainSource:
+    """One source of training rows: a data file or a Hub dataset, with its row format, columns and weight."""
+
+    path: str
+    dataset_format: str
+    column_mapping: dict[str, str] | None
+    weight: float = 1.0
+    config_field: str = "train_file"
+    """The config field naming it, for messages."""
+
+
+def train_sources(cfg: Any) -> list[TrainSource]:
+    """train_file, or each train_files entry with the config's dataset_format and column_mapping as defaults."""
+    entries = getattr(cfg, "train_files", None)
+    if not entries:
+        return [TrainSource(cfg.train_file, cfg.dataset_format, cfg.column_mapping)]
+    return [TrainSource(e["path"], e.get("dataset_format") or cfg.dataset_format,
+                        e["column_mapping"] if e.get("column_mapping") is not None else cfg.column_mapping,
+                        float(e.get("weight", 1.0)), f"train_files[{i}].path") for i, e in enumerate(entries)]
 
 
 def _as_row(row: Row | dict[str, Any], where: str) -> Row:
@@ -140,21 +177,24 @@ _BATCH_ROWS = 2048
 def encode_rows(rows: list[Row], encode: Callable[[Row], Any]) -> tuple[list[Any], DatasetStats]:
     """Every row encoded; rows the excess-length strategy leaves out are counted, any other problem stops."""
     many = getattr(encode, "many", None)
-    examples, dropped = [], []
+    examples, dropped, by_source = [], [], Counter()
     for start in range(0, len(rows), _BATCH_ROWS):
         chunk = rows[start:start + _BATCH_ROWS]
         results = many(chunk) if many else [_attempt(encode, row) for row in chunk]
-        for result in results:
+        for row, result in zip(chunk, results):
             if isinstance(result, OverlongRow):
                 dropped.append(result)
             elif isinstance(result, DataError):
                 raise result
             else:
                 examples.append(result)
+                by_source[row.source] += 1
     if rows and not examples:
         raise DataError(f"every row was dropped as overlong (first: {dropped[0]})",
                         "Raise `max_length`, or shorten the prompts.")
-    return examples, DatasetStats.of(examples, dropped)
+    stats = DatasetStats.of(examples, dropped)
+    stats.examples_by_source = dict(by_source)
+    return examples, stats
 
 
 def _attempt(encode: Callable[[Row], Any], row: Row) -> Any:
@@ -162,6 +202,37 @@ def _attempt(encode: Callable[[Row], Any], row: Row) -> Any:
         return encode(row)
     except OverlongRow as left_out:
         return left_out
+
+
+class SourceEncoder:
+    """Rows of several sources, each encoded as its own source says (Row.source), results in the rows' order."""
+
+    def __init__(self, encoders: list[Callable[[Row], Any]]):
+        self.encoders = encoders
+
+    def __call__(self, row: Row) -> Any:
+        return self.encoders[row.source](row)
+
+    def many(self, rows: list[Row]) -> list[Any]:
+        out: list[Any] = [None] * len(rows)
+        groups: dict[int, list[int]] = {}
+        for i, row in enumerate(rows):
+            groups.setdefault(row.source, []).append(i)
+        for source, slots in groups.items():
+            encode = self.encoders[source]
+            many = getattr(encode, "many", None)
+            results = many([rows[i] for i in slots]) if many else [_outcome(encode, rows[i]) for i in slots]
+            for i, result in zip(slots, results):
+                out[i] = result
+        return out
+
+
+def _outcome(encode: Callable[[Row], Any], row: Row) -> Any:
+    """The example, or the problem as a value: encode_rows raises the first one in row order."""
+    try:
+        return encode(row)
+    except DataError as problem:
+        return problem
 
 
 def load_examples(path: str, fmt: str, conv: ConversationTokenizer,
@@ -182,6 +253,26 @@ def split_rows(rows: list[Row], validation_ratio: float, seed: int) -> tuple[lis
     return [r for i, r in enumerate(rows) if i not in chosen], [r for i, r in enumerate(rows) if i in chosen]
 
 
+def weight_rows(rows: list[Row], weights: list[float], seed: int) -> list[Row]:
+    """Source after source (Row.source = index into `weights`), its rows in the order given: floor(weight) copies
+    of all of them, then a seeded round(fraction * n) of them (file order) once more; a source with rows keeps at
+    least one. All weights 1 give the rows back as they were (they come source after source)."""
+    if all(w == 1 for w in weights):
+        return rows
+    out: list[Row] = []
+    for index, weight in enumerate(weights):
+        mine = [r for r in rows if r.source == index]
+        whole = int(weight)
+        extra = round((weight - whole) * len(mine))
+        if mine and whole == 0 and extra == 0:
+            extra = 1
+        out.extend(mine * whole)
+        if extra:
+            keep = set(random.Random(seed + 2 + index).sample(range(len(mine)), extra))
+            out.extend(r for i, r in enumerate(mine) if i in keep)
+    return out
+
+
 def subsample_rows(rows: list[Row], fraction: float, seed: int) -> list[Row]:
     """Keep max(1, round(fraction * n)) rows chosen by `seed`, in file order."""
     if fraction >= 1:
@@ -200,16 +291,33 @@ def row_encoder(cfg: Any, tokenizer: Any, rows: list[Row] | None = None) -> Call
     return CausalRowEncoder(conversation_tokenizer(cfg, tokenizer), fmt, FormatOptions.from_config(cfg))
 
 
+def source_encoders(cfg: Any, tokenizer: Any, formats: list[str], rows: list[list[Row]]) -> list[Callable[[Row], Any]]:
+    """One encoder per source, its `dataset_format` (`auto` resolved on that source's own rows)."""
+    if cfg.task == "sequence_classification":
+        return [row_encoder(cfg, tokenizer)] * len(rows)
+    opts = FormatOptions.from_config(cfg)
+    conv = conversation_tokenizer(cfg, tokenizer)
+    return [CausalRowEncoder(conv, resolve_format(fmt, mine, opts), opts) for fmt, mine in zip(formats, rows)]
+
+
 def load_splits(cfg: Any, tokenizer: Any) -> Splits:
     """Training and validation examples as the run sees them (see the counting rules above)."""
-    rows = read_rows(cfg.train_file, cfg.column_mapping)
-    encode = row_encoder(cfg, tokenizer, rows)
+    sources = train_sources(cfg)
+    per_source = [read_rows(s.path, s.column_mapping, i, s.config_field) for i, s in enumerate(sources)]
+    formats = [s.dataset_format for s in sources]
+    rows = [row for mine in per_source for row in mine]
     train_rows, validation_rows = split_rows(rows, cfg.validation_split_ratio, cfg.seed)
     if cfg.validation_file:
-        validation_rows = read_rows(cfg.validation_file, cfg.column_mapping)
-    train, stats = encode_rows(subsample_rows(train_rows, cfg.subsample, cfg.seed), encode)
+        validation_rows = read_rows(cfg.validation_file, cfg.column_mapping, len(sources), "validation_file",
+                                    "validation")
+        per_source.append(validation_rows)
+        formats.append(cfg.dataset_format)
+    encoders = source_encoders(cfg, tokenizer, formats, per_source)
+    encode = encoders[0] if len(encoders) == 1 else SourceEncoder(encoders)
+    train_rows = subsample_rows(weight_rows(train_rows, [s.weight for s in sources], cfg.seed), cfg.subsample, cfg.seed)
+    train, stats = encode_rows(train_rows, encode)
     validation, _ = encode_rows(validation_rows, encode)
-    return Splits(train, validation, stats)
+    return Splits(train, validation, stats, sources, [len(mine) for mine in per_source[:len(sources)]])
 
 
 def load_prompts(path: str, opts: FormatOptions | None = None) -> list[Prompt]:

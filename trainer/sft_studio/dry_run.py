@@ -1,7 +1,7 @@
 """`train CONFIG --dry-run`: what a run would see and need, without training or loading weights.
 
 The dataset numbers follow the counting rules in data.py (training split after subsample, before
-packing). The model is built on the meta device from its config, then frozen / wrapped with LoRA as
+packing); `train_sources` says what each training file contributed. The model is built on the meta device from its config, then frozen / wrapped with LoRA as
 the run would do, so the trainable-parameter count is the run's own. The memory estimate replays a
 step of the run's largest micro-batches (estimate.py).
 """
@@ -123,6 +123,7 @@ def dry_run(cfg: RunConfig) -> dict[str, Any]:
         "dropped_examples": stats.dropped_examples,
         "first_dropped": stats.first_dropped,
         "validation_examples": len(splits.validation),
+        "train_sources": splits.by_source(),
         "train_rows": len(plan.units),
         "packing_efficiency": layout_efficiency(plan.units, plan.microbatches, padding_free, cfg.max_length),
         "num_parameters": total,
@@ -141,8 +142,12 @@ def describe(report: dict[str, Any]) -> list[str]:
     """The report as lines for a terminal."""
     gib = 1024 ** 3
     mem = report["estimated_memory"]
+    sources = report.get("train_sources", [])
+    mix = [f"  from {s['path']}: {s['examples']:,} (weight {s['weight']:g}, {s['rows']:,} rows read)"
+           for s in sources] if len(sources) > 1 else []
     return [
         f"training examples     {report['examples']:,} ({report['validation_examples']:,} for validation)",
+        *mix,
         f"tokens                {report['tokens']:,} ({report['trained_tokens']:,} trained)",
         f"truncated             {report['truncated_examples']:,} ({report['truncated_percent']:.1f}%)",
         f"dropped (overlong)    {report['dropped_examples']:,}"

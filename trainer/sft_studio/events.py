@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import faults
+
 ENVELOPE_VERSION = 1
 HEARTBEAT_SECONDS = 2.0
 
@@ -39,15 +41,33 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def _end_torn_line(path: Path) -> None:
+    """A process killed in the middle of a write leaves a last line without its newline. End that line before
+    appending, or the next event (a resumed run's run_started) would be glued to it and lost with it; the torn
+    line itself stays, and every reader skips it as a line that is not an event."""
+    try:
+        with open(path, "rb+") as fh:
+            if fh.seek(0, os.SEEK_END) == 0:
+                return
+            fh.seek(-1, os.SEEK_END)
+            if fh.read(1) != b"\n":
+                fh.write(b"\n")
+    except OSError:
+        return  # no file yet, or none that can be written: the writer reports that itself
+
+
 class EventWriter:
     """Appends one JSON object per line to events.jsonl, flushed per line, with a continuing `seq`."""
 
     def __init__(self, path: Path, enabled: bool = True):
         self.path = path
         self.enabled = enabled
+        if enabled:
+            _end_torn_line(path)
         self.seq = self._next_seq(path) if enabled else 0
         self._fh = open(path, "a", encoding="utf-8") if enabled else None
         self._failed = False
+        self._line_open = False  # a write failed halfway, so the file may end inside a line
         self._lock = threading.Lock()
 
     @staticmethod
@@ -56,7 +76,8 @@ class EventWriter:
         if not path.exists():
             return 0
         last = -1
-        with open(path, encoding="utf-8") as fh:
+        # A torn line may end inside a multi-byte character; it is skipped like any line that is not an event.
+        with open(path, encoding="utf-8", errors="replace") as fh:
             for line in fh:
                 try:
                     last = int(json.loads(line)["seq"])
@@ -73,15 +94,24 @@ class EventWriter:
             return event
         with self._lock:
             event["seq"] = self.seq
+            # After a failed write (full disk) part of a line may be on disk: start on a line of its own.
+            line = ("\n" if self._line_open else "") + json.dumps(event, separators=(",", ":")) + "\n"
+            faults.point("event", self.seq, before=lambda: self._write_now(line[: len(line) // 2]))
             try:
-                self._fh.write(json.dumps(event, separators=(",", ":")) + "\n")
-                self._fh.flush()
+                self._write_now(line)
                 self.seq += 1
+                self._line_open = False
             except OSError as exc:
+                self._line_open = True
                 if not self._failed:
                     print(f"sft-studio: cannot write events ({exc}); training continues", file=sys.stderr)
                     self._failed = True
         return event
+
+    def _write_now(self, text: str) -> None:
+        assert self._fh is not None
+        self._fh.write(text)
+        self._fh.flush()
 
     def close(self) -> None:
         if self._fh is not None:

@@ -1,7 +1,8 @@
-"""Read dataset rows from JSONL, JSON, CSV or Parquet, each row tagged with where it came from.
+"""Read dataset rows from JSONL, JSON, CSV, Parquet, Arrow or a Hub dataset, each row tagged with where it came from.
 
-Every error a user can fix names the file and the line (row number for Parquet, which has no lines),
-so the reader keeps positions itself instead of going through a generic loader that loses them.
+Every error a user can fix names the file and the line (row number for Parquet and Arrow, which have no lines,
+and for Hub datasets: hub_data.py), so the reader keeps positions itself instead of going through a generic
+loader that loses them.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import csv
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+from . import hub_data
+
+DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".arrow")
 # The column names the row formats read; `column_mapping` may point any of them at another column.
 MAPPABLE_COLUMNS = ("instruction", "input", "output", "messages", "conversations", "prompt", "completion", "tools",
                     "system", "text", "text_pair", "label")
@@ -31,9 +34,12 @@ class Row:
     """One record of a data file, read through the config's column mapping."""
 
     where: str
-    """`path:line` (or `path: row N` for Parquet), the prefix of every message about this row."""
+    """`path:line` (or `path: row N` for Parquet and Arrow, `hf://...[split] row N` for a Hub dataset), the
+    prefix of every message about this row."""
     data: dict[str, Any]
     mapping: dict[str, str] = field(default_factory=dict)
+    source: int = 0
+    """Which of the run's data sources the row came from (its place in `train_files`); its format follows."""
 
     def column(self, name: str) -> str:
         """The file's column that holds the format's column `name`."""
@@ -52,24 +58,57 @@ class Row:
                          "or check `dataset_format` in the config.")
 
 
-def read_rows(path: str, mapping: dict[str, str] | None = None) -> list[Row]:
-    """All rows of a data file, in file order; the format follows the file's suffix."""
+def read_rows(path: str, mapping: dict[str, str] | None = None, source: int = 0, field_name: str = "train_file",
+              default_split: str = "train") -> list[Row]:
+    """All rows of a data file, in file order; the format follows the file's suffix. An `hf://datasets/...` path
+    is a Hub dataset (hub_data.py; `default_split` when it names none); `field_name` is the config field that
+    named it, for its messages."""
     lower = path.lower()
-    if lower.endswith(".jsonl"):
-        records = _jsonl_records(path)
+    if hub_data.is_hub_reference(path):
+        dataset = hub_data.parse(path, default_split)
+        if dataset is None:
+            raise DataError(f"{path}: {hub_data.reference_problem(path)}", f"Fix `{field_name}` in the config.")
+        records = hub_data.load_records(dataset, field_name)
+    elif lower.endswith(".jsonl"):
+        records = _decoded(_jsonl_records, path)
     elif lower.endswith(".json"):
-        records = _json_records(path)
+        records = _decoded(_json_records, path)
     elif lower.endswith(".csv"):
-        records = _csv_records(path)
+        records = _decoded(_csv_records, path)
     elif lower.endswith(".parquet"):
         records = _parquet_records(path)
+    elif lower.endswith(".arrow"):
+        records = _arrow_records(path)
     else:
         raise DataError(f"{path}: unsupported data file type",
                         f"Use one of {', '.join(DATA_SUFFIXES)} (the suffix decides how the file is read).")
     if not records:
         raise DataError(f"{path}: the file has no rows", "Add at least one example.")
     shared = dict(mapping or {})  # one copy for all rows: 52k rows need not carry 52k dicts
-    return [Row(where, data, shared) for where, data in records]
+    return [Row(where, data, shared, source) for where, data in records]
+
+
+def _decoded(read: Callable[[str], list[tuple[str, dict[str, Any]]]], path: str) -> list[tuple[str, dict[str, Any]]]:
+    """`read(path)` of a text format, with bytes that are not UTF-8 reported at their line, not as a traceback."""
+    try:
+        return read(path)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+
+
+def _not_utf8(path: str) -> DataError:
+    """Where the file first stops being UTF-8. Line by line, because a text reader decodes whole chunks and its
+    error does not say which line; a newline byte is never part of a multi-byte character, so lines decode alone."""
+    hint = ("Save the file as UTF-8 (an editor's \"Save with Encoding\", a spreadsheet's \"CSV UTF-8\"), "
+            "or fix the bytes on that line.")
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                column = len(raw[:exc.start].decode("utf-8")) + 1
+                return DataError(f"{path}:{lineno}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {column})", hint)
+    return DataError(f"{path}: not valid UTF-8", hint)
 
 
 def _object(where: str, value: Any) -> dict[str, Any]:
@@ -252,4 +291,22 @@ def _parquet_records(path: str) -> list[tuple[str, dict[str, Any]]]:
         table = pq.read_table(path)
     except (pyarrow.ArrowInvalid, OSError) as exc:
         raise DataError(f"{path}: not a readable Parquet file ({exc})", "Write the file again with a Parquet writer.") from None
+    return [(f"{path}: row {i}", record) for i, record in enumerate(table.to_pylist(), start=1)]
+
+
+def _arrow_records(path: str) -> list[tuple[str, dict[str, Any]]]:
+    """An Arrow IPC file, or an Arrow IPC stream as `datasets` writes them (`data-00000-of-00001.arrow`)."""
+    import pyarrow
+    import pyarrow.ipc as ipc
+
+    try:
+        with pyarrow.memory_map(path) as source:
+            try:
+                table = ipc.open_file(source).read_all()
+            except pyarrow.ArrowInvalid:
+                source.seek(0)
+                table = ipc.open_stream(source).read_all()
+    except (pyarrow.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{path}: not a readable Arrow file ({exc})",
+                        "Write it again with pyarrow (IPC file or stream), or `datasets`' save_to_disk.") from None
     return [(f"{path}: row {i}", record) for i, record in enumerate(table.to_pylist(), start=1)]

@@ -107,9 +107,13 @@ class SFTRecipe:
         self.prompts: list[Prompt] = load_prompts(cfg.generation_prompts_file, FormatOptions.from_config(cfg)) \
             if cfg.generation_prompts_file else []
 
-        resume_from = ckpt.latest_resumable(self.run_dir) if self.resume else None
-        if self.resume and resume_from is None:
-            raise NothingToResume(f"{self.run_dir} has no complete checkpoint to resume from")
+        if main:
+            cleared = ckpt.remove_unfinished(self.run_dir)
+            if cleared:
+                self._say(f"removed what an interrupted save left in checkpoints/: {', '.join(cleared)}")
+        resume_from = self._checkpoint_to_resume() if self.resume else None
+        # Read before the model loads, so a checkpoint that cannot be resumed fails the run at once.
+        resume_state = ckpt.load_trainer_state(resume_from[1]) if resume_from else None
         self.fsdp = cfg.fsdp != "no"
         if self.fsdp and not self.world.active:
             raise ModelSetupError(f"`fsdp: {cfg.fsdp}` needs more than one process, but this run has one; "
@@ -140,7 +144,7 @@ class SFTRecipe:
 
         resumed = {}
         if resume_from:
-            self._restore(ckpt.load_trainer_state(resume_from[1]))
+            self._restore(resume_state)
             resumed = {"resumed_from": str(resume_from[1].relative_to(self.run_dir))}
         total, trainable = count_parameters(self.model)
         self.events.emit("run_started", step=self.step, **resumed, **commit, config=cfg.to_dict(),
@@ -359,6 +363,26 @@ class SFTRecipe:
                 "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
 
+    def _checkpoint_to_resume(self) -> tuple[int, Path]:
+        """The newest checkpoint whose complete.json verifies. Rank 0 checks (a warning event for each newer one
+        it passes over) and tells the other ranks, so every rank loads the same one and the files are read once."""
+        passed_over: list[str] = []
+
+        def warn(message: str) -> None:
+            passed_over.append(message)
+            self.events.emit("log", level="warning", message=f"{message}; trying an older checkpoint")
+            self._say(f"warning: {message}")
+
+        found = ckpt.latest_resumable(self.run_dir, warn) if self.world.is_main else None
+        if self.world.active:
+            # Steps are far below 2**53, so a float64 sum with zeros elsewhere carries rank 0's choice exactly.
+            chosen = int(self.world.sum([float(found[0] + 1) if found else 0.0], self.device)[0]) - 1
+            found = (chosen, self.run_dir / ckpt.CHECKPOINTS / ckpt.checkpoint_name(chosen)) if chosen >= 0 else None
+        if found is None:
+            why = f": {'; '.join(passed_over)}" if passed_over else ""
+            raise NothingToResume(f"{self.run_dir} has no complete checkpoint to resume from{why}")
+        return found
+
     def _restore(self, state: dict) -> None:
         self.step = state["step"]
         self.tokens_seen = state["tokens_seen"]
@@ -421,8 +445,15 @@ def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool 
         _report(recipe, "data", str(exc), exc.hint)
         code = 2
     except NothingToResume as exc:
-        _report(recipe, "config", str(exc), "Start a new run instead; this one saved no checkpoint.")
+        _report(recipe, "config", str(exc), "Start a new run instead; this one has no checkpoint to continue from.")
         code = 2
+    except ckpt.CheckpointError as exc:
+        _report(recipe, "config", str(exc), "Start a new run instead, or resume a run folder whose checkpoints "
+                                            "this version of SFT Studio wrote.")
+        code = 2
+    except ckpt.CheckpointWriteError as exc:
+        _report(recipe, "crash", str(exc), "Free disk space (or make the run folder writable), then Resume Run: "
+                                           "the last complete checkpoint is intact and no partial one was left behind.")
     except ModelSetupError as exc:
         _report(recipe, "config", str(exc), "Fix the named field in the run config and start the run again.")
         code = 2

@@ -46,8 +46,48 @@ class SourceError(ValueError):
         self.message = message
 
 
+# A config is a few dozen values; these limits stop a hostile or broken file (a "billion laughs" of nested aliases,
+# an alias inside its own anchor, thousands of brackets) long before it can exhaust memory, time or the stack.
+# The editor's parser caps aliases the same way (src/config/parseConfig.ts, maxAliasCount 100).
+MAX_ALIASES = 100
+"""Uses of `*anchor`, counting those inside the values other aliases copy in."""
+MAX_ALIASED_VALUES = 10_000
+"""Values (scalars and collections) that aliases copy in, all together."""
+MAX_DEPTH = 100
+"""Collections nested in one another, aliases included."""
+
+
+class _Alias(yaml.Node):
+    """A use of `*anchor`: where it is written, and the node it names (PyYAML's composer returns only the node)."""
+
+    id = "alias"
+
+    def __init__(self, anchor: str, target: yaml.Node, start_mark: yaml.Mark, end_mark: yaml.Mark):
+        super().__init__(None, target, start_mark, end_mark)
+        self.anchor = anchor
+
+
+class _TooComplex(yaml.MarkedYAMLError):
+    """Past one of the limits above."""
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads `1e-4` as a float (YAML 1.1 wants `1.0e-4`, users write `1e-4`)."""
+    """SafeLoader that also reads `1e-4` as a float (YAML 1.1 wants `1.0e-4`, users write `1e-4`), keeps where each
+    alias is used, and refuses nesting deeper than MAX_DEPTH before the composer's recursion could overflow."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            return _Alias(event.anchor, super().compose_node(parent, index), event.start_mark, event.end_mark)
+        if self._depth >= MAX_DEPTH:
+            raise _TooComplex(problem=f"nested more than {MAX_DEPTH} levels deep", problem_mark=event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _Loader.add_implicit_resolver(
@@ -61,20 +101,63 @@ def _pos(mark: yaml.Mark) -> Position:
     return Position(mark.line + 1, mark.column + 1)
 
 
-def _construct(node: yaml.Node, here: tuple, smap: SourceMap) -> Any:
+@dataclass
+class _Expansion:
+    """What constructing the tree has used up so far, against the limits above."""
+
+    path: str
+    aliases: int = 0
+    aliased_values: int = 0
+    open: set[int] = field(default_factory=set)  # ids of the collections being constructed (the current branch)
+
+
+def _construct(node: yaml.Node, here: tuple, smap: SourceMap, used: _Expansion | None = None,
+               alias: _Alias | None = None, depth: int = 0) -> Any:
+    """The Python value of `node`; `alias` is the outermost alias whose value is being copied in, if any."""
+    used = used or _Expansion(smap.path)
+    if isinstance(node, _Alias):
+        used.aliases += 1
+        if id(node.value) in used.open:
+            raise SourceError(used.path, _pos(node.start_mark),
+                              f"alias `*{node.anchor}` is used inside its own anchor's value, which would make it "
+                              "infinite; copy the values it needs instead")
+        if used.aliases > MAX_ALIASES:
+            # At the alias in the text being read, not one inside the values it copies in.
+            raise SourceError(used.path, _pos((alias or node).start_mark),
+                              f"more than {MAX_ALIASES} aliases are expanded; write the values out instead of aliasing them")
+        return _construct(node.value, here, smap, used, alias or node, depth)
+    if alias is not None:
+        used.aliased_values += 1
+        if used.aliased_values > MAX_ALIASED_VALUES:
+            raise SourceError(used.path, _pos(alias.start_mark),
+                              f"aliases copy in more than {MAX_ALIASED_VALUES} values; write the values out instead of aliasing them")
+    if depth > MAX_DEPTH:
+        raise SourceError(used.path, _pos((alias or node).start_mark), f"nested more than {MAX_DEPTH} levels deep")
     smap.values[here] = _pos(node.start_mark)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        used.open.add(id(node))
+        try:
+            return _collection(node, here, smap, used, alias, depth + 1)
+        finally:
+            used.open.discard(id(node))
+    return _scalar(node)
+
+
+def _collection(node: yaml.CollectionNode, here: tuple, smap: SourceMap, used: _Expansion, alias: _Alias | None,
+                depth: int) -> Any:
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            while isinstance(key_node, _Alias):
+                used.aliases += 1
+                key_node = key_node.value
             key = str(_scalar(key_node)) if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark)
             if key in out:
                 raise SourceError(smap.path, _pos(key_node.start_mark), f"duplicate key `{key}`: keep only one of them")
             smap.keys[here + (key,)] = _pos(key_node.start_mark)
-            out[key] = _construct(value_node, here + (key,), smap)
+            out[key] = _construct(value_node, here + (key,), smap, used, alias, depth)
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, here + (i,), smap) for i, item in enumerate(node.value)]
-    return _scalar(node)
+    return [_construct(item, here + (i,), smap, used, alias, depth) for i, item in enumerate(node.value)]
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
@@ -82,11 +165,24 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return _Loader("").construct_object(node)
 
 
+def decode_utf8(path: str, raw: bytes) -> str:
+    """The text of a config file; bytes that are not UTF-8 are a SourceError at their line and column."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        column = len(raw[line_start:exc.start].decode("utf-8")) + 1
+        raise SourceError(path, Position(raw.count(b"\n", 0, exc.start) + 1, column),
+                          f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from None
+
+
 def load_with_positions(path: str, text: str) -> tuple[Any, SourceMap]:
     """Parse `text` (YAML or JSON) and return the data plus a map of source positions."""
     smap = SourceMap(path)
     try:
         node = yaml.compose(text, Loader=_Loader)
+    except _TooComplex as exc:
+        raise SourceError(path, _pos(exc.problem_mark), str(exc.problem)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = _pos(mark) if mark else Position(1, 1)
@@ -98,8 +194,12 @@ def load_with_positions(path: str, text: str) -> tuple[Any, SourceMap]:
 
 
 def parse_scalar(text: str) -> Any:
-    """Parse a `--set` value as a YAML scalar or flow collection (`false`, `1e-4`, `[q_proj, v_proj]`)."""
+    """Parse a `--set` value as a YAML scalar or flow collection (`false`, `1e-4`, `[q_proj, v_proj]`), with the
+    same rules and limits as a config file; text that is not YAML stays text."""
+    if not text.strip():
+        return ""
     try:
-        return yaml.load(text, Loader=_Loader) if text.strip() else ""
-    except yaml.YAMLError:
+        node = yaml.compose(text, Loader=_Loader)
+        return None if node is None else _construct(node, (), SourceMap("--set"))
+    except (yaml.YAMLError, SourceError):
         return text

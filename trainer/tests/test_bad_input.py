@@ -68,7 +68,8 @@ def test_unsupported_data_file_type(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_config(path)
     assert [str(i).replace(str(path), "c.sft.yaml") for i in err.value.issues] == [
-        "c.sft.yaml:2:13: `train_file` must be a .jsonl, .json, .csv, .parquet file, got 'd.txt'; convert the data or fix the path"]
+        "c.sft.yaml:2:13: `train_file` must be a .jsonl, .json, .csv, .parquet, .arrow file or a Hub dataset "
+        "(hf://datasets/ORG/NAME), got 'd.txt'; convert the data or fix the path"]
 
 
 def _parquet(rows):

@@ -99,7 +99,8 @@ def test_an_existing_folder_wins_over_the_hub_id_reading(tmp_path):
 
 def test_missing_required_key(tmp_path):
     got = issues_of(tmp_path, f"model_name_or_path: {MODEL}\n")
-    assert got == ["c.sft.yaml:1:1: missing required key `train_file`: add `train_file: ...` (Training data (JSONL, one example per line; JSON, a list of objects; CSV with a header row; or Parquet), relative to the config file's folder)"]
+    assert got == ["c.sft.yaml:1:1: missing training data: add `train_file: ...` (a data file, or hf://datasets/ORG/NAME "
+                   "for a Hub dataset), or `train_files:` with entries {path, weight} to mix several"]
 
 
 def test_broken_yaml(tmp_path):

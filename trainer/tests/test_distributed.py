@@ -12,6 +12,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from sft_studio.checkpoint import load_trainer_state
 from sft_studio.config import ConfigError, RunConfig
 from sft_studio.distributed import launcher_argv, parse_hostfile, torchrun_args
 
@@ -126,8 +127,8 @@ def test_fsdp_two_processes_equal_one_process_and_resume_continues_identically(t
                                        load_file(step5(sharded) / "model.safetensors"))
     assert whole <= 1e-5 and worst <= 1e-5, (whole, worst)
     assert sorted(p.name for p in step5(sharded).iterdir()) == sorted(p.name for p in step5(single).iterdir())
-    opt_a = torch.load(step5(single) / "trainer_state.pt", weights_only=False)["optimizer"]
-    opt_b = torch.load(step5(sharded) / "trainer_state.pt", weights_only=False)["optimizer"]
+    opt_a = load_trainer_state(step5(single))["optimizer"]
+    opt_b = load_trainer_state(step5(sharded))["optimizer"]
     assert opt_b["param_groups"] == opt_a["param_groups"]
     for index, entry in opt_a["state"].items():
         assert {k: v.shape for k, v in opt_b["state"][index].items()} == {k: v.shape for k, v in entry.items()}

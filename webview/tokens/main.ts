@@ -49,6 +49,7 @@ function render(state: TokensState): void {
     ['examples', s.examples.toLocaleString('en-US')],
     ['tokens', `${s.tokens.toLocaleString('en-US')} (mean ${s.mean_length.toFixed(1)}, longest ${s.longest})`],
     ['truncated at max_length', `${s.truncated_examples} (${percent(s.truncated_fraction)}) at ${s.max_length}`],
+    ['dropped as overlong', s.dropped_examples ? `${s.dropped_examples} (first: ${s.first_dropped ?? '?'})` : '0'],
     ['trained tokens', `${s.trained_tokens.toLocaleString('en-US')} (${percent(s.tokens ? s.trained_tokens / s.tokens : 0)})`],
     ['masked tokens', s.masked_tokens.toLocaleString('en-US')],
     ['packing efficiency', `bfd ${percent(s.packing_efficiency.bfd)}, wrapped ${percent(s.packing_efficiency.wrapped)}`],

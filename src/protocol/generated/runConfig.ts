@@ -25,19 +25,66 @@ export interface RunConfig {
    */
   task?: 'causal_lm' | 'sequence_classification';
   /**
-   * Training data (JSONL, one example per line; JSON, a list of objects; CSV with a header row; or Parquet), relative to the config file's folder.
+   * Training data, relative to the config file's folder: JSONL (one example per line), JSON (a list of objects), CSV (with a header row), Parquet, or Arrow (an IPC file or stream, as `datasets` writes data-00000-of-00001.arrow); or a Hub dataset hf://datasets/ORG/NAME[@REVISION][/SUBSET][[SPLIT]] (split train unless named, e.g. hf://datasets/HuggingFaceH4/ultrachat_200k[train_sft]), loaded through the `datasets` library and its cache (HF_HOME; HF_TOKEN for private and gated datasets; with HF_HUB_OFFLINE=1 from the cache). Set this or train_files, not both. Parquet, Arrow and Hub datasets are read by the trainer only (the editor's token insight reads JSONL, JSON and CSV).
    */
-  train_file: string;
+  train_file?: string;
   /**
-   * Validation data in the same format as train_file, used for eval loss and token accuracy.
+   * Instead of train_file: several training sources mixed into one training set, each {path, dataset_format?, weight?, column_mapping?}. `path` is a data file or a Hub dataset, as in train_file; `dataset_format` (default: the config's; auto decides on that file's own rows) and `column_mapping` (default: the config's) apply to that file only; `weight` (default 1) is how many times its rows are used: 2 = every row twice, 0.5 = a seeded half of them, 2.5 = every row twice and a seeded half once more (never fewer than one row). The training set is built in this order: all files' rows in one list (file after file, each in file order); the validation_split_ratio hold-out drawn from that list (seed `seed`, so no row is both trained and held out); each file's remaining rows taken `weight` times (the fractional part drawn with seed + 2 + the file's index, 0-based); then subsample over the result (seed + 1). Training shuffles the examples every epoch.
+   *
+   * @minItems 1
+   */
+  train_files?: [
+    {
+      /**
+       * A data file (relative to the config file's folder) or a Hub dataset hf://datasets/ORG/NAME[@REVISION][/SUBSET][[SPLIT]], as in train_file.
+       */
+      path: string;
+      /**
+       * This file's row format (default: the config's dataset_format); auto = its first row decides.
+       */
+      dataset_format?: 'auto' | 'alpaca' | 'messages' | 'sharegpt' | 'prompt_completion' | 'text';
+      /**
+       * How many times this file's rows are used: 1 = once, 2 = every row twice, 0.5 = a seeded half of them.
+       */
+      weight?: number;
+      /**
+       * This file's column renames, as column_mapping (replaces the config's column_mapping for this file).
+       */
+      column_mapping?: {
+        [k: string]: string;
+      };
+    },
+    ...{
+      /**
+       * A data file (relative to the config file's folder) or a Hub dataset hf://datasets/ORG/NAME[@REVISION][/SUBSET][[SPLIT]], as in train_file.
+       */
+      path: string;
+      /**
+       * This file's row format (default: the config's dataset_format); auto = its first row decides.
+       */
+      dataset_format?: 'auto' | 'alpaca' | 'messages' | 'sharegpt' | 'prompt_completion' | 'text';
+      /**
+       * How many times this file's rows are used: 1 = once, 2 = every row twice, 0.5 = a seeded half of them.
+       */
+      weight?: number;
+      /**
+       * This file's column renames, as column_mapping (replaces the config's column_mapping for this file).
+       */
+      column_mapping?: {
+        [k: string]: string;
+      };
+    }[],
+  ];
+  /**
+   * Validation data, a file or a Hub dataset as in train_file (a Hub dataset's split is validation unless named, e.g. hf://datasets/org/name[test]), used for eval loss and token accuracy; read with the config's dataset_format (auto: its own first row decides) and column_mapping.
    */
   validation_file?: string;
   /**
-   * Row format: auto = decided by the first row's keys (in this order: messages, sharegpt, prompt_completion, alpaca, text); alpaca = {instruction, input?, output, system?}; messages = OpenAI style {messages: [{role, content}, ...]}, content a string or a list of text parts; sharegpt = {conversations: [{from, value}, ...], system?}; prompt_completion = TRL style {prompt, completion}, both strings (plain text, the completion trained) or both lists of messages (only the completion's assistant turns trained); text = {text}, every token trained. Conversations are rendered with the chat template; a `tools` column is passed to it.
+   * Row format: auto = decided by the first row's keys (in this order: messages, sharegpt, prompt_completion, alpaca, text); alpaca = {instruction, input?, output, system?}; messages = OpenAI style {messages: [{role, content}, ...]}, content a string or a list of text parts; sharegpt = {conversations: [{from, value}, ...], system?}; prompt_completion = TRL style {prompt, completion}, both strings (plain text, the completion trained) or both lists of messages (only the completion's assistant turns trained); text = {text}, every token trained. Conversations are rendered with the chat template; a `tools` column is passed to it. With train_files, each file's own rows decide for it, and an entry's dataset_format overrides this one.
    */
   dataset_format?: 'auto' | 'alpaca' | 'messages' | 'sharegpt' | 'prompt_completion' | 'text';
   /**
-   * Rename columns of the data files: keys are the names a format reads (instruction, input, output, messages, conversations, prompt, completion, tools, system, text, text_pair, label), values the column names in your files, e.g. {text: text_a, text_pair: text_b}.
+   * Rename columns of the data files: keys are the names a format reads (instruction, input, output, messages, conversations, prompt, completion, tools, system, text, text_pair, label), values the column names in your files, e.g. {text: text_a, text_pair: text_b}. A train_files entry's own column_mapping replaces this one for that file.
    */
   column_mapping?: {
     [k: string]: string;
@@ -60,11 +107,11 @@ export interface RunConfig {
    */
   system_prompt?: string | null;
   /**
-   * Without validation_file: share of train_file's rows held out for validation (seeded by `seed`, drawn before subsample). 0 = no split.
+   * Without validation_file: share of the training rows held out for validation (seeded by `seed`; drawn from the rows of train_file, or of all train_files together, before their weights and before subsample). 0 = no split.
    */
   validation_split_ratio?: number;
   /**
-   * Fraction of the training rows to keep (seeded by `seed`; file order is preserved). 1 = all rows.
+   * Fraction of the training rows to keep (seeded by `seed`; file order is preserved), applied last: after the validation hold-out and the train_files weights. 1 = all rows.
    */
   subsample?: number;
   /**
