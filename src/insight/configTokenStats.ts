@@ -28,10 +28,9 @@ export async function computeConfigTokens(configPath: string, options: EncodeOpt
   const tokenizer = await tokenizerFor(config);
   let dropped: readonly OverlongRow[] = [];
   const examples = await encodeDataset(config, tokenizer, { ...options, onDropped: (rows) => (dropped = rows) });
-  const table = tableOf(examples);
-  // The dropped rows join the table as such, so the totals count them as the trainer does.
-  const withDropped = { ...table, dropped: new Uint8Array(table.lengths.length), firstDropped: dropped[0]?.message ?? null };
-  const stats = summarizeTable(withDropped, config.maxLength, config.perDeviceTrainBatchSize);
+  // The table holds the kept examples; the rows left out are counted beside it, as the trainer counts them.
+  const table = { ...tableOf(examples), firstDropped: dropped[0]?.message ?? null };
+  const stats = summarizeTable(table, config.maxLength, config.perDeviceTrainBatchSize);
   return { config, tokenizer, examples, stats: { ...stats, dropped_examples: dropped.length } };
 }
 

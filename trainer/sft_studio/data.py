@@ -159,11 +159,6 @@ class CausalRowEncoder:
             return problem
 
 
-def encode_row(conv: ConversationTokenizer, row: Row, fmt: str) -> Example:
-    """One row of a causal-LM dataset as the run trains it."""
-    return CausalRowEncoder(conv, fmt)(row)
-
-
 def conversation_tokenizer(cfg: Any, tokenizer: Any) -> ConversationTokenizer:
     """The config's view of the tokenizer: length limit, loss mask, template arguments, overlong policy."""
     return ConversationTokenizer(tokenizer, cfg.max_length, cfg.completion_only_loss,
