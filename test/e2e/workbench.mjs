@@ -103,6 +103,11 @@ export async function quickOpenFile(page, fileName) {
     .waitFor({ state: 'visible', timeout: 20_000 });
 }
 
+/** Clicks the editor tab whose label starts with `labelStart` (e.g. "Tokens:"), so its editor is shown. */
+export async function showTab(page, labelStart) {
+  await clickWithRetry(() => page.locator('.tabs-container .tab', { hasText: labelStart }), { describe: `editor tab "${labelStart}…"` });
+}
+
 /** Runs a command by its palette title, e.g. "SFT Studio: Open Dashboard". */
 export async function runCommand(page, title) {
   const input = await openQuickInput(page, 'F1');

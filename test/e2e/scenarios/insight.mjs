@@ -21,6 +21,7 @@ import {
   runCommand,
   selectors,
   showViewContainer,
+  showTab,
   waitFor,
   waitForWorkbench,
   webviewFrame,
@@ -256,8 +257,12 @@ export default {
         describe: 'the window to reload',
       });
       await waitForWorkbench(page);
+      // VS Code revives a webview editor only when its tab is shown, and which of the two panels
+      // ends up in front depends on the editor group each opened in; each tab is brought forward.
+      await showTab(page, 'Tokens:');
       const restoredTokens = await webviewFrame(page, '.stats', { timeoutMs: 90_000 });
       step(`restored tokens panel: ${await checkTokensPanel(restoredTokens, cli2, 'restored tokens panel')}`);
+      await showTab(page, 'Chat:');
       const restoredChat = await webviewFrame(page, 'textarea[aria-label="message"]', { timeoutMs: 90_000 });
       await waitForChatReady(restoredChat, checkpoint, 'restored chat');
       const transcript = await restoredChat.locator('.turn').evaluateAll((turns) => turns.map((t) => [t.className, t.textContent]));
