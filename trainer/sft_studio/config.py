@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import jsonschema
 
+from .best_model import KNOWN_METRICS, metric_key
 from .chat_templates import bundled_names, is_template_file
 from .hub import model_kind
 from .hub_data import is_hub_reference, reference_problem
@@ -141,11 +142,21 @@ class RunConfig:
     eval_steps: Optional[int] = None
     """Evaluate every N optimizer steps when eval_strategy is steps."""
     save_strategy: str = "no"
-    """When to save intermediate checkpoints (no, steps, epoch); the final model is always saved."""
+    """When to save intermediate checkpoints (no, steps, epoch, best = whenever metric_for_best_model improves); the final model is always saved."""
     save_steps: int = 500
     """Save every N optimizer steps when save_strategy is steps."""
     save_total_limit: Optional[int] = None
-    """Keep at most this many intermediate checkpoints (oldest removed first)."""
+    """Keep at most this many intermediate checkpoints (oldest removed first; the best checkpoint is never removed)."""
+    metric_for_best_model: Optional[str] = None
+    """Eval metric that picks the best checkpoint (loss, perplexity, token_accuracy, accuracy, f1, exact_match; eval_loss etc. accepted); loss when unset."""
+    greater_is_better: Optional[bool] = None
+    """Whether a larger metric_for_best_model is better; by default false for loss and perplexity, true otherwise."""
+    load_best_model_at_end: bool = False
+    """End a completed run with the best checkpoint as its result (final_checkpoint); the last state is saved too."""
+    early_stopping_patience: Optional[int] = None
+    """Stop after this many evaluations in a row without improving metric_for_best_model (unset = never stop early)."""
+    early_stopping_threshold: float = 0.0
+    """How much metric_for_best_model must improve on the best so far to count as an improvement."""
     # --- runtime ---
     torch_dtype: str = "float32"
     """Precision the weights are loaded and trained in: float32, bfloat16, float16."""
@@ -373,11 +384,39 @@ def _check_semantics(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, 
     if cfg.get("eval_strategy") not in (None, "no") and not cfg.get("validation_file") \
             and not cfg.get("validation_split_ratio") and not cfg.get("generation_prompts_file"):
         issues.append(ConfigIssue(*at("eval_strategy"), "evaluation needs data: add `validation_file`, `validation_split_ratio` and/or `generation_prompts_file`, or set `eval_strategy: no`"))
+    issues += [ConfigIssue(*where, message) for where, message in _best_model_problems(cfg, at)]
     if isinstance(cfg.get("max_steps"), int) and cfg.get("max_steps") == 0:
         issues.append(ConfigIssue(*at("max_steps"), "`max_steps` must be a positive number of steps, or -1 to use num_train_epochs"))
     issues += [ConfigIssue(*where, message) for where, message in _data_field_problems(cfg, smap, overrides, base)]
     issues += [ConfigIssue(*where, message) for where, message in _training_field_problems(cfg, smap, overrides, base)]
     return issues
+
+
+def _best_model_problems(cfg: dict[str, Any], at):
+    """Early stopping and the best checkpoint need evaluations, and a checkpoint at each evaluation that may win."""
+    tracking = [k for k in ("metric_for_best_model", "load_best_model_at_end", "early_stopping_patience")
+                if cfg.get(k) not in (None, False)] + (["save_strategy"] if cfg.get("save_strategy") == "best" else [])
+    if not tracking:
+        return
+    key = tracking[0]
+    metric = cfg.get("metric_for_best_model")
+    if isinstance(metric, str) and metric_key(metric) not in KNOWN_METRICS:
+        close = difflib.get_close_matches(metric_key(metric), KNOWN_METRICS, n=1)
+        fix = f"did you mean `{close[0]}`?" if close else f"use one of {', '.join(KNOWN_METRICS)}"
+        yield at("metric_for_best_model"), f"`metric_for_best_model: {metric}` is not an evaluation metric: {fix}"
+    if cfg.get("eval_strategy") in (None, "no"):
+        yield at(key), (f"`{key}` compares evaluations; set `eval_strategy: steps` (with `eval_steps`) or "
+                        "`eval_strategy: epoch`, and a validation set")
+        return
+    if cfg.get("load_best_model_at_end") and cfg.get("save_strategy") != "best":
+        save, evaluate = cfg.get("save_strategy") or "no", cfg.get("eval_strategy")
+        aligned = save == evaluate and (save != "steps" or (cfg.get("eval_steps") and (cfg.get("save_steps") or 500)
+                                                             % cfg["eval_steps"] == 0))
+        if not aligned:
+            yield at("load_best_model_at_end"), ("`load_best_model_at_end` needs a checkpoint at every evaluation that "
+                                                 "can be the best: set `save_strategy: best` (save when the metric "
+                                                 "improves), or save on the evaluation schedule (`save_strategy` equal "
+                                                 "to `eval_strategy`, `save_steps` a multiple of `eval_steps`)")
 
 
 def _data_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, str], base: Path):

@@ -18,6 +18,7 @@ from . import checkpoint as ckpt
 from . import fsdp
 from . import hub
 from .batching import Batch, collate, epoch_microbatches
+from .best_model import BestTracker, MissingMetric
 from .config import MODEL_COMMIT, RunConfig
 from .control import Control
 from .distributed import World, init_world
@@ -70,6 +71,12 @@ class SFTRecipe:
         self.step = 0
         self.tokens_seen = 0
         self.started = time.time()
+        # The best evaluation so far and the early-stopping count, when the config asks for either.
+        self.best = BestTracker.from_config(cfg)
+        self.early_stop = False
+        self.end_reason = "error"
+        self.final_checkpoint: str | None = None
+        self.last_checkpoint: str | None = None
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> None:
@@ -199,6 +206,13 @@ class SFTRecipe:
                     or (cfg.eval_strategy == "epoch" and end_of_epoch)):
                 self.evaluate()
             self._agree_on_requests()
+            if self.early_stop:
+                if self.world.is_main:  # only rank 0 evaluated under data parallel
+                    self._say(f"early stopping at step {self.step}: {self.best.metric} has not improved for "
+                              f"{self.best.evaluations_without_improvement} evaluations (best "
+                              f"{self.best.best_value:.4f} at step {self.best.best_step})")
+                self.save_checkpoint(final=True)
+                return self._finish("completed", "early_stopped")
             if self.control.generate_requested:
                 self.control.generate_requested = False
                 self._emit_generations()
@@ -210,11 +224,21 @@ class SFTRecipe:
             if self.control.stop_requested:
                 self._say(f"stop requested: saving a checkpoint at step {self.step}")
                 self.save_checkpoint(final=True)
-                return "stopped"
+                return self._finish("stopped", "stop_requested")
         if self._evaluating():
             self.evaluate()
         self.save_checkpoint(final=True)
-        return "completed"
+        return self._finish("completed", "end_of_schedule")
+
+    def _finish(self, status: str, reason: str) -> str:
+        """Name why training ended and, with load_best_model_at_end, make the best checkpoint the result."""
+        self.end_reason = reason
+        if status == "completed" and self.cfg.load_best_model_at_end and self.best and self.best.best_checkpoint \
+                and self.best.best_checkpoint != self.final_checkpoint:
+            self._say(f"the result is the best checkpoint, {self.best.best_checkpoint} ({self.best.metric} "
+                      f"{self.best.best_value:.4f}); the last state is in {self.final_checkpoint}")
+            self.final_checkpoint = self.best.best_checkpoint
+        return status
 
     @property
     def global_microbatch_size(self) -> int:
@@ -230,8 +254,8 @@ class SFTRecipe:
         """A signal may reach only some ranks and control.jsonl is read by each: all ranks act on the union."""
         self.control.poll()
         c = self.control
-        c.stop_requested, c.save_requested, c.generate_requested = self.world.any(
-            [c.stop_requested, c.save_requested, c.generate_requested], self.device)
+        c.stop_requested, c.save_requested, c.generate_requested, self.early_stop = self.world.any(
+            [c.stop_requested, c.save_requested, c.generate_requested, self.early_stop], self.device)
 
     def _step_plans(self) -> Iterator[StepPlan]:
         cfg = self.cfg
@@ -315,10 +339,23 @@ class SFTRecipe:
             metrics["exact_match"] = exact
         if self.val_set:
             epoch = self.step / self.steps_per_epoch
-            self.events.emit("eval", step=self.step, epoch=epoch, **metrics)
+            best = self._track_best(metrics) if self.best is not None and self.step > 0 else {}
+            self.events.emit("eval", step=self.step, epoch=epoch, **metrics, **best)
             self.sink.scalars("eval", self.step, metrics)
             shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
             self._say(f"eval @ step {self.step}: {shown}")
+
+    def _track_best(self, metrics: dict[str, float]) -> dict[str, bool]:
+        """Compare this evaluation with the best so far (the step-0 baseline is the base model, never a candidate);
+        the eval event's `best` flag."""
+        try:
+            improved = self.best.observe(self.step, metrics)
+        except MissingMetric as exc:
+            raise ModelSetupError(f"{exc}; set `metric_for_best_model` to one of them") from None
+        if improved and self.cfg.save_strategy == "best":
+            self.control.save_requested = True  # agreed with the other ranks before the save
+        self.early_stop = self.best.should_stop
+        return {"best": improved}
 
     def _emit_generations(self) -> float | None:
         if not self.prompts or (not self.world.is_main and not self.fsdp):
@@ -347,18 +384,29 @@ class SFTRecipe:
         if not self.world.is_main:
             return None  # data parallel: every rank holds the same weights and optimizer state
         merge = final and self.cfg.use_lora and self.cfg.merge_lora_on_save
-        path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, self.tokenizer, self._trainer_state(optimizer),
+        relative = f"{ckpt.CHECKPOINTS}/{ckpt.checkpoint_name(self.step)}"
+        is_best = self.best is not None and self.best.best_step == self.step
+        path = ckpt.save_checkpoint(self.run_dir, self.step, self.model, self.tokenizer,
+                                    self._trainer_state(optimizer, best_checkpoint=relative if is_best else None),
                                     merge, state_dict=weights)
         relative = str(path.relative_to(self.run_dir))
-        self.events.emit("checkpoint", step=self.step, path=relative, final=final)
+        best = {"best": self.best.checkpoint_saved(self.step, relative)} if self.best is not None else {}
+        self.events.emit("checkpoint", step=self.step, path=relative, final=final, **best)
         if not final:
-            ckpt.prune_checkpoints(self.run_dir, self.cfg.save_total_limit, protect={self.step})
-        self.final_checkpoint = relative if final else getattr(self, "final_checkpoint", None)
+            # The best checkpoint is never pruned: it is what load_best_model_at_end returns.
+            protect = {self.step} | ({self.best.best_step} if self.best and self.best.best_step is not None else set())
+            ckpt.prune_checkpoints(self.run_dir, self.cfg.save_total_limit, protect=protect)
+        else:
+            self.final_checkpoint = self.last_checkpoint = relative
         return path
 
-    def _trainer_state(self, optimizer: dict | None = None) -> dict:
+    def _trainer_state(self, optimizer: dict | None = None, best_checkpoint: str | None = None) -> dict:
         optimizer = optimizer if optimizer is not None else self.optimizer.state_dict()
-        return {"step": self.step, "tokens_seen": self.tokens_seen, "optimizer": optimizer,
+        best = None
+        if self.best is not None:
+            best = self.best.state_dict()
+            best["best_checkpoint"] = best_checkpoint or best["best_checkpoint"]
+        return {"step": self.step, "tokens_seen": self.tokens_seen, "optimizer": optimizer, "best": best,
                 "scheduler": self.scheduler.state_dict(), "grad_scaler": self.precision.state_dict(),
                 "rng_cpu": torch.get_rng_state(),
                 "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
@@ -391,6 +439,8 @@ class SFTRecipe:
                                        if self.fsdp else state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.precision.load_state_dict(state.get("grad_scaler"))
+        if self.best is not None:
+            self.best.load_state_dict(state.get("best"))
         torch.set_rng_state(state["rng_cpu"])
         if state.get("rng_cuda") and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(state["rng_cuda"])
@@ -398,9 +448,17 @@ class SFTRecipe:
 
     # ------------------------------------------------------------------ cleanup
     def cleanup(self, status: str, wait_for_ranks: bool = False) -> None:
-        fields = {"train_runtime_s": time.time() - self.started}
-        if getattr(self, "final_checkpoint", None):
+        fields = {"train_runtime_s": time.time() - self.started,
+                  "reason": self.end_reason if status != "stopped" else "stop_requested"}
+        if self.final_checkpoint:
             fields["final_checkpoint"] = self.final_checkpoint
+        if self.last_checkpoint and self.last_checkpoint != self.final_checkpoint:
+            fields["last_checkpoint"] = self.last_checkpoint
+        if self.best is not None and self.best.best_step is not None:
+            fields.update(metric_for_best_model=self.best.metric, best_metric=self.best.best_value,
+                          best_step=self.best.best_step)
+            if self.best.best_checkpoint:
+                fields["best_checkpoint"] = self.best.best_checkpoint
         self.events.emit("run_finished", step=self.step, status=status, **fields)
         self.status.close(status)
         self.events.close()

@@ -157,6 +157,10 @@ export type EvalEvent = Envelope & {
    * Share of generation prompts with a reference whose greedy completion equals it (after strip).
    */
   exact_match?: number;
+  /**
+   * True when this evaluation improved metric_for_best_model (runs that track a best checkpoint).
+   */
+  best?: boolean;
 };
 export type GenerationEvent = Envelope & {
   type: 'generation';
@@ -203,6 +207,10 @@ export type CheckpointEvent = Envelope & {
    * True for the checkpoint written at the end of training.
    */
   final?: boolean;
+  /**
+   * True when this checkpoint holds the best metric_for_best_model so far (runs that track a best checkpoint).
+   */
+  best?: boolean;
 };
 export type LogEvent = Envelope & {
   type: 'log';
@@ -267,9 +275,33 @@ export type RunFinishedEvent = Envelope & {
    */
   status: 'completed' | 'stopped' | 'failed';
   /**
-   * Checkpoint written at the end, relative to the run directory.
+   * Why training ended: the step budget ran out, early stopping (early_stopping_patience) fired, a stop was requested, or an error.
+   */
+  reason?: 'end_of_schedule' | 'early_stopped' | 'stop_requested' | 'error';
+  /**
+   * The run's result, relative to the run directory: the checkpoint written at the end, or the best one with load_best_model_at_end.
    */
   final_checkpoint?: string;
+  /**
+   * Checkpoint of the last training state, relative to the run directory, when it differs from final_checkpoint (load_best_model_at_end).
+   */
+  last_checkpoint?: string;
+  /**
+   * Checkpoint with the best metric_for_best_model, relative to the run directory (runs that track one).
+   */
+  best_checkpoint?: string;
+  /**
+   * Step of the best evaluation.
+   */
+  best_step?: number;
+  /**
+   * Value of metric_for_best_model at best_step.
+   */
+  best_metric?: number;
+  /**
+   * The evaluation metric the best checkpoint was chosen by (without the eval_ prefix).
+   */
+  metric_for_best_model?: string;
   /**
    * Seconds from run_started to run_finished.
    */

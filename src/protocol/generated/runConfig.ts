@@ -255,17 +255,37 @@ export interface RunConfig {
    */
   eval_steps?: number;
   /**
-   * When to save intermediate checkpoints; the final model is always saved.
+   * When to save intermediate checkpoints: never, every save_steps, at each epoch end, or whenever metric_for_best_model improves (best); the final model is always saved.
    */
-  save_strategy?: 'no' | 'steps' | 'epoch';
+  save_strategy?: 'no' | 'steps' | 'epoch' | 'best';
   /**
    * Save every N optimizer steps when save_strategy is steps.
    */
   save_steps?: number;
   /**
-   * Keep at most this many intermediate checkpoints (oldest removed first; the final one is kept).
+   * Keep at most this many intermediate checkpoints (oldest removed first; the final one and the best one are kept).
    */
   save_total_limit?: number;
+  /**
+   * Evaluation metric that picks the best checkpoint and drives early stopping: loss, perplexity, token_accuracy, accuracy, f1 or exact_match (the eval_ prefix of HF configs is accepted). Defaults to loss.
+   */
+  metric_for_best_model?: string;
+  /**
+   * Whether a larger metric_for_best_model is better. Defaults to false for loss and perplexity, true for the others.
+   */
+  greater_is_better?: boolean;
+  /**
+   * End a completed run with the best checkpoint as its result (run_finished's final_checkpoint); the last training state is still saved.
+   */
+  load_best_model_at_end?: boolean;
+  /**
+   * Stop training after this many evaluations in a row without improving metric_for_best_model. Unset: never stop early.
+   */
+  early_stopping_patience?: number;
+  /**
+   * How much metric_for_best_model must improve on the best so far to count as an improvement.
+   */
+  early_stopping_threshold?: number;
   /**
    * Precision the weights are loaded and trained in.
    */
