@@ -25,6 +25,8 @@ export interface TestApi {
   readonly runsTree: vscode.TreeDataProvider<unknown>;
 }
 
+const NOTICES_KEY = 'sftStudio.announcedRuns';
+
 export function activate(context: vscode.ExtensionContext): TestApi {
   const roots = async () =>
     runRoots({
@@ -118,7 +120,14 @@ export function activate(context: vscode.ExtensionContext): TestApi {
       return (await resolveInterpreter(vscodeInterpreterSources))?.path;
     },
   });
-  refresh();
+  // Run endings are announced only after the first full listing, so loading old runs is never news.
+  void registry.refresh().then(async () => {
+    const { RunNotifier } = await import('./runs/runNotifications');
+    const store = { get: () => context.workspaceState.get<Record<string, string>>(NOTICES_KEY), set: (v: Record<string, string>) => context.workspaceState.update(NOTICES_KEY, v) };
+    const notifier = new RunNotifier(vscodeUi, store, vscodeSettings.notifyLevel);
+    notifier.baseline(registry.list());
+    context.subscriptions.push(registry.onDidChange((summary) => summary && notifier.update(summary)));
+  }, (error) => console.error('[sft-studio] refresh failed', error));
   return { runsTree: tree };
 }
 

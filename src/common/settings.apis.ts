@@ -13,6 +13,10 @@ export const vscodeSettings: Settings = {
   stopGraceSeconds: () => Math.max(0, config().get<number>('stopGracePeriodSeconds') ?? 30),
   openDashboardOnStart: () => config().get<boolean>('openDashboardOnStart') ?? true,
   maxConcurrentRuns: () => Math.max(1, Math.floor(config().get<number>('maxConcurrentRuns') ?? 1)),
+  notifyLevel: () => {
+    const value = config().get<string>('notifications');
+    return value === 'failures' || value === 'off' ? value : 'all';
+  },
   setPythonPath: async (path) => {
     // Per workspace when there is one: interpreters are usually a project's own .venv.
     const target = vscode.workspace.workspaceFolders?.length
