@@ -13,6 +13,7 @@ import { runRoots } from './runs/runStore';
 import { runDirOf, RunsTreeProvider, RUNS_VIEW_ID } from './views/runsTree';
 import { RunStatusBar } from './views/runStatusBar';
 import { registerInsight } from './insight/registerInsight';
+import { registerCompare } from './commands/registerCompare';
 import { registerPanels } from './webviews/registerPanels';
 import type { DashboardPanels } from './webviews/dashboardPanel';
 
@@ -73,7 +74,8 @@ export function activate(context: vscode.ExtensionContext): TestApi {
     registerConfigLanguage(),
     registerReportDocuments(),
     tree,
-    vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true }),
+    vscode.window.createTreeView(RUNS_VIEW_ID, { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true }),
+    ...registerCompare(() => registry.list()),
     new RunStatusBar(registry),
     registerConfigDiagnostics(),
     vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, new RunCodeLensProvider()),
