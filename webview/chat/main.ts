@@ -14,31 +14,41 @@ import {
 } from '../../src/protocol/chat';
 import { connect } from '../bridge';
 import './chat.css';
+import { button, labelled, textField, type Control } from '../ui/controls';
 import { el, setText } from '../ui/dom';
 
 const app = document.getElementById('app') as HTMLElement;
 const status = el('div', { className: 'status' });
 const transcript = el('div', { className: 'transcript', attributes: { 'aria-live': 'polite' } });
 const input = el('textarea', { attributes: { 'aria-label': 'message', placeholder: 'Message the checkpoint (Enter sends, Shift+Enter is a new line)' } });
-const send = el('button', { text: 'Send' });
-const stop = el('button', { text: 'Stop' });
-const clear = el('button', { text: 'New chat' });
+const send = button('Send', { id: 'send', title: 'Send the message (Enter)', onClick: () => void submit() });
+const stop = button('Stop', { id: 'stop', title: 'Stop the reply', secondary: true, onClick: () => void bridge.request('stop', {}) });
+const clear = button('New chat', { id: 'new-chat', title: 'Start a new conversation', secondary: true, onClick: () => newChat() });
 const meta = el('div', { className: 'meta' });
 
-function numberField(label: string, step: string): HTMLInputElement {
-  return el('input', { attributes: { type: 'number', step, 'aria-label': label } });
-}
-const fields = {
-  maxNewTokens: numberField('max new tokens', '1'),
-  temperature: numberField('temperature', '0.1'),
-  topP: numberField('top p', '0.05'),
-  topK: numberField('top k', '1'),
-};
+// The names say what each parameter does in words; the hover title says what the values mean.
+const SAMPLING_FIELDS = [
+  ['maxNewTokens', 'Max new tokens', `Longest reply, in tokens (1 to ${MAX_NEW_TOKENS})`],
+  ['temperature', 'Temperature', '0 = greedy (always the likeliest token); higher = more varied'],
+  ['topP', 'Top-p', 'Sample from the smallest set of tokens whose probabilities add up to this (1 = all)'],
+  ['topK', 'Top-k', 'Sample from this many likeliest tokens (0 = no limit)'],
+] as const;
+const fields = Object.fromEntries(
+  SAMPLING_FIELDS.map(([key, label]) => [key, textField({ id: key, label })]),
+) as Record<(typeof SAMPLING_FIELDS)[number][0], Control<string>>;
 app.append(
   status,
-  el('div', { className: 'sampling' }, Object.entries(fields).map(([name, field]) => el('label', { text: `${name} ` }, [field]))),
+  el(
+    'div',
+    { className: 'sampling' },
+    SAMPLING_FIELDS.map(([key, label, hint]) => {
+      const field = labelled(label, fields[key].element);
+      field.title = hint;
+      return field;
+    }),
+  ),
   transcript,
-  el('div', { className: 'composer' }, [input, el('div', {}, [send, stop, clear])]),
+  el('div', { className: 'composer' }, [input, el('div', { className: 'actions' }, [send, stop, clear])]),
   meta,
 );
 
@@ -73,7 +83,7 @@ function saveConversation(): void {
 }
 
 /** The field's number, or `fallback` when it is empty, not a number or not finite. */
-function fieldNumber(field: HTMLInputElement, fallback: number): number {
+function fieldNumber(field: Control<string>, fallback: number): number {
   const value = Number(field.value);
   return Number.isFinite(value) && value !== 0 ? value : fallback;
 }
@@ -114,20 +124,18 @@ async function submit(): Promise<void> {
   }
 }
 
-send.addEventListener('click', () => void submit());
 input.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' && !e.shiftKey) {
     e.preventDefault();
     void submit();
   }
 });
-stop.addEventListener('click', () => void bridge.request('stop', {}));
-clear.addEventListener('click', () => {
+function newChat(): void {
   turns.length = 0;
   transcript.replaceChildren();
   setText(meta, '');
   saveConversation();
-});
+}
 
 // A reloaded page (window reload, restored panel) shows the saved conversation; a state that fails
 // the protocol's check is ignored.

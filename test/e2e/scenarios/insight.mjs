@@ -145,7 +145,7 @@ async function waitForChatReady(frame, checkpoint, what) {
   await waitFor(
     async () => {
       status = await chatStatus(frame);
-      return status === checkpoint && (await frame.locator('button', { hasText: 'Send' }).isEnabled());
+      return status === checkpoint && (await frame.locator('#send').evaluate((b) => !b.disabled));
     },
     { timeoutMs: 90_000, describe: () => `${what}: the chat panel ready on ${checkpoint} (status: "${status}")` },
   );
