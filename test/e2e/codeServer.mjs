@@ -2,7 +2,7 @@
 // tests and `npm run demo:ui`. Every start gets fresh config/data folders so nothing from the user's
 // own VS Code or an earlier run leaks in, and the server runs in its own process group so stopping it
 // also ends its extension host and file watchers.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -105,6 +105,19 @@ export function tail(file, lines = 40) {
   }
 }
 
+/** Installs a VSIX the way a user does (code-server's --install-extension), failing loudly if it is refused. */
+function installVsix(codeServerBin, vsix, extensionsDir, userDataDir, stateDir) {
+  const result = spawnSync(
+    codeServerBin,
+    ['--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', path.resolve(vsix), '--force'],
+    { cwd: stateDir, env: serverEnv(stateDir), encoding: 'utf8', timeout: 180_000 },
+  );
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  if (result.status !== 0 || !/successfully installed/i.test(output)) {
+    throw new Error(`code-server --install-extension ${vsix} failed (exit ${result.status ?? result.signal}):\n${output}`);
+  }
+}
+
 function extensionFolderName(extensionPath) {
   const pkg = JSON.parse(fs.readFileSync(path.join(extensionPath, 'package.json'), 'utf8'));
   for (const field of ['publisher', 'name', 'version']) {
@@ -139,6 +152,7 @@ function serverEnv(dir) {
  * @param {number} [options.startTimeoutMs]
  * @param {boolean} [options.workspaceTrust]  keep workspace trust on (default off, so tests are not asked)
  * @param {string[]} [options.vscodeOptions]  passed as `--vscode-option X` each, e.g. 'enable-smoke-test-driver'
+ * @param {string} [options.vsix]  install this packaged extension (`--install-extension`) instead of linking extensionPath
  */
 export async function startCodeServer({
   stateDir,
@@ -148,6 +162,7 @@ export async function startCodeServer({
   startTimeoutMs = 90_000,
   workspaceTrust = false,
   vscodeOptions = [],
+  vsix,
 } = {}) {
   if (!stateDir) throw new Error('startCodeServer needs a stateDir');
   const { codeServerBin } = ensureE2eTools();
@@ -160,9 +175,12 @@ export async function startCodeServer({
     path.join(userDataDir, 'User', 'settings.json'),
     `${JSON.stringify({ ...quietSettings, ...settings }, null, 2)}\n`,
   );
-  const link = path.join(extensionsDir, extensionFolderName(extensionPath));
-  fs.rmSync(link, { force: true, recursive: true });
-  fs.symlinkSync(path.resolve(extensionPath), link, 'dir');
+  if (vsix) installVsix(codeServerBin, vsix, extensionsDir, userDataDir, stateDir);
+  else {
+    const link = path.join(extensionsDir, extensionFolderName(extensionPath));
+    fs.rmSync(link, { force: true, recursive: true });
+    fs.symlinkSync(path.resolve(extensionPath), link, 'dir');
+  }
 
   port ??= await freePort();
   const args = [

@@ -7,6 +7,7 @@
 //   --scenario TEXT  only scenarios whose name contains TEXT
 //   --keep           keep test/e2e/.work/<session> even when everything passed
 //   --headed         show the browser (needs a display)
+//   --vsix FILE      install this packaged extension (scripts/package.mjs) instead of linking the repo
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -158,14 +159,28 @@ async function runScenario(scenario, { context, server, workspace }) {
   }
 }
 
+/** A VSIX file, or the one for this platform in a folder of them (what scripts/package.mjs wrote). */
+function resolveVsix(given) {
+  if (!fs.existsSync(given)) throw new Error(`${given} is missing: run \`npm run package\` first`);
+  if (!fs.statSync(given).isDirectory()) return given;
+  const prefix = `sft-studio-${process.platform}-${process.arch}-`;
+  const found = fs.readdirSync(given).filter((f) => f.startsWith(prefix) && f.endsWith('.vsix'))
+    .map((f) => path.join(given, f))
+    .sort((a, b) => fs.statSync(b).mtimeMs - fs.statSync(a).mtimeMs);
+  if (found.length === 0) throw new Error(`no ${prefix}*.vsix in ${given}: run \`npm run package\` first`);
+  return found[0];
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
       scenario: { type: 'string' },
       keep: { type: 'boolean', default: false },
       headed: { type: 'boolean', default: false },
+      vsix: { type: 'string' },
     },
   });
+  if (values.vsix) values.vsix = resolveVsix(values.vsix);
   const selected = scenarios.filter((s) => !values.scenario || s.name.includes(values.scenario));
   if (selected.length === 0) throw new Error(`no scenario matches "${values.scenario}"`);
 
@@ -186,7 +201,9 @@ async function main() {
     server = await startCodeServer({
       stateDir: path.join(session, 'code-server'),
       settings: { 'sftStudio.pythonPath': venvPython, 'sftStudio.runOverrides': runOverrides },
+      vsix: values.vsix,
     });
+    if (values.vsix) log(`installed ${path.relative(repoRoot, values.vsix)} with --install-extension`);
     log(`code-server on ${server.url} (pid ${server.pid}) after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     context = await chromium.launchPersistentContext(path.join(session, 'chromium'), {
       executablePath: chromiumPath,
