@@ -194,7 +194,8 @@ class SFTRecipe:
                 utilisation = flops.take(now - last_log_time)
                 last_log_time, last_log_tokens = now, self.tokens_seen
                 self.events.emit("train", step=self.step, epoch=epoch, loss=loss, grad_norm=grad_norm,
-                                 learning_rate=lr, tokens=self.tokens_seen, tokens_per_s=rate, **utilisation)
+                                 learning_rate=lr, tokens=self.tokens_seen, tokens_per_s=rate, **utilisation,
+                                 **_device_counters(self.device))
                 self.sink.scalars("train", self.step, {"loss": loss, "grad_norm": grad_norm, "learning_rate": lr,
                                                        "tokens_per_s": rate})
                 eta = (now - started) / (self.step - first_step) * (self.total_steps - self.step)
@@ -532,6 +533,20 @@ def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool 
             # Only after train() returned on every rank is it safe to wait for the others before leaving.
             recipe.cleanup(status, wait_for_ranks=finished)
     return code
+
+
+def _device_counters(device: torch.device) -> dict[str, float]:
+    """On CUDA: the peak memory since the previous train event (the peak is reset here) and the GPU's busy share
+    over NVML's last sample period (when pynvml is installed). Nothing on CPU, where neither is measured."""
+    if device.type != "cuda":
+        return {}
+    counters: dict[str, float] = {"mem_bytes": int(torch.cuda.max_memory_allocated(device))}
+    torch.cuda.reset_peak_memory_stats(device)
+    try:
+        counters["gpu_utilization"] = torch.cuda.utilization(device) / 100.0
+    except Exception:  # noqa: BLE001 - NVML missing or not permitted: the chart simply has no utilisation line
+        pass
+    return counters
 
 
 def _clock(seconds: float) -> str:

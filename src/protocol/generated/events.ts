@@ -123,9 +123,13 @@ export type TrainEvent = Envelope & {
    */
   mfu?: number;
   /**
-   * Peak memory in bytes since the previous train event, when measured.
+   * Peak memory in bytes since the previous train event, when measured (CUDA: torch.cuda.max_memory_allocated on rank 0's device).
    */
   mem_bytes?: number;
+  /**
+   * Share of NVML's last sample period in which rank 0's GPU was busy (CUDA with pynvml only).
+   */
+  gpu_utilization?: number;
 };
 export type EvalEvent = Envelope & {
   type: 'eval';
