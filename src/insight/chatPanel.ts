@@ -1,21 +1,24 @@
-// "Chat with this checkpoint": a panel whose replies stream from the checkpoint's ONNX export,
-// run by transformers.js on onnxruntime-node in the extension host (CPU). One panel per checkpoint.
+// "Chat with this checkpoint": a panel whose replies stream from the checkpoint's ONNX export, run on
+// onnxruntime-node (CPU) in a worker thread (chatWorker.ts), so neither the model nor its tokenizer ever
+// holds up the extension host. One panel per checkpoint folder (by real path, so a link to a checkpoint
+// reveals the panel already open on it).
 // The app keeps the checkpoint, transcript and sampling fields with setState; after a window reload
 // the serializer reopens the panel on that checkpoint (checked by restoreChatState) and the app shows
 // the transcript again.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CHAT_VIEW_TYPE, chatGuards, type ChatHostMessage, type ChatRequests, type ChatSampling } from '../protocol/chat';
 import { PanelBridge } from '../webviews/panelBridge';
 import { loadPanelPage, panelOptions } from '../webviews/panelShell';
-import { OnnxChatModel } from './onnxChat';
+import { ChatWorker } from './chatWorker';
 import { restoreChatState } from './restoreState';
 
 const DEFAULT_SAMPLING: ChatSampling = { maxNewTokens: 64, temperature: 0, topP: 1, topK: 0 };
 
 class ChatPanel {
   private state: Extract<ChatHostMessage, { type: 'chatState' }>;
-  private model: Promise<OnnxChatModel>;
+  private readonly model: ChatWorker;
   private abort: AbortController | undefined;
   readonly bridge: PanelBridge<ChatRequests, ChatHostMessage>;
 
@@ -27,8 +30,8 @@ class ChatPanel {
   ) {
     this.state = { type: 'chatState', checkpoint, status: 'loading', sampling: DEFAULT_SAMPLING };
     loadPanelPage(panel, extensionUri, 'chat', `Chat: ${path.basename(path.dirname(path.dirname(checkpoint)))}/${path.basename(checkpoint)}`);
-    this.model = OnnxChatModel.load(checkpoint);
-    this.model.then(
+    this.model = new ChatWorker(checkpoint);
+    this.model.ready().then(
       () => this.update({ status: 'ready' }),
       (error: unknown) => this.update({ status: 'error', error: error instanceof Error ? error.message : String(error) }),
     );
@@ -39,7 +42,7 @@ class ChatPanel {
         send: async ({ messages, sampling }) => {
           this.abort?.abort();
           const abort = (this.abort = new AbortController());
-          const reply = await (await this.model).reply(messages, sampling, (piece) => this.bridge.post({ type: 'chatDelta', piece }), abort.signal);
+          const reply = await this.model.reply(messages, sampling, (piece) => this.bridge.post({ type: 'chatDelta', piece }), abort.signal);
           return { text: reply.text, firstTokenMs: reply.firstTokenMs, tokensPerSecond: reply.tokensPerSecond };
         },
         stop: () => {
@@ -52,7 +55,7 @@ class ChatPanel {
     panel.onDidDispose(() => {
       this.abort?.abort();
       this.bridge.dispose();
-      void this.model.then((m) => m.dispose(), () => undefined);
+      this.model.dispose();
       onDispose();
     });
   }
@@ -63,13 +66,22 @@ class ChatPanel {
   }
 }
 
+/** The folder with links resolved: the key of its panel. */
+function realPath(folder: string): string {
+  try {
+    return fs.realpathSync(folder);
+  } catch {
+    return path.resolve(folder);
+  }
+}
+
 export class ChatPanels implements vscode.Disposable {
   private readonly panels = new Map<string, ChatPanel>();
 
   constructor(private readonly extensionUri: vscode.Uri) {}
 
   open(checkpoint: string): void {
-    const existing = this.panels.get(checkpoint);
+    const existing = this.panels.get(realPath(checkpoint));
     if (existing) {
       existing.panel.reveal();
       return;
@@ -89,7 +101,7 @@ export class ChatPanels implements vscode.Disposable {
    */
   restore(panel: vscode.WebviewPanel, state: unknown, roots: readonly string[]): void {
     const restored = restoreChatState(state, roots);
-    if (!restored.ok || this.panels.has(restored.value.checkpoint)) {
+    if (!restored.ok || this.panels.has(realPath(restored.value.checkpoint))) {
       if (!restored.ok) console.warn(`[sft-studio] chat panel not restored: ${restored.reason}`);
       panel.dispose();
       return;
@@ -99,7 +111,8 @@ export class ChatPanels implements vscode.Disposable {
   }
 
   private attach(panel: vscode.WebviewPanel, checkpoint: string): void {
-    this.panels.set(checkpoint, new ChatPanel(panel, checkpoint, this.extensionUri, () => this.panels.delete(checkpoint)));
+    const key = realPath(checkpoint);
+    this.panels.set(key, new ChatPanel(panel, checkpoint, this.extensionUri, () => this.panels.delete(key)));
   }
 
   dispose(): void {

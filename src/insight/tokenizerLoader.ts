@@ -1,5 +1,8 @@
 // Loads a model folder's tokenizer with transformers.js, offline: the editor never fetches from a hub.
 // A Hub model (model_name_or_path: org/name) is read from the Hugging Face cache the trainer fills.
+// The files are read here, by the folder's own path, and the tokenizer is built from their contents:
+// transformers.js' loader resolves names against a process-wide `env.localModelPath`, so two loads at
+// once (two chat panels on run1/…/step-600 and run2/…/step-600) would read each other's files.
 // transformers.js is required lazily, so activation does not pay for it.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,31 +11,37 @@ import { DEFAULT_TEMPLATE, templateText, withoutGenerationTags } from './chatTem
 import type { ChatTokenizer, TemplateMessage } from './conversationEncoder';
 
 type Transformers = typeof import('@huggingface/transformers');
+/** A transformers.js tokenizer as this project uses it. */
+export type RawTokenizer = InstanceType<Transformers['PreTrainedTokenizer']>;
+type TokenizerClass = new (tokenizerJSON: object, tokenizerConfig: object) => RawTokenizer;
 
 let transformers: Transformers | undefined;
 
-/** The transformers.js module, set to local-only loading from `modelDir`'s parent. */
-export function offlineTransformers(modelDir: string): Transformers {
-  transformers ??= require('@huggingface/transformers') as Transformers;
-  transformers.env.allowRemoteModels = false;
-  transformers.env.allowLocalModels = true;
-  transformers.env.localModelPath = path.dirname(path.resolve(modelDir)) + path.sep;
-  return transformers;
-}
-
-/**
- * Checkpoints saved by Python transformers keep the chat template in chat_template.jinja instead of
- * tokenizer_config.json, a file transformers.js does not read; the tokenizer takes it from there.
- */
-export function adoptJinjaChatTemplate(tok: { chat_template: unknown }, dir: string): void {
-  const file = path.join(dir, 'chat_template.jinja');
-  if (!tok.chat_template && fs.existsSync(file)) tok.chat_template = fs.readFileSync(file, 'utf8');
+function transformersLib(): Transformers {
+  return (transformers ??= require('@huggingface/transformers') as Transformers);
 }
 
 export class TokenizerLoadError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'TokenizerLoadError';
+  }
+}
+
+/** How long a tokenizer may work on one piece of text before its worker is stopped. */
+export const TOKENIZER_TIMEOUT_MS = 30_000;
+
+/**
+ * A tokenizer that ran past the time limit on some text, its worker stopped. A tokenizer.json can carry
+ * any regular expression (pre-tokenizer Split, normalizer Replace), and one that backtracks
+ * catastrophically runs for ever on the wrong input.
+ */
+export class TokenizerTimeoutError extends TokenizerLoadError {
+  constructor(tokenizerFile: string, limitMs: number, doing: string) {
+    super(
+      `${tokenizerFile}: the tokenizer ran for over ${limitMs / 1000} s ${doing} and was stopped; a regular expression in its pre_tokenizer or normalizer probably backtracks without end on this text. Replace this tokenizer.json with the one the model was published with (or write it again with tokenizer.save_pretrained in Python), then try again.`,
+    );
+    this.name = 'TokenizerTimeoutError';
   }
 }
 
@@ -68,7 +77,39 @@ export interface TemplateOptions {
   templateKwargs?: Record<string, unknown>;
 }
 
-export async function loadTokenizer(modelDir: string, options: TemplateOptions = {}): Promise<LoadedTokenizer> {
+async function readJson(file: string): Promise<object> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await fs.promises.readFile(file, 'utf8'));
+  } catch (error) {
+    throw new TokenizerLoadError(`${file}: cannot be read as JSON (${(error as Error).message}); save the tokenizer again (tokenizer.save_pretrained(folder) in Python)`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TokenizerLoadError(`${file}: not a JSON object; save the tokenizer again (tokenizer.save_pretrained(folder) in Python)`);
+  return parsed;
+}
+
+/**
+ * Checkpoints saved by Python transformers keep the chat template in chat_template.jinja instead of
+ * tokenizer_config.json; the tokenizer takes it from there.
+ */
+function adoptJinjaChatTemplate(tok: RawTokenizer, dir: string): void {
+  const file = path.join(dir, 'chat_template.jinja');
+  if (!tok.chat_template && fs.existsSync(file)) tok.chat_template = fs.readFileSync(file, 'utf8');
+}
+
+/** The class tokenizer_config.json names (a "Fast" suffix dropped), else the base class: AutoTokenizer's choice. */
+function tokenizerClass(lib: Transformers, config: { tokenizer_class?: unknown }): TokenizerClass {
+  const name = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
+  const named = (lib as unknown as Record<string, unknown>)[name];
+  const isTokenizer = typeof named === 'function' && (named === lib.PreTrainedTokenizer || named.prototype instanceof lib.PreTrainedTokenizer);
+  return (isTokenizer ? named : lib.PreTrainedTokenizer) as TokenizerClass;
+}
+
+/**
+ * The transformers.js tokenizer of the folder `modelDir`, built from that folder's tokenizer.json and
+ * tokenizer_config.json (and chat_template.jinja when the config holds no template).
+ */
+export async function openTokenizer(modelDir: string): Promise<RawTokenizer> {
   const dir = path.resolve(modelDir);
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
     throw new TokenizerLoadError(`${dir}: model folder not found; point \`model_name_or_path\` at a local model folder (relative to the config file) or a Hub id (org/name)`);
@@ -79,18 +120,25 @@ export async function loadTokenizer(modelDir: string, options: TemplateOptions =
       `${dir}: no ${missing.join(' or ')}; token insight needs a fast tokenizer (tokenizer.json) saved next to the model (tokenizer.save_pretrained(folder) in Python writes it)`,
     );
   }
-  const { AutoTokenizer } = offlineTransformers(dir);
-  let tok: Awaited<ReturnType<typeof AutoTokenizer.from_pretrained>>;
+  const [tokenizerJSON, tokenizerConfig] = await Promise.all(TOKENIZER_FILES.map((file) => readJson(path.join(dir, file))));
+  const lib = transformersLib();
+  let tok: RawTokenizer;
   try {
-    tok = await AutoTokenizer.from_pretrained(path.basename(dir), { local_files_only: true });
+    tok = new (tokenizerClass(lib, tokenizerConfig))(tokenizerJSON, tokenizerConfig);
   } catch (error) {
-    throw new TokenizerLoadError(`${dir}: transformers.js cannot load this tokenizer (${(error as Error).message}); only tokenizer.json tokenizers are supported`);
+    throw new TokenizerLoadError(`${path.join(dir, 'tokenizer.json')}: transformers.js cannot build this tokenizer (${(error as Error).message}); only tokenizer.json tokenizers are supported`);
   }
   adoptJinjaChatTemplate(tok, dir);
+  return tok;
+}
+
+export async function loadTokenizer(modelDir: string, options: TemplateOptions = {}): Promise<LoadedTokenizer> {
+  const dir = path.resolve(modelDir);
+  const tok = await openTokenizer(dir);
   if (options.chatTemplate) tok.chat_template = options.chatTemplate;
   else if (!tok.chat_template) tok.chat_template = templateText(DEFAULT_TEMPLATE, dir);
   if (typeof tok.chat_template === 'string') tok.chat_template = withoutGenerationTags(tok.chat_template);
-  const addedTokens = ((tok as unknown as { _tokenizerJSON?: { added_tokens?: { id: number }[] } })._tokenizerJSON?.added_tokens ?? []);
+  const addedTokens: { id: number }[] = (tok._tokenizerJSON as { added_tokens?: { id: number }[] }).added_tokens ?? [];
   const kwargs = options.templateKwargs ?? {};
   const eosToken = tok.eos_token ?? undefined;
   const eosTokenId = eosToken === undefined ? undefined : (tok.eos_token_id ?? tok.convert_tokens_to_ids(eosToken));

@@ -1,5 +1,5 @@
-// Chat with a checkpoint: the ONNX export run by transformers.js on onnxruntime-node must produce the
-// PyTorch model's greedy output, token for token, for the same prompts.
+// Chat with a checkpoint: the ONNX export run on onnxruntime-node, with the checkpoint's tokenizer, must
+// produce the PyTorch model's greedy output, token for token, for the same prompts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,7 +12,7 @@ import { repoRoot, tempDir } from './helpers';
 const python = path.join(repoRoot, '.venv', 'bin', 'python');
 const MAX_NEW_TOKENS = 24;
 
-test('greedy chat through transformers.js on the ONNX export equals the PyTorch greedy output', async (t) => {
+test('greedy chat on the ONNX export through onnxruntime-node equals the PyTorch greedy output', async (t) => {
   const dir = tempDir(t);
   const checkpoint = path.join(dir, 'step-0');
   // A prompt set with varied lengths: the bundled eval prompts (first 12) and two chat prompts.
