@@ -266,7 +266,7 @@ function readmeBlock(result) {
     `| trainer load_splits: RSS growth over the file size | ${py.prepare.memory_ratio} | < 3 | ${py.prepare.memory_ratio < 3 ? 'yes' : 'no'} |`,
     `| \`train CONFIG --dry-run --json\` end to end (peak RSS) | ${round(py.dry_run.seconds, 2)} s (${round(py.dry_run.peak_rss_mib, 0)} MiB) | < 10 s | ${py.dry_run.seconds < 10 ? 'yes' : 'no'} |`,
     '',
-    `Where the trainer's load_splits spends its time: ${shares(py.prepare.breakdown_seconds)}; ${py.prepare.calls.chat_template ?? 0} chat-template calls.`,
+    `Where the trainer's load_splits spends its time: ${round(py.prepare.load_splits_cpu_seconds, 1)} CPU-seconds in ${round(py.prepare.load_splits_seconds, 2)} s, ${round(py.prepare.load_splits_main_thread_cpu_seconds, 1)} of them in its own thread, which read rows for ${round(py.prepare.breakdown_seconds.read_rows ?? 0, 2)} s and rendered chat templates for ${round(py.prepare.breakdown_seconds.chat_template ?? 0, 2)} s (${py.prepare.calls.chat_template ?? 0} batched apply_chat_template calls) while a helper thread tokenized for ${round(py.prepare.breakdown_seconds.tokenize ?? 0, 2)} s (the Rust tokenizer on the machine's cores).`,
     `Where the editor's encoding spends its time (${editor.breakdown.rows.toLocaleString('en-US')} rows, one thread, ${round(editor.breakdown.seconds, 2)} s): ${shares(editor.breakdown.breakdown_seconds)}; ${editor.breakdown.calls.tokenize} tokenizer calls over ${editor.breakdown.tokenized_chars_per_rendered_char}x the rendered text.`,
     `Editor and trainer totals ${result.totals_equal ? 'agree' : `DIFFER (editor ${fourTotals(single.totals)}, trainer ${fourTotals(py.prepare.totals)})`}.`,
   ];

@@ -14,12 +14,19 @@ import os
 import resource
 import subprocess
 import sys
+import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 
 def peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # KiB on Linux
+
+
+def cpu_seconds() -> float:
+    """CPU time of the whole process, every thread (the tokenizer's own threads included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def current_rss_mib() -> float:
@@ -38,27 +45,37 @@ def read(path: str) -> dict[str, Any]:
 
 
 class Timed:
-    """Time spent in the outermost calls of some functions (nested calls of the same group count once)."""
+    """Time spent in the outermost calls of some functions (nested calls of the same group count once), per thread:
+    load_splits tokenizes in a helper thread while its own thread renders the next batch, so the two overlap."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
-        self._depth = 0
+        self._depth = threading.local()
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
-            if self._depth:
+            if getattr(self._depth, "n", 0):
                 return fn(*args, **kwargs)
-            self._depth += 1
+            self._depth.n = 1
             start = time.perf_counter()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self._depth -= 1
+                self._depth.n = 0
                 self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
                 self.calls[name] = self.calls.get(name, 0) + 1
 
         return timed
+
+    def each(self, name: str, items: Iterator[Any]) -> Iterator[Any]:
+        """`items`, with the time spent producing each one counted under `name`."""
+        next_item = self.wrap(name, lambda: next(items, _END))
+        while (item := next_item()) is not _END:
+            yield item
+
+
+_END = object()
 
 
 class TimedBackend:
@@ -75,7 +92,7 @@ class TimedBackend:
 
 def prepare(config_path: str) -> dict[str, Any]:
     start = time.perf_counter()
-    from sft_studio import data
+    from sft_studio import data, encode_stream
     from sft_studio.config import load_config
     from sft_studio.model import load_tokenizer
 
@@ -89,6 +106,8 @@ def prepare(config_path: str) -> dict[str, Any]:
     # Where load_splits spends its time: reading rows, the chat template, the tokenizer, the rest
     # (data.py / conversation.py's own Python). Wrapped on the tokenizer's class, so every path counts.
     data.read_rows = timed.wrap("read_rows", data.read_rows)
+    read_rows_lazily = encode_stream.stream_rows  # a generator: its time is spent while it is iterated
+    encode_stream.stream_rows = lambda *args: timed.each("read_rows", read_rows_lazily(*args))
     cls = type(tokenizer)
     members: dict[str, Any] = {
         "apply_chat_template": timed.wrap("chat_template", cls.apply_chat_template),
@@ -99,16 +118,20 @@ def prepare(config_path: str) -> dict[str, Any]:
         backend = tokenizer.backend_tokenizer
         members["backend_tokenizer"] = property(lambda _self: TimedBackend(backend, timed))
     tokenizer.__class__ = type(cls.__name__, (cls,), members)
-    load_start = time.perf_counter()
+    load_start, cpu_start, thread_start = time.perf_counter(), cpu_seconds(), time.thread_time()
     splits = data.load_splits(cfg, tokenizer)
     load_seconds = time.perf_counter() - load_start
+    cpu, thread_cpu = cpu_seconds() - cpu_start, time.thread_time() - thread_start
     stats = splits.train_stats
     accounted = sum(timed.seconds.values())
+    # "other": the rest of load_splits' own thread; the tokenizer runs beside it in a helper thread.
     return {
         "import_seconds": imported - start,
         "tokenizer_load_seconds": tokenizer_loaded - imported,
         "load_splits_seconds": load_seconds,
-        "breakdown_seconds": {**timed.seconds, "other": load_seconds - accounted},
+        "load_splits_cpu_seconds": cpu,
+        "load_splits_main_thread_cpu_seconds": thread_cpu,
+        "breakdown_seconds": {**timed.seconds, "other": load_seconds - accounted + timed.seconds.get("tokenize", 0.0)},
         "calls": timed.calls,
         "rss_after_setup_mib": after_setup,
         "peak_rss_mib": peak_rss_mib(),

@@ -35,7 +35,7 @@ export function activate(context: vscode.ExtensionContext): TestApi {
       workspaceFolders: vscodeWorkspace.folders(),
       runsDirectory: vscodeSettings.runsDirectory(),
     });
-  const registry = new RunRegistry({ roots });
+  const registry = new RunRegistry({ roots, stallSeconds: () => vscodeSettings.stallMinutes() * 60 });
   const refresh = () => void registry.refresh().catch((error) => console.error('[sft-studio] refresh failed', error));
 
   let dashboards: DashboardPanels | undefined;
@@ -86,7 +86,8 @@ export function activate(context: vscode.ExtensionContext): TestApi {
     vscode.commands.registerCommand('sftStudio.startRun', (arg?: unknown) => startRun(configPathOf(arg))),
     vscode.commands.registerCommand('sftStudio.stopRun', (arg?: unknown) => stopRun(runDirOf(arg))),
     vscode.commands.registerCommand('sftStudio.openDashboard', async (arg?: unknown) => {
-      const runDir = runDirOf(arg) ?? (await (await import('./commands/pickRun')).pickRun(vscodeUi, registry.list(), 'Run to show'));
+      // While the first scan runs, "no runs yet" is not known: wait for it before offering a pick.
+      const runDir = runDirOf(arg) ?? (await registry.loaded(), await (await import('./commands/pickRun')).pickRun(vscodeUi, registry.list(), 'Run to show'));
       if (runDir) await openDashboard(runDir);
     }),
     vscode.commands.registerCommand('sftStudio.selectPythonInterpreter', async () => {

@@ -1,5 +1,6 @@
 // Wiring of the run lifecycle commands (start, stop, resume, rerun, delete, reveal, logs, queue) and
 // the config actions. Command bodies load their modules on first use, so activation stays cheap.
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { HF_TOKEN_SECRET } from '../common/hfToken';
 import { vscodeSettings } from '../common/settings.apis';
@@ -11,14 +12,16 @@ import type { RunCli } from '../python/trainerCli';
 import { RunNotes } from '../runs/runNotes';
 import { RunQueue } from '../runs/runQueue';
 import type { RunRegistry } from '../runs/runRegistry';
-import { isActiveState } from '../protocol/runSummary';
+import { isActiveState, type RunSummary } from '../protocol/runSummary';
 import { RunLogChannels } from '../views/runLogChannels';
 import { queuedIdOf, runDirOf } from '../views/runsTree';
+import { ResumeGuard } from './resumeGuard';
 import type { LaunchDeps } from './startRun';
 
 export class RunLifecycle implements vscode.Disposable {
   readonly notes = new RunNotes();
   readonly queue: RunQueue;
+  private readonly resumes: ResumeGuard;
   private readonly logs: RunLogChannels;
   private envChecker: TrainingEnvChecker | undefined;
   private setupOutput: vscode.OutputChannel | undefined;
@@ -33,6 +36,7 @@ export class RunLifecycle implements vscode.Disposable {
       maxConcurrent: () => vscodeSettings.maxConcurrentRuns(),
       activeRunDirs: () => registry.list().filter((r) => isActiveState(r.state)).map((r) => r.runDir),
     });
+    this.resumes = new ResumeGuard(() => this.queue.list());
     this.logs = new RunLogChannels(registry);
     // A run that ends frees a slot for the next queued start.
     this.subscriptions = [registry.onDidChange(() => this.queue.pump())];
@@ -54,7 +58,7 @@ export class RunLifecycle implements vscode.Disposable {
         ui: vscodeUi,
         runs: this.registry,
         notes: this.notes,
-        stop: (dir, pid, onStep) => manager.stopRun(dir, pid, { graceMs: vscodeSettings.stopGraceSeconds() * 1000, onStep }),
+        stop: (dir, onStep) => manager.stopRun(dir, { graceMs: vscodeSettings.stopGraceSeconds() * 1000, onStep }),
       },
       runDir,
     );
@@ -64,8 +68,17 @@ export class RunLifecycle implements vscode.Disposable {
     const command = (id: string, body: (arg?: unknown) => unknown) => vscode.commands.registerCommand(id, body);
     return [
       command('sftStudio.resumeRun', async (arg) => {
-        const [{ resumeRun }, deps] = await Promise.all([import('./runActions'), this.resumeDeps()]);
-        return resumeRun(deps, runDirOf(arg));
+        const [{ resumeRun, resumableRuns }, deps] = await Promise.all([import('./runActions'), this.resumeDeps()]);
+        // The run is picked here, not in resumeRun, so the guard knows it before anything starts.
+        const runDir =
+          runDirOf(arg) ?? (await this.pickResumable(resumableRuns(this.registry.list(), deps.checkpoints).filter((r) => !this.resumes.isPending(r.runDir))));
+        if (!runDir) return undefined;
+        const outcome = await this.resumes.resume(runDir, deps.queue, (queue) => resumeRun({ ...deps, queue }, runDir));
+        if (outcome.refused) {
+          void vscodeUi.showInfo(`SFT Studio: ${path.basename(runDir)} is already being resumed (starting or queued); it is not started a second time.`);
+          return undefined;
+        }
+        return outcome.value;
       }),
       command('sftStudio.rerunRun', async (arg) => {
         const [{ rerunRun }, deps] = await Promise.all([import('./runActions'), this.resumeDeps()]);
@@ -176,6 +189,15 @@ export class RunLifecycle implements vscode.Disposable {
       extensionPath: this.context.extensionPath,
       openDashboard: this.openDashboard,
     };
+  }
+
+  private async pickResumable(runs: RunSummary[]): Promise<string | undefined> {
+    if (runs.length === 0) {
+      void vscodeUi.showInfo('SFT Studio: no stopped or crashed run has a checkpoint to resume from.');
+      return undefined;
+    }
+    if (runs.length === 1) return runs[0].runDir;
+    return (await import('./pickRun')).pickRun(vscodeUi, runs, 'Run to resume');
   }
 
   private async resumeDeps() {

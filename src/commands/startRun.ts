@@ -12,6 +12,7 @@ import type { RunEvent } from '../protocol/events';
 import type { AppendedEvents } from '../runs/runRegistry';
 import type { LaunchPlan, LaunchRequest } from '../runs/runManager';
 import type { RunQueue } from '../runs/runQueue';
+import { isSlurmPlan, planForLauncher, resubmitIfSlurm, submitAndFollow } from '../runs/slurmLauncher';
 import { checkOverrides, OverrideError } from '../runs/trainerCommand';
 
 export const SELECT_INTERPRETER = 'Select Python Interpreter';
@@ -79,15 +80,16 @@ export async function startRun(deps: StartRunDeps, target?: string): Promise<str
     return undefined;
   }
 
+  // `launcher: slurm` submits the same command line as a Slurm job (slurmLauncher.ts).
   return preflightAndLaunch(deps, { label: path.basename(configPath), configPath }, (python) =>
-    deps.launcher.plan({
+    planForLauncher(config.launcher, deps.launcher.plan({
       configPath,
       runName: typeof config.run_name === 'string' ? config.run_name : undefined,
       outputDir: typeof config.output_dir === 'string' ? config.output_dir : undefined,
       python,
       overrides,
       extensionPath: deps.extensionPath,
-    }),
+    })),
   );
 }
 
@@ -161,7 +163,7 @@ async function launchPlanned(
   const { ui } = deps;
   let plan: LaunchPlan;
   try {
-    plan = makePlan();
+    plan = resubmitIfSlurm(makePlan());
   } catch (error) {
     if (!(error instanceof OverrideError)) throw error;
     void ui.showError(`SFT Studio: ${error.message}.`);
@@ -170,7 +172,7 @@ async function launchPlanned(
   claim(plan.runDir);
 
   progress.report('launching the trainer…');
-  const outcome = await launchAndWait(deps, plan, progress);
+  const outcome = isSlurmPlan(plan) ? await submitAndFollow(deps, plan, progress) : await launchAndWait(deps, plan, progress);
   if (outcome.started) return plan.runDir;
 
   const name = path.basename(plan.runDir);

@@ -1,17 +1,22 @@
 import type { Ui } from '../common/ui';
 import { isActiveState, type RunSummary } from '../protocol/runSummary';
 import type { StopOutcome, StopStep } from '../runs/runManager';
+import { describeSlurmStopStep, isSlurmRun, isSlurmStopStep, stopSlurmWithDefaults } from '../runs/slurmLauncher';
 
 export interface StopRunDeps {
   ui: Ui;
   runs: { list(): RunSummary[]; get(runDir: string): RunSummary | undefined };
-  stop(runDir: string, pid: number | undefined, onStep: (step: StopStep) => void): Promise<StopOutcome>;
+  /** The processes to signal are read from the run folder, not taken from the summary (see stopRun). */
+  stop(runDir: string, onStep: (step: StopStep) => void): Promise<StopOutcome>;
+  /** Stops a run submitted to Slurm (slurm.json in its folder): the stop request, then scancel after the grace period. */
+  stopSlurm?(runDir: string, onStep: (step: StopStep) => void): Promise<StopOutcome>;
   /** Where the current step is shown beside the run in the Runs view. */
   notes: { set(runDir: string, note: string | undefined): void };
 }
 
 /** What each escalation means for the user's checkpoint, in the notification and the tree. */
 export function describeStopStep(step: StopStep): { note: string; progress: string } {
+  if (isSlurmStopStep(step)) return describeSlurmStopStep(step);
   const seconds = Math.round(step.waitMs / 1000);
   switch (step.signal) {
     case 'SIGINT':
@@ -42,10 +47,11 @@ export async function stopRunCommand(deps: StopRunDeps, runDir?: string): Promis
   }
   if (!run) return undefined;
   const target = run;
+  const stop = isSlurmRun(target.runDir) ? (deps.stopSlurm ?? stopSlurmWithDefaults) : deps.stop;
   let outcome: StopOutcome;
   try {
     outcome = await deps.ui.withProgress(`SFT Studio: stopping ${target.name}`, (progress) =>
-      deps.stop(target.runDir, target.pid, (step) => {
+      stop(target.runDir, (step) => {
         const words = describeStopStep(step);
         deps.notes.set(target.runDir, words.note);
         progress.report(words.progress);
@@ -53,6 +59,11 @@ export async function stopRunCommand(deps: StopRunDeps, runDir?: string): Promis
     );
   } finally {
     deps.notes.set(target.runDir, undefined);
+  }
+  if (outcome === 'unverified') {
+    void deps.ui.showWarning(
+      `SFT Studio: asked run ${target.name} to stop through control.jsonl; it honours that between steps. No signal was sent: its process runs on another machine or was recorded without a start time, so it cannot be told apart from another process that got its pid.`,
+    );
   }
   if (outcome === 'terminated' || outcome === 'killed') {
     void deps.ui.showWarning(

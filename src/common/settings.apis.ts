@@ -13,6 +13,7 @@ export const vscodeSettings: Settings = {
   stopGraceSeconds: () => Math.max(0, config().get<number>('stopGracePeriodSeconds') ?? 30),
   openDashboardOnStart: () => config().get<boolean>('openDashboardOnStart') ?? true,
   maxConcurrentRuns: () => Math.max(1, Math.floor(config().get<number>('maxConcurrentRuns') ?? 1)),
+  stallMinutes: () => Math.max(1, config().get<number>('stallMinutes') ?? 15),
   notifyLevel: () => {
     const value = config().get<string>('notifications');
     return value === 'failures' || value === 'off' ? value : 'all';

@@ -7,6 +7,8 @@ export interface Settings {
   openDashboardOnStart(): boolean;
   /** Runs allowed to train at once; further starts wait in a queue. */
   maxConcurrentRuns(): number;
+  /** Minutes without a step after which a running run shows as stalled. */
+  stallMinutes(): number;
   /** Which run endings raise a notification: all, failures (and stalls) only, or off. */
   notifyLevel(): 'all' | 'failures' | 'off';
   setPythonPath(path: string): Promise<void>;

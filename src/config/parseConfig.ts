@@ -1,4 +1,5 @@
-import { LineCounter, Node as YamlNode, Document, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
+import { LineCounter, Node as YamlNode, Document, isMap, isPair, isScalar, isSeq, parseDocument, type YAMLError } from 'yaml';
+import { deepestBracket, MAX_DEPTH, yamlLimitProblem } from './yamlLimits';
 
 /** A 1-based source span; end is exclusive, as editors expect. */
 export interface SourceSpan {
@@ -18,28 +19,47 @@ export interface ParsedConfig {
 
 /**
  * Parses YAML or JSON (JSON is YAML 1.2 flow syntax) keeping node offsets, so every problem can
- * point at the exact key or value that causes it.
+ * point at the exact key or value that causes it. A text that breaks the syntax or the trainer's limits
+ * (yamlLimits.ts) gets one error, the first: what the parser reports after it is mostly its consequence.
  */
 export function parseConfigText(text: string): ParsedConfig {
   const lineCounter = new LineCounter();
   // Leading tabs (common in JSON files) are not YAML indentation; swapping each for one space
-  // keeps every offset, line and column unchanged.
-  const yamlText = text.replace(/^\t+/gm, (tabs) => ' '.repeat(tabs.length));
+  // keeps every offset, line and column unchanged. Only in a JSON document: in YAML a tab used as
+  // indentation is an error the parser names, where a space would silently nest the line.
+  const yamlText = /^\s*[[{]/.test(text) ? text.replace(/^\t+/gm, (tabs) => ' '.repeat(tabs.length)) : text;
   const document = parseDocument(yamlText, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const syntaxErrors = document.errors.map((error) => ({
-    message: syntaxMessage(error.code, error.message),
-    span: spanOf(lineCounter, error.pos[0], Math.max(error.pos[1], error.pos[0] + 1)),
-  }));
+  const first = [...document.errors].sort((a, b) => a.pos[0] - b.pos[0])[0];
+  const limit = first ? undefined : yamlLimitProblem(document, yamlText);
+  const syntaxErrors = first
+    ? [syntaxError(lineCounter, yamlText, first)]
+    : limit
+      ? [{ message: limit.message, span: spanOf(lineCounter, limit.offset, limit.offset + 1) }]
+      : [];
   return {
     document,
     lineCounter,
-    value: syntaxErrors.length === 0 ? document.toJS({ maxAliasCount: 100 }) : undefined,
+    // The limits were checked above, with the trainer's rules, so toJS needs no alias cap of its own.
+    value: syntaxErrors.length === 0 ? document.toJS({ maxAliasCount: -1 }) : undefined,
     syntaxErrors,
+  };
+}
+
+function syntaxError(lineCounter: LineCounter, text: string, error: YAMLError): { message: string; span: SourceSpan } {
+  if (error.code === 'RESOURCE_EXHAUSTION') {
+    // The parser ran out of stack inside brackets nested thousands deep: the trainer's nesting limit, at its place.
+    const at = deepestBracket(text) ?? error.pos[0];
+    return { message: `nested more than ${MAX_DEPTH} levels deep`, span: spanOf(lineCounter, at, at + 1) };
+  }
+  return {
+    message: syntaxMessage(error.code, error.message),
+    span: spanOf(lineCounter, error.pos[0], Math.max(error.pos[1], error.pos[0] + 1)),
   };
 }
 
 function syntaxMessage(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY') return 'duplicate field: each field may appear only once';
+  if (code === 'MULTIPLE_DOCS') return 'a run config is one YAML document: remove this --- line and what follows it, or move that part to a config of its own';
   return `syntax error: ${message}`;
 }
 

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Node as YamlNode } from 'yaml';
 import { dataPathFields, hubReferenceProblem, isHubReference } from './dataSource';
 import { didYouMean } from './didYouMean';
+import { decodeConfigBytes } from './configBytes';
 import { isDirectory, modelKind } from './modelSource';
 import {
   firstKeyNodeAt,
@@ -84,9 +85,15 @@ export function validateConfigText(text: string, options: ValidateOptions): Conf
   }
 
   const validate = schemaValidator();
-  const problems: ConfigProblem[] = [];
+  // JSON Schema bounds compare false against NaN and accept infinity: `.nan` and `1e999` are reported here,
+  // and the schema's own words about those values are dropped.
+  const nonFinite = nonFiniteProblems(parsed, value);
+  const problems: ConfigProblem[] = [...nonFinite];
   if (!validate(value)) {
-    for (const error of validate.errors ?? []) problems.push(schemaProblem(parsed, error));
+    for (const error of validate.errors ?? []) {
+      const problem = schemaProblem(parsed, error);
+      if (!nonFinite.some((p) => problem.field === p.field || problem.field.startsWith(`${p.field}.`))) problems.push(problem);
+    }
   }
   if (isRecord(value)) problems.push(...missingFileProblems(parsed, value, options));
   return { config: isRecord(value) ? value : undefined, problems: sortUnique(problems) };
@@ -94,11 +101,12 @@ export function validateConfigText(text: string, options: ValidateOptions): Conf
 
 export function validateConfigFile(configPath: string): ConfigValidation {
   const absolute = path.resolve(configPath);
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = fs.readFileSync(absolute, 'utf8');
+    bytes = new Uint8Array(fs.readFileSync(absolute));
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : String(error);
+    const { code, message } = error as NodeJS.ErrnoException;
+    const reason = code === 'ENOENT' ? 'not found' : code === 'EISDIR' ? 'it is a folder, not a file' : message;
     return {
       config: undefined,
       problems: [
@@ -115,7 +123,12 @@ export function validateConfigFile(configPath: string): ConfigValidation {
       ],
     };
   }
-  return validateConfigText(text, { configPath: absolute });
+  const decoded = decodeConfigBytes(bytes);
+  if (!('text' in decoded)) {
+    const { line, column, message } = decoded;
+    return { config: undefined, problems: [{ line, column, endLine: line, endColumn: column + 1, message, severity: 'error', field: '', code: 'encoding' }] };
+  }
+  return validateConfigText(decoded.text, { configPath: absolute });
 }
 
 /** `path:line:col: message`, the format of the CLI, the trainer's validate and the start-refusal notice. */
@@ -204,6 +217,24 @@ function valueMessage(
     default:
       return `${subject} ${error.message ?? 'is invalid'}; ${got}`;
   }
+}
+
+function nonFiniteProblems(parsed: ParsedConfig, value: unknown, at: string[] = []): ConfigProblem[] {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    const written = Number.isNaN(value) ? '.nan' : value < 0 ? '-.inf' : '.inf';
+    return [
+      {
+        severity: 'error',
+        code: 'not-finite',
+        field: at.join('.'),
+        message: `${label(at)} must be a finite number; got ${written}`,
+        ...nodeSpan(parsed, nodeAt(parsed.document, at)),
+      },
+    ];
+  }
+  if (Array.isArray(value)) return value.flatMap((item, i) => nonFiniteProblems(parsed, item, [...at, String(i)]));
+  if (isRecord(value)) return Object.entries(value).flatMap(([key, item]) => nonFiniteProblems(parsed, item, [...at, key]));
+  return [];
 }
 
 function missingFileProblems(

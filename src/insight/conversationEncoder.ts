@@ -18,6 +18,15 @@ export interface TemplateMessage {
   [key: string]: unknown;
 }
 
+/** An added token as tokenizer.json lists it: what choosing anchors (ConversationEncoder.anchors) looks at. */
+export interface AddedTokenInfo {
+  id: number;
+  content: string;
+  lstrip?: boolean;
+  single_word?: boolean;
+  normalized?: boolean;
+}
+
 /** What the encoder needs from a tokenizer; tokenizerLoader adapts transformers.js to it. */
 export interface ChatTokenizer {
   readonly hasChatTemplate: boolean;
@@ -25,6 +34,8 @@ export interface ChatTokenizer {
   readonly eosTokenId: number | undefined;
   /** Ids of added (special and user-added) tokens: the tokenizer splits them off before anything else. */
   readonly addedTokenIds?: ReadonlySet<number>;
+  /** The added tokens with their matching options (no anchors without them). */
+  readonly addedTokens?: readonly AddedTokenInfo[];
   render(messages: readonly TemplateMessage[], addGenerationPrompt: boolean, tools?: readonly unknown[]): string;
   encode(text: string): number[];
 }
@@ -89,6 +100,22 @@ function afterOccurrence(ids: readonly number[], needle: readonly number[], n: n
   return undefined;
 }
 
+/** Where the text before a boundary ends in `ids` when its last part `piece` starts at the n-th `token`. */
+function anchoredAt(ids: readonly number[], piece: readonly number[], token: number, n: number): number | undefined {
+  const after = afterOccurrence(ids, [token], n);
+  if (after === undefined) return undefined;
+  for (let i = 0; i < piece.length; i++) if (ids[after - 1 + i] !== piece[i]) return undefined;
+  return after - 1 + piece.length;
+}
+
+/** Whether occurrences of a and b can share characters (`proper`: a with itself, shifted). */
+function overlaps(a: string, b: string, proper = false): boolean {
+  if (!proper && (a.includes(b) || b.includes(a))) return true;
+  for (let k = 1; k < b.length; k++) if (a.endsWith(b.slice(0, k))) return true;
+  if (!proper) for (let k = 1; k < a.length; k++) if (b.endsWith(a.slice(0, k))) return true;
+  return false;
+}
+
 function countOccurrences(text: string, needle: string, end: number): number {
   let n = 0;
   let at = text.indexOf(needle);
@@ -111,6 +138,7 @@ type Span = [start: number, end: number];
 
 export class ConversationEncoder {
   private endOfTurnCache: { text: string; ids: number[] } | undefined;
+  private anchorsCache: { text: string; id: number }[] | undefined;
 
   constructor(
     private readonly tok: ChatTokenizer,
@@ -183,6 +211,52 @@ export class ConversationEncoder {
     return { text, ids: this.tok.encode(text) };
   }
 
+  /**
+   * The added tokens the template writes before an answer that can anchor a boundary (conversation.py `anchors`):
+   * matched on the raw text, not stretched over whitespace before them nor needing a word boundary, sharing no
+   * text with any other added token or with themselves shifted, so that each occurrence of the text is the token.
+   */
+  get anchors(): { text: string; id: number }[] {
+    this.anchorsCache ??= this.findAnchors();
+    return this.anchorsCache;
+  }
+
+  private findAnchors(): { text: string; id: number }[] {
+    const added = this.tok.addedTokens ?? [];
+    let prompt: string;
+    try {
+      prompt = this.tok.render([{ role: 'user', content: PROBE_QUESTION }], true);
+    } catch {
+      return [];
+    }
+    const generation = prompt.slice(prompt.lastIndexOf(PROBE_QUESTION) + PROBE_QUESTION.length);
+    const texts = added.map((token) => token.content);
+    return added
+      .filter(
+        (token) =>
+          token.content &&
+          generation.includes(token.content) &&
+          token.content === token.content.trim() &&
+          texts.filter((text) => text === token.content).length === 1 &&
+          !token.lstrip &&
+          !token.single_word &&
+          token.normalized === false &&
+          !overlaps(token.content, token.content, true) &&
+          !texts.some((other) => other !== token.content && overlaps(token.content, other)),
+      )
+      .map((token) => ({ text: token.content, id: token.id }));
+  }
+
+  /** The last anchor wholly before `b` (not at the very start): where it starts, its id and which of its kind it is. */
+  private anchorBefore(full: string, b: number): { start: number; id: number; n: number } | undefined {
+    let best: { start: number; text: string; id: number } | undefined;
+    for (const { text, id } of this.anchors) {
+      const start = b >= text.length ? full.lastIndexOf(text, b - text.length) : -1;
+      if (start > 0 && (!best || start > best.start)) best = { start, text, id };
+    }
+    return best && { start: best.start, id: best.id, n: countOccurrences(full, best.text, best.start + best.text.length) };
+  }
+
   private renderChecked(messages: readonly TemplateMessage[], addGenerationPrompt: boolean, tools: readonly unknown[] | undefined, where: string): string {
     try {
       return this.tok.render(messages, addGenerationPrompt, tools);
@@ -239,7 +313,11 @@ export class ConversationEncoder {
     return { full, spans };
   }
 
-  /** Token ids of `full` and the token ranges of its spans (see conversation.py for the rule). */
+  /**
+   * Token ids of `full` and the token ranges of its spans (see conversation.py for the rule). A boundary with an
+   * anchor before it tokenizes only the text from the anchor on: the added token splits the text into pieces
+   * tokenized apart, so the ids before the anchor are those of `full` up to its n-th occurrence.
+   */
   private tokensWithSpans(full: string, spans: readonly Span[]): { ids: number[]; ranges: Span[] } {
     const { text: marker, ids: markerIds } = this.endOfTurn;
     const added = this.tok.addedTokenIds;
@@ -257,9 +335,14 @@ export class ConversationEncoder {
         at = afterOccurrence(ids, markerIds, countOccurrences(full, marker, b));
         if (at === undefined) return this.piecewise(full, spans);
       } else {
-        const before = this.tok.encode(full.slice(0, b));
-        if (!startsWithIds(ids, before)) return this.piecewise(full, spans);
-        at = before.length;
+        const anchor = this.anchorBefore(full, b);
+        if (anchor) at = anchoredAt(ids, this.tok.encode(full.slice(anchor.start, b)), anchor.id, anchor.n);
+        if (at === undefined) {
+          // No anchor, or it did not line up: the plain rule decides.
+          const before = this.tok.encode(full.slice(0, b));
+          if (!startsWithIds(ids, before)) return this.piecewise(full, spans);
+          at = before.length;
+        }
       }
       tokenAt.set(b, at);
     }

@@ -103,7 +103,7 @@ export function readRows(file: string, mapping: Readonly<Record<string, string>>
   }
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(file);
+    bytes = withoutBom(fs.readFileSync(file));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new DataError(`${file}: cannot read the file (${code ?? String(error)})`, 'Fix the path in the config; paths are relative to the config file.');
@@ -130,6 +130,9 @@ const OPEN_LIST = 0x5b;
 const CLOSE_LIST = 0x5d;
 const OPEN_OBJECT = 0x7b;
 const CLOSE_OBJECT = 0x7d;
+
+/** A UTF-8 byte order mark (Excel's "CSV UTF-8" writes one) is not part of the first row, as the trainer reads it. */
+const withoutBom = (bytes: Buffer): Buffer => (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes);
 
 const asBytes = (text: string | Buffer): Buffer => (typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
 

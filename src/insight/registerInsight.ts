@@ -2,6 +2,7 @@
 // reload serializers of both panels. Everything heavy (transformers.js, onnxruntime-node, panels)
 // loads on first use, a restored panel included.
 import * as vscode from 'vscode';
+import { registerExportCheckpoint } from '../commands/registerExport';
 import { vscodeUi } from '../common/ui.apis';
 import { CONFIG_SELECTOR } from '../config/configCodeLens';
 import { CHAT_VIEW_TYPE } from '../protocol/chat';
@@ -80,6 +81,7 @@ export function registerInsight(context: vscode.ExtensionContext, deps: InsightD
     lenses,
     vscode.commands.registerCommand(PREVIEW_TOKENS_COMMAND, previewTokens),
     vscode.commands.registerCommand(CHAT_COMMAND, chat),
+    registerExportCheckpoint(context, deps),
     vscode.window.registerWebviewPanelSerializer(TOKENS_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state) => (await getTokens()).restore(panel, state, deps.workspaceFolders()),
     }),

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cachedSnapshot, hubCacheDir, isDirectory, modelKind } from '../config/modelSource';
 import { DEFAULT_TEMPLATE, templateText, withoutGenerationTags } from './chatTemplates';
-import type { ChatTokenizer, TemplateMessage } from './conversationEncoder';
+import type { AddedTokenInfo, ChatTokenizer, TemplateMessage } from './conversationEncoder';
 
 type Transformers = typeof import('@huggingface/transformers');
 /** A transformers.js tokenizer as this project uses it. */
@@ -138,7 +138,7 @@ export async function loadTokenizer(modelDir: string, options: TemplateOptions =
   if (options.chatTemplate) tok.chat_template = options.chatTemplate;
   else if (!tok.chat_template) tok.chat_template = templateText(DEFAULT_TEMPLATE, dir);
   if (typeof tok.chat_template === 'string') tok.chat_template = withoutGenerationTags(tok.chat_template);
-  const addedTokens: { id: number }[] = (tok._tokenizerJSON as { added_tokens?: { id: number }[] }).added_tokens ?? [];
+  const addedTokens: AddedTokenInfo[] = (tok._tokenizerJSON as { added_tokens?: AddedTokenInfo[] }).added_tokens ?? [];
   const kwargs = options.templateKwargs ?? {};
   const eosToken = tok.eos_token ?? undefined;
   const eosTokenId = eosToken === undefined ? undefined : (tok.eos_token_id ?? tok.convert_tokens_to_ids(eosToken));
@@ -148,6 +148,7 @@ export async function loadTokenizer(modelDir: string, options: TemplateOptions =
     eosToken,
     eosTokenId: typeof eosTokenId === 'number' ? eosTokenId : undefined,
     addedTokenIds: new Set(addedTokens.map((t) => t.id)),
+    addedTokens,
     render: (messages: readonly TemplateMessage[], addGenerationPrompt: boolean, tools?: readonly unknown[]) =>
       tok.apply_chat_template(messages as unknown as Parameters<typeof tok.apply_chat_template>[0], {
         ...kwargs,

@@ -37,15 +37,18 @@ export interface ParsedChoice {
 
 /** Validates a decoded reply object; numeric strings ("2") are accepted, anything else is invalid. */
 export function choiceFromObject(value: unknown, usage?: TokenUsage): ParsedChoice {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new JudgeCallError('judge reply is not a JSON object', 'invalid', { usage });
-  }
+  const parsed = readChoice(value);
+  if (typeof parsed === 'string') throw new JudgeCallError(parsed, 'invalid', { usage });
+  return parsed;
+}
+
+/** The verdict in a decoded object, or what is wrong with it (no exception: replies may hold thousands of candidates). */
+function readChoice(value: unknown): ParsedChoice | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'judge reply is not a JSON object';
   const raw = (value as Record<string, unknown>).choice;
   const choice = typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : raw;
   if (choice !== 0 && choice !== 1 && choice !== 2) {
-    throw new JudgeCallError(`choice out of range: ${JSON.stringify(raw) ?? 'missing'} (expected 0, 1 or 2)`, 'invalid', {
-      usage,
-    });
+    return `choice out of range: ${truncate(JSON.stringify(raw) ?? 'missing')} (expected 0, 1 or 2)`;
   }
   const argument = (value as Record<string, unknown>).argument;
   return { choice, argument: typeof argument === 'string' ? argument : '' };
@@ -62,43 +65,92 @@ export function parseChoiceArguments(args: string, usage?: TokenUsage): ParsedCh
   return choiceFromObject(value, usage);
 }
 
-/** Free text that should hold a JSON object, possibly inside a code fence or after some prose. */
+/**
+ * Only the end of a reply is read. The verdict closes the reply, and a model that rambles (or a
+ * server that streams junk) must not make parsing cost more than this.
+ */
+export const MAX_REPLY_CHARS = 16 * 1024;
+
+/**
+ * Free text that should hold a JSON verdict, possibly inside a code fence or after some prose. The
+ * LAST valid verdict object wins: a judge that quotes an answer containing `{"choice": 2}` before
+ * writing its own verdict must not be read as choosing 2.
+ */
 export function parseChoiceText(text: string, usage?: TokenUsage): ParsedChoice {
-  const object = firstJsonObject(text);
-  if (object === undefined) {
-    throw new JudgeCallError(`no JSON object in judge reply: ${truncate(text)}`, 'invalid', { usage });
-  }
-  return choiceFromObject(object, usage);
+  return lastVerdict(text.slice(-MAX_REPLY_CHARS), usage);
 }
 
-/** The first balanced `{…}` in the text that parses as JSON. */
-export function firstJsonObject(text: string): unknown {
-  for (let start = text.indexOf('{'); start !== -1; start = text.indexOf('{', start + 1)) {
-    const end = matchingBrace(text, start);
-    if (end === -1) continue;
+/** The last valid verdict object in all of `text` (no length cap); linear in its length. */
+export function lastVerdict(text: string, usage?: TokenUsage): ParsedChoice {
+  const candidates = verdictCandidates(text);
+  let lastProblem: string | undefined;
+  for (let i = candidates.length - 1; i >= 0; i--) {
+    let value: unknown;
     try {
-      return JSON.parse(text.slice(start, end + 1));
+      value = JSON.parse(candidates[i]);
     } catch {
-      // Not JSON after all (prose with braces); try the next opening brace.
+      continue;
     }
+    const parsed = readChoice(value);
+    if (typeof parsed !== 'string') return parsed;
+    lastProblem ??= parsed;
   }
-  return undefined;
+  if (lastProblem) throw new JudgeCallError(lastProblem, 'invalid', { usage });
+  throw new JudgeCallError(`no JSON verdict object in judge reply: ${truncate(text)}`, 'invalid', { usage });
 }
 
-function matchingBrace(text: string, start: number): number {
+/**
+ * The spans of `text` that may be a verdict, in the order they close: balanced `{…}` with no object
+ * nested inside (a verdict holds a string and a number) and a `"choice"` key at their own level.
+ * One pass with a stack, and the spans are disjoint, so scanning and parsing them is linear in the
+ * text (trying every `{` as a start was quadratic: 100k of them blocked the host for 26 s).
+ * Quotes outside any brace are prose, not JSON strings, so a stray quote in a sentence cannot
+ * swallow the verdict after it.
+ */
+export function verdictCandidates(text: string): string[] {
+  // The stack of open braces lives in typed arrays: a reply of nothing but '{' would otherwise
+  // allocate an object per character and spend its time collecting them.
+  const starts = new Int32Array(text.length);
+  const flags = new Uint8Array(text.length);
   let depth = 0;
+  const found: string[] = [];
   let inString = false;
-  for (let i = start; i < text.length; i++) {
-    const c = text[i];
+  let stringStart = 0;
+  // The last string closed at this level was "choice"; a ':' next makes it a key.
+  let choiceKeyPending = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
     if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
-    else if (c === '{') depth++;
-    else if (c === '}' && --depth === 0) return i;
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) {
+        inString = false;
+        choiceKeyPending = i - stringStart === 7 && text.startsWith('choice', stringStart + 1);
+      }
+      continue;
+    }
+    if (c === QUOTE && depth > 0) {
+      inString = true;
+      stringStart = i;
+    } else if (c === OPEN) {
+      if (depth > 0) flags[depth - 1] |= NESTED;
+      starts[depth] = i;
+      flags[depth] = 0;
+      depth++;
+    } else if (c === CLOSE && depth > 0) {
+      depth--;
+      if (flags[depth] === HAS_CHOICE) found.push(text.slice(starts[depth], i + 1));
+    } else if (c === COLON && choiceKeyPending && depth > 0) {
+      flags[depth - 1] |= HAS_CHOICE;
+    }
+    if (c !== SPACE && c !== NEWLINE && c !== RETURN && c !== TAB) choiceKeyPending = false;
   }
-  return -1;
+  return found;
 }
+
+const [OPEN, CLOSE, QUOTE, BACKSLASH, COLON, SPACE, NEWLINE, RETURN, TAB] = [...'{}"\\: \n\r\t'].map((c) => c.charCodeAt(0));
+/** Frame flags: an object opened inside this one; a "choice" key at this level. */
+const NESTED = 1;
+const HAS_CHOICE = 2;
 
 function truncate(text: string, max = 120): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
@@ -107,4 +159,21 @@ function truncate(text: string, max = 120): string {
 /** Rough token count for servers that report no usage: about 4 characters per token. */
 export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
+}
+
+/**
+ * The reply's token limit when none is configured: a short argument and a choice need far less,
+ * and a limit must be sent so the spend cap can count on it.
+ */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 512;
+
+/** Chat formats add a few tokens per message (role markers, separators) on top of the text. */
+const MESSAGE_OVERHEAD_TOKENS = 8;
+
+/** What one attempt may cost: the estimated prompt (plus `extra` text such as a system message) and the reply limit. */
+export function estimateAttempt(prompt: string, maxOutputTokens: number, extra = ''): TokenUsage {
+  return {
+    input_tokens: estimateTokens(prompt) + estimateTokens(extra) + 2 * MESSAGE_OVERHEAD_TOKENS,
+    output_tokens: maxOutputTokens,
+  };
 }

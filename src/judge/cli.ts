@@ -1,6 +1,7 @@
 // `sft-studio judge`: the judge engine without VS Code. src/cli.ts dispatches `judge` here.
 import * as path from 'node:path';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type CliCommand, type CliIo } from '../cli/cliCommand';
+import { DEFAULT_MAX_OUTPUT_TOKENS } from './choice';
 import { runJudge, type JudgeBudget, type JudgeProgress } from './engine';
 import { JudgeCallError, JudgeInputError } from './errors';
 import { loadSide, pairSides, referenceSide } from './inputs';
@@ -28,10 +29,12 @@ or a JSONL file of {"id", "prompt", "completion", "reference"?}.
   --match MODE           reference matching: normalized (case, punctuation, spacing ignored; default) or exact
   --out DIR              output folder (results.jsonl, records.jsonl, summary.json); the same DIR resumes
   --concurrency N        calls in flight at once (default 4)
-  --max-cost X           stop starting calls once spend reaches X; needs --price-in and --price-out
+  --max-cost X           spend cap in money, like --max-tokens; needs --price-in and --price-out
   --price-in P           price per 1,000 input tokens
   --price-out P          price per 1,000 output tokens
-  --max-tokens T         stop starting calls once input + output tokens reach T
+  --max-tokens T         spend cap in input + output tokens: a call starts only if its estimated
+                         prompt plus its reply limit still fits under T
+  --max-output-tokens N  the judge's reply limit, sent with every request (default ${DEFAULT_MAX_OUTPUT_TOKENS})
   --timeout-ms MS        limit for one attempt of one call (default 60000)
   --retries N            retries after 429, 5xx and timeouts (default ${DEFAULT_RETRY.maxRetries})
   --retry-base-ms MS     first backoff delay, doubled per retry (default ${DEFAULT_RETRY.baseDelayMs})
@@ -57,6 +60,7 @@ const VALUE_FLAGS = [
   'price-in',
   'price-out',
   'max-tokens',
+  'max-output-tokens',
   'timeout-ms',
   'retries',
   'retry-base-ms',
@@ -221,6 +225,8 @@ async function judge(args: ParsedArgs, io: CliIo, env: NodeJS.ProcessEnv, signal
   const stepB = numberFlag(values, 'b-step', { integer: true, min: 0 }) ?? step;
   const concurrency = numberFlag(values, 'concurrency', { integer: true, min: 1 });
   const timeoutMs = numberFlag(values, 'timeout-ms', { min: 1 });
+  const maxOutputTokens = numberFlag(values, 'max-output-tokens', { integer: true, min: 1 });
+  if (maxOutputTokens !== undefined && useReferenceJudge) throw new JudgeInputError('--max-output-tokens applies to a model judge, not --reference');
   const budget = budgetFlags(values);
   const retry: { maxRetries?: number; baseDelayMs?: number } = {};
   const retries = numberFlag(values, 'retries', { integer: true, min: 0 });
@@ -249,7 +255,7 @@ async function judge(args: ParsedArgs, io: CliIo, env: NodeJS.ProcessEnv, signal
   } else {
     const apiKey = env.OPENAI_API_KEY;
     if (!apiKey) io.err('judge: OPENAI_API_KEY is not set; calling without an API key\n');
-    provider = new OpenAiJudgeProvider({ baseURL: values['base-url'] as string, model: values.model as string, apiKey });
+    provider = new OpenAiJudgeProvider({ baseURL: values['base-url'] as string, model: values.model as string, apiKey, maxOutputTokens });
   }
 
   const outDir = path.resolve(values.out);

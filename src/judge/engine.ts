@@ -2,6 +2,9 @@
 // retries with backoff, a per-call timeout, a spend cap, and a results log that makes a stopped or
 // crashed run resume without asking again for any call that already has a verdict.
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { costOf, SpendLedger, type JudgeBudget, type Reservation } from './budget';
+import { DEFAULT_MAX_OUTPUT_TOKENS, estimateAttempt } from './choice';
 import { JudgeCallError, JudgeInputError } from './errors';
 import { backoffDelayMs, DEFAULT_RETRY, sleep, type RetryPolicy } from './retry';
 import { promptRecord, summarize, winnerOf, type PromptJudgement } from './stats';
@@ -20,15 +23,7 @@ import {
   type TokenUsage,
 } from './types';
 
-/** A spend cap; reaching it starts no new call (calls already in flight finish and are recorded). */
-export interface JudgeBudget {
-  /** Input plus output tokens. */
-  maxTokens?: number;
-  /** Money, priced with the two per-1,000-token prices below. */
-  maxCost?: number;
-  pricePer1kInput?: number;
-  pricePer1kOutput?: number;
-}
+export { costOf, type JudgeBudget } from './budget';
 
 export interface JudgeRunOptions {
   pairs: readonly JudgePair[];
@@ -85,13 +80,6 @@ export function callKey(providerId: string, order: Order, request: JudgeRequest)
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
 }
 
-export function costOf(usage: TokenUsage, budget: JudgeBudget | undefined): number | undefined {
-  if (budget?.pricePer1kInput === undefined && budget?.pricePer1kOutput === undefined) return undefined;
-  return (
-    (usage.input_tokens / 1000) * (budget.pricePer1kInput ?? 0) + (usage.output_tokens / 1000) * (budget.pricePer1kOutput ?? 0)
-  );
-}
-
 function checkOptions(options: JudgeRunOptions): void {
   if (options.pairs.length === 0) throw new JudgeInputError('nothing to judge: no prompt is present in both inputs');
   const seen = new Set<string>();
@@ -144,6 +132,9 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunResult
   const timeoutMs = options.timeoutMs ?? 60_000;
   const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
   const runSignal = options.signal ?? new AbortController().signal;
+  // Each call in flight listens on the run's signal (its attempt's abort, its backoff), so a high
+  // concurrency is expected to pass Node's leak warning of 10 listeners.
+  setMaxListeners(Math.max(10, 2 * concurrency + 2), runSignal);
   const log = new ResultsLog(options.outDir);
 
   const tasks: Task[] = options.pairs.flatMap((pair) =>
@@ -163,24 +154,33 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunResult
 
   let stopped: StopReason | undefined;
   let stopMessage: string | undefined;
-  // Tokens of attempts whose call has not finished yet count against the cap at once, so parallel
-  // workers do not all start while the first one's tokens are still unrecorded.
-  const inFlight: TokenUsage = { input_tokens: 0, output_tokens: 0 };
-  const budgetReached = (): boolean => {
-    if (!budget) return false;
-    const recorded = log.usage;
-    const usage = {
-      input_tokens: recorded.input_tokens + inFlight.input_tokens,
-      output_tokens: recorded.output_tokens + inFlight.output_tokens,
-    };
-    if (budget.maxTokens !== undefined && usage.input_tokens + usage.output_tokens >= budget.maxTokens) return true;
-    return budget.maxCost !== undefined && (costOf(usage, budget) ?? 0) >= budget.maxCost;
-  };
-  const mayStartCall = (): boolean => {
-    if (stopped) return false;
-    if (runSignal.aborted) stopped = 'aborted';
-    else if (budgetReached()) stopped = 'budget';
-    return stopped === undefined;
+  const ledger = new SpendLedger(budget, log.usage);
+  // Workers waiting for room must not outlive a stop: nothing would ever settle to wake them.
+  const wakeOnAbort = () => ledger.wake();
+  runSignal.addEventListener('abort', wakeOnAbort, { once: true });
+  const estimate = (task: Task): TokenUsage =>
+    provider.estimateUsage?.(task.request) ?? estimateAttempt(task.request.prompt, DEFAULT_MAX_OUTPUT_TOKENS);
+
+  /**
+   * Holds the tokens one attempt may cost, waiting while calls in flight may still free some;
+   * undefined once the run stops (aborted, or the attempt cannot fit even with nothing in flight).
+   */
+  const reserve = async (task: Task): Promise<Reservation | undefined> => {
+    for (;;) {
+      if (stopped) return undefined;
+      if (runSignal.aborted) {
+        stopped = 'aborted';
+        return undefined;
+      }
+      const held = ledger.tryReserve(estimate(task));
+      if (held) return held;
+      if (ledger.inFlight === 0) {
+        stopped = 'budget';
+        ledger.wake();
+        return undefined;
+      }
+      await ledger.nextSettle();
+    }
   };
 
   const progress = (last?: CallResult) => {
@@ -196,31 +196,38 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunResult
 
   /**
    * Asks one call until it has a verdict or a final error; undefined when the run stopped first.
-   * Every attempt's tokens go into `usage` (and the in-flight total) as they are reported.
+   * `first` is the reservation the first attempt runs under; each retry reserves its own.
    */
-  const call = async (task: Task, usage: TokenUsage): Promise<CallResult | undefined> => {
-    const addUsage = (more: TokenUsage | undefined) => {
-      if (!more) return;
+  const call = async (task: Task, first: Reservation): Promise<CallResult | undefined> => {
+    const usage: TokenUsage = { input_tokens: 0, output_tokens: 0 };
+    const addUsage = (more: TokenUsage) => {
       usage.input_tokens += more.input_tokens;
       usage.output_tokens += more.output_tokens;
       if (more.estimated) usage.estimated = true;
-      inFlight.input_tokens += more.input_tokens;
-      inFlight.output_tokens += more.output_tokens;
     };
     const base = { v: 1 as const, prompt_id: task.pair.id, order: task.order, key: task.key };
     let attempts = 0;
     let transientRetries = 0;
     let invalidRetries = 0;
+    let held: Reservation = first;
     for (;;) {
       attempts++;
       const attempt = attemptSignal(runSignal, timeoutMs);
       let failure: JudgeCallError;
+      // What this attempt cost: the server's count when it gave one; left unknown when the request
+      // was cut off, and the ledger then keeps the whole reservation (a server may bill work it
+      // finishes after the client gave up).
+      let spent: TokenUsage | undefined;
+      // Whether `spent` is the server's count for a reply, which tells how good the estimates are.
+      let measured = false;
       try {
         const verdict = await provider.judge(task.request, attempt.signal);
-        addUsage(verdict.usage);
+        spent = verdict.usage;
+        measured = true;
         if (verdict.choice !== 0 && verdict.choice !== 1 && verdict.choice !== 2) {
           throw new JudgeCallError(`choice out of range: ${JSON.stringify(verdict.choice)}`, 'invalid');
         }
+        addUsage(spent);
         return {
           ...base,
           time: Date.now() / 1000,
@@ -237,19 +244,29 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunResult
         }
         if (attempt.timedOut()) {
           failure = new JudgeCallError(`timed out after ${timeoutMs} ms`, 'transient');
-        } else if (error instanceof JudgeCallError) {
-          failure = error;
-          addUsage(error.options.usage);
+          // Unknown: the ledger keeps what it held, and the record says it is an estimate.
+          addUsage({ ...held.held, estimated: true });
         } else {
-          failure = new JudgeCallError(error instanceof Error ? error.message : String(error), 'rejected');
+          failure =
+            error instanceof JudgeCallError
+              ? error
+              : new JudgeCallError(error instanceof Error ? error.message : String(error), 'rejected');
+          if (spent === undefined && failure.options.usage) {
+            spent = failure.options.usage;
+            measured = true;
+          }
+          spent ??= { input_tokens: 0, output_tokens: 0 };
+          addUsage(spent);
         }
       } finally {
         attempt.dispose();
+        ledger.settle(held, spent, measured);
       }
       if (failure.kind === 'fatal') {
         if (!stopped) {
           stopped = 'error';
           stopMessage = failure.message;
+          ledger.wake();
         }
         return undefined;
       }
@@ -270,30 +287,34 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunResult
         await sleep(backoffDelayMs(retry, transientRetries, failure.options.retryAfterMs), runSignal);
         transientRetries++;
       }
-      // A retry is a new call: none once the run is stopping. The failed attempt is still recorded
-      // (its tokens were spent); a resumed run asks this call again.
-      if (!mayStartCall()) return stopped === 'aborted' ? undefined : failed(`${failure.message} (not retried: ${stopped})`);
+      // A retry is a new call, with its own reservation: none once the run is stopping. The failed
+      // attempt is still recorded (its tokens were spent); a resumed run asks this call again.
+      const next = await reserve(task);
+      if (!next) return stopped === 'aborted' ? undefined : failed(`${failure.message} (not retried: ${stopped})`);
+      held = next;
     }
   };
 
   let next = 0;
   const worker = async () => {
-    while (next < pending.length && mayStartCall()) {
+    while (next < pending.length && !stopped) {
       const task = pending[next++];
-      const usage: TokenUsage = { input_tokens: 0, output_tokens: 0 };
-      const result = await call(task, usage);
-      // Record before releasing the in-flight tokens, so the budget never sees them missing.
+      const held = await reserve(task);
+      if (!held) break;
+      const result = await call(task, held);
       if (result) {
         log.append(result);
         finished.add(task.key);
+        progress(log.get(task.key));
       }
-      inFlight.input_tokens -= usage.input_tokens;
-      inFlight.output_tokens -= usage.output_tokens;
-      if (result) progress(result);
     }
   };
   progress();
-  await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
+  } finally {
+    runSignal.removeEventListener('abort', wakeOnAbort);
+  }
 
   const judgements: PromptJudgement[] = options.pairs.map((pair) => {
     const [ab, ba] = tasks.filter((t) => t.pair === pair).map((t) => log.get(t.key));
@@ -315,6 +336,6 @@ export async function runJudge(options: JudgeRunOptions): Promise<JudgeRunResult
   if (cost !== undefined) summary.cost = cost;
   if (stopped) summary.stopped = stopped;
   if (stopMessage) summary.message = stopMessage;
-  writeOutputs(options.outDir, records, summary);
-  return { summary, records };
+  // What is written is what the caller gets: secrets already taken out of messages.
+  return writeOutputs(options.outDir, records, summary);
 }

@@ -44,19 +44,34 @@ export function createLanguageModelApi(): LanguageModelApi {
     async sendRequest(model, prompt, signal) {
       const cancel = new vscode.CancellationTokenSource();
       const onAbort = () => cancel.cancel();
-      signal.addEventListener('abort', onAbort, { once: true });
+      const release = () => {
+        signal.removeEventListener('abort', onAbort);
+        cancel.dispose();
+      };
+      if (signal.aborted) cancel.cancel();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      let response: vscode.LanguageModelChatResponse;
       try {
-        const response = await chatFor(model).sendRequest(
+        response = await chatFor(model).sendRequest(
           [vscode.LanguageModelChatMessage.User(prompt)],
           { justification: 'SFT Studio compares two models’ answers with a language-model judge.' },
           cancel.token,
         );
-        return response.text;
       } catch (error) {
+        release();
         throw toLmError(error);
-      } finally {
-        signal.removeEventListener('abort', onAbort);
       }
+      // The signal keeps cancelling the request while the reply streams (a timeout or the reply
+      // limit lands mid-stream), and is let go when the stream ends.
+      return (async function* () {
+        try {
+          for await (const chunk of response.text) yield chunk;
+        } catch (error) {
+          throw toLmError(error);
+        } finally {
+          release();
+        }
+      })();
     },
     async countTokens(model, text) {
       return chatFor(model).countTokens(text);

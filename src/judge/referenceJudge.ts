@@ -1,7 +1,7 @@
 // A judge that needs no network: the answer that matches the prompt's reference wins; both or
 // neither matching is a tie (choice 0). Deterministic, so its two orders always agree.
 import { JudgeCallError } from './errors';
-import { NO_USAGE, type Choice, type JudgeProvider, type JudgeRequest, type JudgeVerdict } from './types';
+import { NO_USAGE, type Choice, type JudgeProvider, type JudgeRequest, type JudgeVerdict, type TokenUsage } from './types';
 
 /** `exact`: equal after trimming (the trainer's exact match). `normalized`: see normalizeAnswer. */
 export type MatchMode = 'exact' | 'normalized';
@@ -25,6 +25,11 @@ export class ReferenceJudge implements JudgeProvider {
 
   constructor(readonly mode: MatchMode = 'normalized') {
     this.id = `reference:${mode}`;
+  }
+
+  /** Costs nothing, so a spend cap never holds it back. */
+  estimateUsage(): TokenUsage {
+    return NO_USAGE;
   }
 
   async judge(request: JudgeRequest): Promise<JudgeVerdict> {

@@ -4,7 +4,10 @@
 //   summary.json   the JudgeSummary (rewritten at the end of a run)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CallResult, JudgeSummary, PromptRecord, TokenUsage } from './types';
+import { isJudgeSummary } from '../protocol/judge';
+import { JudgeInputError } from './errors';
+import { redactText } from './redact';
+import type { CallResult, JudgeSummary, OrderRecord, PromptRecord, TokenUsage } from './types';
 
 export const RESULTS_FILE = 'results.jsonl';
 export const RECORDS_FILE = 'records.jsonl';
@@ -75,8 +78,9 @@ export class ResultsLog {
 
   /** Appends and flushes one line before returning, so a crash right after loses nothing. */
   append(result: CallResult): void {
-    fs.appendFileSync(this.file, `${JSON.stringify(result)}\n`);
-    this.remember(result);
+    const clean = redactResult(result);
+    fs.appendFileSync(this.file, `${JSON.stringify(clean)}\n`);
+    this.remember(clean);
   }
 
   private remember(result: CallResult): void {
@@ -93,18 +97,63 @@ export function writeFileAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
-export function writeOutputs(outDir: string, records: readonly PromptRecord[], summary: JudgeSummary): void {
-  writeFileAtomic(path.join(outDir, RECORDS_FILE), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  writeFileAtomic(path.join(outDir, SUMMARY_FILE), `${JSON.stringify(summary, null, 2)}\n`);
+/**
+ * The fields that carry text from the endpoint or its configuration (error bodies, the judge's id
+ * with its base URL, the model's argument) go through redaction on their way to disk. Prompts and
+ * answers are the user's own data and are kept as they are.
+ */
+function redactResult<T extends OrderRecord | CallResult>(result: T): T {
+  const clean = { ...result };
+  if (clean.error !== undefined) clean.error = redactText(clean.error);
+  if (clean.argument !== undefined) clean.argument = redactText(clean.argument);
+  return clean;
 }
 
-/** The summary of a finished (or stopped) judgement, or undefined when none was written yet. */
+function redactRecord(record: PromptRecord): PromptRecord {
+  return { ...record, ab: record.ab && redactResult(record.ab), ba: record.ba && redactResult(record.ba) };
+}
+
+function redactSummary(summary: JudgeSummary): JudgeSummary {
+  const clean = { ...summary, judge: redactText(summary.judge) };
+  if (clean.message !== undefined) clean.message = redactText(clean.message);
+  return clean;
+}
+
+/** Writes records.jsonl and summary.json; returns them as written (secrets redacted). */
+export function writeOutputs(
+  outDir: string,
+  records: readonly PromptRecord[],
+  summary: JudgeSummary,
+): { records: PromptRecord[]; summary: JudgeSummary } {
+  const cleanRecords = records.map(redactRecord);
+  const cleanSummary = redactSummary(summary);
+  writeFileAtomic(path.join(outDir, RECORDS_FILE), cleanRecords.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  writeFileAtomic(path.join(outDir, SUMMARY_FILE), `${JSON.stringify(cleanSummary, null, 2)}\n`);
+  return { records: cleanRecords, summary: cleanSummary };
+}
+
+/**
+ * The summary of a finished (or stopped) judgement; undefined when none was written yet. A file
+ * that is there but unreadable or not a summary throws a JudgeInputError naming the file, so a
+ * caller listing many folders can show that one as broken and keep the others.
+ */
 export function readSummary(outDir: string): JudgeSummary | undefined {
+  const file = path.join(outDir, SUMMARY_FILE);
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(path.join(outDir, SUMMARY_FILE), 'utf8')) as JudgeSummary;
-  } catch {
-    return undefined;
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new JudgeInputError(`cannot read ${file}: ${(error as Error).message}`);
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new JudgeInputError(`${file} is not valid JSON (${(error as Error).message})`);
+  }
+  if (!isJudgeSummary(value)) throw new JudgeInputError(`${file} is not a judge summary (fields missing or out of range)`);
+  return value;
 }
 
 export function readRecords(outDir: string): PromptRecord[] {

@@ -48,6 +48,12 @@ export interface JudgeProvider {
   readonly id: string;
   /** Throws a JudgeCallError to say whether the failure is worth retrying. */
   judge(request: JudgeRequest, signal: AbortSignal): Promise<JudgeVerdict>;
+  /**
+   * The most one attempt may cost: the prompt's estimated tokens and the reply's token limit. The
+   * engine reserves it against the spend cap before the attempt starts. Absent: the prompt's
+   * estimate plus DEFAULT_MAX_OUTPUT_TOKENS.
+   */
+  estimateUsage?(request: JudgeRequest): TokenUsage;
 }
 
 /** A prompt with the answers of the two sides under comparison. */

@@ -9,6 +9,8 @@ export type RequestMap = Record<string, { params: unknown; result: unknown }>;
 export const READY = 'ready';
 export const REQUEST = 'request';
 export const REPLY = 'reply';
+/** Host → app when the panel's full state could not be built: the app shows the message and a retry. */
+export const PANEL_ERROR = 'panel-error';
 
 export interface ReadyMessage {
   type: typeof READY;
@@ -59,6 +61,15 @@ export function parseAppMessage<R extends RequestMap>(value: unknown, guards: Pa
   const guard = guards[method] as (params: unknown) => boolean;
   if (!guard(value.params)) return { kind: 'invalid', seq: value.seq, error: `malformed parameters for ${method}` };
   return { kind: 'request', request: value as unknown as RequestMessage<R> };
+}
+
+export interface PanelErrorMessage {
+  type: typeof PANEL_ERROR;
+  message: string;
+}
+
+export function isPanelError(value: unknown): value is PanelErrorMessage {
+  return isObject(value) && value.type === PANEL_ERROR && typeof value.message === 'string' && hasOnlyKeys(value, ['type', 'message']);
 }
 
 export function isReply(value: unknown): value is ReplyMessage {

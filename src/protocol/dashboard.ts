@@ -1,7 +1,7 @@
 // Messages between the dashboard host (src/webviews/dashboardPanel.ts) and its app
 // (webview/dashboard/main.ts). Both import this file, so renaming a message is a compile error;
 // both run the guards on receipt and ignore anything malformed.
-import { hasOnlyKeys, isFiniteNumber, isObject, isString, isStringArray, type ParamGuards } from './bridge';
+import { hasOnlyKeys, isFiniteNumber, isObject, isString, isStringArray, MAX_STATE_PATH, type ParamGuards } from './bridge';
 import { isRunEvent, type RunEvent } from './events';
 import { RUN_STATES, type RunSummary } from './runSummary';
 
@@ -11,10 +11,44 @@ export const DASHBOARD_VIEW_TYPE = 'sftStudio.dashboard';
 export const CONTROL_ACTIONS = ['stop', 'save', 'generate'] as const;
 export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
-/** A run's summary and every event it has written so far. */
+export const X_AXES = ['step', 'epoch', 'time'] as const;
+export type XAxis = (typeof X_AXES)[number];
+
+/** The train metrics a dashboard draws; each is a column of the run's train table. */
+export const TRAIN_FIELDS = ['loss', 'grad_norm', 'learning_rate', 'tokens_per_s', 'flops_per_s', 'mfu', 'mem_bytes'] as const;
+export type TrainField = (typeof TRAIN_FIELDS)[number];
+
+/**
+ * Rows of a run's train table (one row per train event, in the host's order after a resume cut the
+ * table back), as columns. Often a sample (downsample.ts): `row` says which rows these are.
+ */
+export interface TrainRows {
+  /** Each row's index in the host's table, ascending; gaps are rows left out of a sample. */
+  row: number[];
+  step: number[];
+  epoch: (number | null)[];
+  /** Unix seconds. */
+  time: number[];
+  /** Only the metrics with a value in some row. */
+  values: Partial<Record<TrainField, (number | null)[]>>;
+}
+
+/** A run as a dashboard draws it: its summary, its events other than train steps, and its train rows. */
 export interface RunData {
   run: RunSummary;
+  /** Starts, evaluations, generations, checkpoints, logs, errors, the ending (not train steps). */
   events: RunEvent[];
+  /** A sample of the whole table: about two rows per pixel column of a wide chart. */
+  train: TrainRows;
+}
+
+/** What changed in one shown run since the last message. */
+export interface RunDelta {
+  run: RunSummary;
+  /** New events other than train steps. */
+  events: RunEvent[];
+  /** New rows: the app drops its rows from `train.row[0]` on (a resume re-logs steps) and appends these. */
+  train?: TrainRows;
 }
 
 /** App → host requests; each gets exactly one reply. */
@@ -22,18 +56,45 @@ export type DashboardRequests = {
   control: { params: { action: ControlAction }; result: { message: string } };
   /** Replaces the overlaid runs; the reply holds their data, deltas follow as they train. */
   compare: { params: { runDirs: string[] }; result: { runs: RunData[] } };
+  /** Full resolution (or `buckets` per range) of a shown run's rows whose x on `axis` lies in [min, max]: a zoomed chart. */
+  detail: { params: DetailParams; result: { train: TrainRows } };
 };
+
+export interface DetailParams {
+  runDir: string;
+  axis: XAxis;
+  /** On the time axis, unix seconds. */
+  min: number;
+  max: number;
+  buckets: number;
+}
+
+/** The most buckets a detail request may ask for: more than any screen is wide. */
+export const MAX_DETAIL_BUCKETS = 8192;
 
 export const dashboardGuards: ParamGuards<DashboardRequests> = {
   control: (p): p is { action: ControlAction } =>
     isObject(p) && hasOnlyKeys(p, ['action']) && (CONTROL_ACTIONS as readonly unknown[]).includes(p.action),
-  compare: (p): p is { runDirs: string[] } => isObject(p) && hasOnlyKeys(p, ['runDirs']) && isStringArray(p.runDirs) && p.runDirs.length <= 16,
+  compare: (p): p is { runDirs: string[] } =>
+    isObject(p) && hasOnlyKeys(p, ['runDirs']) && isStringArray(p.runDirs) && p.runDirs.length <= 16 && p.runDirs.every((d) => d.length <= MAX_STATE_PATH),
+  detail: (p): p is DetailParams =>
+    isObject(p) &&
+    hasOnlyKeys(p, ['runDir', 'axis', 'min', 'max', 'buckets']) &&
+    isString(p.runDir) &&
+    p.runDir.length <= MAX_STATE_PATH &&
+    (X_AXES as readonly unknown[]).includes(p.axis) &&
+    isFiniteNumber(p.min) &&
+    isFiniteNumber(p.max) &&
+    p.min <= p.max &&
+    Number.isSafeInteger(p.buckets) &&
+    (p.buckets as number) >= 1 &&
+    (p.buckets as number) <= MAX_DETAIL_BUCKETS,
 };
 
 /** Host → app. `state` is the full picture (sent after every `ready`), the others are deltas. */
 export const HostMessageType = {
   state: 'state',
-  events: 'events',
+  append: 'append',
   runs: 'runs',
 } as const;
 
@@ -45,21 +106,22 @@ export interface StateMessage extends RunData {
   available: RunSummary[];
 }
 
-/** New events of the shown run or of an overlaid one (`run.runDir` says which). */
-export interface EventsMessage extends RunData {
-  type: typeof HostMessageType.events;
+/**
+ * What the shown runs did since the last message, all runs in one message: the host sends at most
+ * a few per second however fast a run logs.
+ */
+export interface AppendMessage {
+  type: typeof HostMessageType.append;
+  runs: RunDelta[];
 }
 
-/** The set of known runs changed. */
+/** The set of known runs changed (sent only when a run appeared, went or was renamed). */
 export interface RunsMessage {
   type: typeof HostMessageType.runs;
   available: RunSummary[];
 }
 
-export type HostToWebview = StateMessage | EventsMessage | RunsMessage;
-
-export const X_AXES = ['step', 'epoch', 'time'] as const;
-export type XAxis = (typeof X_AXES)[number];
+export type HostToWebview = StateMessage | AppendMessage | RunsMessage;
 
 /** What the app persists with `setState`; the serializer reopens the same run from it after a reload. */
 export interface DashboardWebviewState {
@@ -70,8 +132,30 @@ export interface DashboardWebviewState {
   xAxis?: XAxis;
 }
 
+const isEvents = (value: unknown): value is RunEvent[] => Array.isArray(value) && value.every(isRunEvent);
+const isNumberOrNull = (v: unknown): boolean => v === null || isFiniteNumber(v);
+
+export function isTrainRows(value: unknown): value is TrainRows {
+  if (!isObject(value) || !hasOnlyKeys(value, ['row', 'step', 'epoch', 'time', 'values'])) return false;
+  const { row, step, epoch, time, values } = value;
+  if (!Array.isArray(row) || !Array.isArray(step) || !Array.isArray(epoch) || !Array.isArray(time) || !isObject(values)) return false;
+  const n = row.length;
+  if (step.length !== n || epoch.length !== n || time.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    if (!Number.isSafeInteger(row[i]) || row[i] < 0 || (i > 0 && row[i] <= row[i - 1])) return false;
+    if (!isFiniteNumber(step[i]) || !isFiniteNumber(time[i]) || !isNumberOrNull(epoch[i])) return false;
+  }
+  return Object.entries(values).every(
+    ([field, column]) => (TRAIN_FIELDS as readonly string[]).includes(field) && Array.isArray(column) && column.length === n && column.every(isNumberOrNull),
+  );
+}
+
 function isRunData(value: unknown): value is RunData {
-  return isObject(value) && isRunSummary(value.run) && Array.isArray(value.events) && value.events.every(isRunEvent);
+  return isObject(value) && isRunSummary(value.run) && isEvents(value.events) && isTrainRows(value.train);
+}
+
+function isRunDelta(value: unknown): value is RunDelta {
+  return isObject(value) && isRunSummary(value.run) && isEvents(value.events) && (value.train === undefined || isTrainRows(value.train));
 }
 
 export function isHostToWebview(value: unknown): value is HostToWebview {
@@ -85,8 +169,8 @@ export function isHostToWebview(value: unknown): value is HostToWebview {
         Array.isArray(value.available) &&
         value.available.every(isRunSummary)
       );
-    case HostMessageType.events:
-      return isRunData(value);
+    case HostMessageType.append:
+      return Array.isArray(value.runs) && value.runs.every(isRunDelta);
     case HostMessageType.runs:
       return Array.isArray(value.available) && value.available.every(isRunSummary);
     default:
@@ -107,7 +191,7 @@ export function isDashboardWebviewState(value: unknown): value is DashboardWebvi
 
 export function isRunSummary(value: unknown): value is RunSummary {
   if (!isObject(value)) return false;
-  const optionalNumbers = ['step', 'totalSteps', 'loss', 'evalLoss', 'startedAt', 'etaSeconds', 'tokensPerSecond', 'pid'];
+  const optionalNumbers = ['step', 'totalSteps', 'loss', 'evalLoss', 'startedAt', 'etaSeconds', 'tokensPerSecond', 'pid', 'stalledMinutes'];
   return (
     typeof value.runDir === 'string' &&
     typeof value.name === 'string' &&

@@ -58,6 +58,8 @@ export interface JudgeListing {
   summary?: JudgeSummary;
   /** A resumable judgement: it was started from this panel and has not judged every call. */
   resumable: boolean;
+  /** Why its summary could not be read; the other judgements are listed as usual. */
+  error?: string;
 }
 
 export type JudgeRequests = {
@@ -72,7 +74,8 @@ export type JudgeRequests = {
   export: { params: { id: string }; result: { path?: string } };
 };
 
-const isSide = (v: unknown): v is SideChoice => isObject(v) && hasOnlyKeys(v, ['runDir', 'step']) && isString(v.runDir) && isStep(v.step);
+const isSide = (v: unknown): v is SideChoice =>
+  isObject(v) && hasOnlyKeys(v, ['runDir', 'step']) && isString(v.runDir) && v.runDir.length > 0 && isStep(v.step);
 const isHttpUrl = (v: unknown): v is string => isString(v) && /^https?:\/\/\S+$/.test(v);
 
 export function isJudgeChoice(v: unknown): v is JudgeChoice {
@@ -92,18 +95,32 @@ export function isJudgeChoice(v: unknown): v is JudgeChoice {
 const isEmpty = (p: unknown): p is Record<string, never> => isObject(p) && Object.keys(p).length === 0;
 const isId = (p: unknown): p is { id: string } => isObject(p) && hasOnlyKeys(p, ['id']) && isString(p.id) && /^[A-Za-z0-9._-]+$/.test(p.id);
 
+const START_KEYS = ['a', 'b', 'judge', 'prompts', 'concurrency', 'maxTokens'];
+export const MAX_CONCURRENCY = 64;
+
+/**
+ * Why `p` is not a valid StartParams, naming the first field at fault; undefined when it is valid.
+ * The start request's guard, and the check on a stored panel-request.json before a resume trusts it.
+ */
+export function startParamsProblem(p: unknown): string | undefined {
+  if (!isObject(p)) return 'the parameters are not an object';
+  const unknown = Object.keys(p).filter((k) => !START_KEYS.includes(k));
+  if (unknown.length > 0) return `unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}`;
+  if (!isSide(p.a)) return '"a" must be {"runDir", "step"} with a run folder and a step ≥ 0';
+  if (p.b !== 'reference' && !isSide(p.b)) return '"b" must be {"runDir", "step"} or "reference"';
+  if (!isJudgeChoice(p.judge)) {
+    return '"judge" must be a reference match, an OpenAI-compatible endpoint (http(s) base URL and a model) or a VS Code chat model';
+  }
+  if (!(PROMPT_SETS as readonly unknown[]).includes(p.prompts)) return `"prompts" must be one of ${PROMPT_SETS.join(', ')}`;
+  if (!(Number.isInteger(p.concurrency) && (p.concurrency as number) >= 1 && (p.concurrency as number) <= MAX_CONCURRENCY)) {
+    return `"concurrency" must be a whole number from 1 to ${MAX_CONCURRENCY}`;
+  }
+  if (p.maxTokens !== undefined && !(isFiniteNumber(p.maxTokens) && p.maxTokens > 0)) return '"maxTokens" must be a positive number';
+  return undefined;
+}
+
 export const judgeGuards: ParamGuards<JudgeRequests> = {
-  start: (p): p is StartParams =>
-    isObject(p) &&
-    hasOnlyKeys(p, ['a', 'b', 'judge', 'prompts', 'concurrency', 'maxTokens']) &&
-    isSide(p.a) &&
-    (p.b === 'reference' || isSide(p.b)) &&
-    isJudgeChoice(p.judge) &&
-    (PROMPT_SETS as readonly unknown[]).includes(p.prompts) &&
-    Number.isInteger(p.concurrency) &&
-    (p.concurrency as number) >= 1 &&
-    (p.concurrency as number) <= 64 &&
-    (p.maxTokens === undefined || (isFiniteNumber(p.maxTokens) && p.maxTokens > 0)),
+  start: (p): p is StartParams => startParamsProblem(p) === undefined,
   cancel: isEmpty,
   resume: isId,
   open: isId,
@@ -124,12 +141,16 @@ export interface JudgeWebviewState {
 
 const isRate = (v: unknown) => v === null || (isFiniteNumber(v) && v >= 0 && v <= 1);
 const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+const STOP_REASONS: readonly unknown[] = ['budget', 'aborted', 'error'];
 
 export function isJudgeSummary(v: unknown): v is JudgeSummary {
   return (
     isObject(v) &&
     ['wins', 'ties', 'losses', 'inconsistent', 'prompts', 'calls', 'errors'].every((k) => isCount(v[k])) &&
+    ['resumed', 'pairs', 'input_tokens', 'output_tokens'].every((k) => v[k] === undefined || isCount(v[k])) &&
     ['win_rate', 'ci_low', 'ci_high', 'consistency', 'position_bias'].every((k) => isRate(v[k])) &&
+    (v.cost === undefined || (isFiniteNumber(v.cost) && v.cost >= 0)) &&
+    (v.stopped === undefined || STOP_REASONS.includes(v.stopped)) &&
     isString(v.judge) &&
     isString(v.a) &&
     isString(v.b) &&
@@ -137,7 +158,7 @@ export function isJudgeSummary(v: unknown): v is JudgeSummary {
   );
 }
 
-function isOrderRecord(v: unknown): v is OrderRecord | null {
+export function isOrderRecord(v: unknown): v is OrderRecord | null {
   return (
     v === null ||
     (isObject(v) &&
@@ -178,7 +199,14 @@ export function isJudgeView(v: unknown): v is JudgeView {
 }
 
 function isListing(v: unknown): v is JudgeListing {
-  return isObject(v) && isString(v.id) && isString(v.dir) && typeof v.resumable === 'boolean' && (v.summary === undefined || isJudgeSummary(v.summary));
+  return (
+    isObject(v) &&
+    isString(v.id) &&
+    isString(v.dir) &&
+    typeof v.resumable === 'boolean' &&
+    (v.summary === undefined || isJudgeSummary(v.summary)) &&
+    (v.error === undefined || isString(v.error))
+  );
 }
 
 const isRun = (v: unknown): v is JudgeableRun =>

@@ -1,6 +1,7 @@
 /** Shared by the sidebar, the status bar and the dashboard webview. */
 
-export const RUN_STATES = ['starting', 'running', 'completed', 'stopped', 'failed', 'crashed'] as const;
+/** `unreadable`: the folder could not be read (permissions, a directory where a file belongs); `error` says why. */
+export const RUN_STATES = ['starting', 'running', 'completed', 'stopped', 'failed', 'crashed', 'unreadable'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
 export function isActiveState(state: RunState): boolean {
@@ -24,6 +25,8 @@ export interface RunSummary {
   tokensPerSecond?: number;
   pid?: number;
   error?: { kind: string; message: string; hint: string };
+  /** A running run whose training loop has not moved for sftStudio.stallMinutes or more: whole minutes since. */
+  stalledMinutes?: number;
   /** Fetching a Hub model before training, while it lasts (from the latest `download` event). */
   download?: DownloadState;
 }

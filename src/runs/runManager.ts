@@ -3,8 +3,9 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isPidAlive, sendSignal, type Signal } from './processes';
+import { checkProcess, sendSignal, type Liveness, type ProcessIdentity, type Signal } from './processes';
 import { createRunFolder } from './runFolder';
+import { readRecordedProcesses, stopTargets } from './stopTargets';
 import { checkOverrides, resumeArgs, trainArgs, trainerEnv } from './trainerCommand';
 
 export interface LaunchRequest {
@@ -92,7 +93,8 @@ export function tailOfLog(runDir: string, maxLines = 12): string {
   }
 }
 
-export type StopOutcome = 'exited' | 'terminated' | 'killed' | 'not-running';
+/** `unverified`: only the request was written; a recorded process may run but could not be proven to be the trainer. */
+export type StopOutcome = 'exited' | 'terminated' | 'killed' | 'not-running' | 'unverified';
 
 export interface StopOptions {
   /** Time the trainer gets after SIGINT to finish its step and save a checkpoint. */
@@ -100,8 +102,9 @@ export interface StopOptions {
   /** Time after SIGTERM before SIGKILL. */
   killAfterMs?: number;
   pollMs?: number;
-  signal?: (pid: number, signal: Signal) => void;
-  isAlive?: (pid: number) => boolean;
+  signal?: (pid: number, signal: Signal, group: boolean) => void;
+  /** Whether a recorded process still runs; by identity (host, pid, start time) by default. */
+  check?: (process: ProcessIdentity) => Liveness;
   now?: () => number;
   /** Told before each escalation, so the UI can show which step the stop is at. */
   onStep?: (step: StopStep) => void;
@@ -114,35 +117,40 @@ export interface StopStep {
 }
 
 /**
- * Stop: a `stop` request in control.jsonl (read by the trainer between steps, also when it runs under a
- * launcher that swallows signals) and SIGINT; then SIGTERM after the grace period; then SIGKILL.
+ * Stop: a `stop` request in control.jsonl (read by every rank between steps) and SIGINT to the trainer, which
+ * saves a checkpoint; after the grace period SIGTERM to the torchrun launcher (it forwards it to every rank) or to
+ * the trainer; then SIGKILL to the launcher's and the trainer's process groups. The processes come from the run
+ * folder and each is checked again right before each signal: one that no longer matches its record is gone,
+ * whatever process now has its pid.
  */
-export async function stopRun(runDir: string, pid: number | undefined, options: StopOptions): Promise<StopOutcome> {
+export async function stopRun(runDir: string, options: StopOptions): Promise<StopOutcome> {
   const signal = options.signal ?? sendSignal;
-  const alive = options.isAlive ?? isPidAlive;
+  const check = options.check ?? ((recorded: ProcessIdentity) => checkProcess(recorded));
   const pollMs = options.pollMs ?? 200;
   const now = options.now ?? (() => Date.now() / 1000);
   appendControl(runDir, { type: 'stop', time: now() });
-  if (pid === undefined || !alive(pid)) return 'not-running';
+  const { trainer, launcher, unverified } = stopTargets(readRecordedProcesses(runDir), check);
+  if (!trainer && !launcher) return unverified ? 'unverified' : 'not-running';
 
+  const live = (target: ProcessIdentity | undefined): target is ProcessIdentity => target !== undefined && check(target) === 'alive';
   const exitsWithin = async (ms: number) => {
     const deadline = Date.now() + ms;
     for (;;) {
-      if (!alive(pid)) return true;
+      if (!live(trainer) && !live(launcher)) return true;
       if (Date.now() >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   };
-  const escalate = (sent: Signal, waitMs: number) => {
+  const escalate = (sent: Signal, waitMs: number, targets: (ProcessIdentity | undefined)[], group: boolean) => {
     options.onStep?.({ signal: sent, waitMs });
-    signal(pid, sent);
+    for (const target of targets) if (live(target)) signal(target.pid, sent, group);
   };
-  escalate('SIGINT', options.graceMs);
+  escalate('SIGINT', options.graceMs, [trainer ?? launcher], false);
   if (await exitsWithin(options.graceMs)) return 'exited';
   const killAfterMs = options.killAfterMs ?? 5000;
-  escalate('SIGTERM', killAfterMs);
+  escalate('SIGTERM', killAfterMs, [launcher ?? trainer], false);
   if (await exitsWithin(killAfterMs)) return 'terminated';
-  escalate('SIGKILL', 0);
+  escalate('SIGKILL', 0, [launcher, trainer], true);
   return 'killed';
 }
 

@@ -1,16 +1,21 @@
 // Every run the window knows about, followed live: the sidebar, status bar and dashboards all read
 // from here. Runs are found on disk (so they come back after a reload) or registered when spawned.
+// Per run it holds a compact summary (state, step, last metrics, the few events that are not train
+// steps, checkpoints); train steps are folded and dropped, and a dashboard reads them on demand
+// (trainSeries.ts), so memory grows with the number of runs, not with their length.
 import * as fs from 'node:fs';
 import { Emitter, type Disposable } from '../common/emitter';
 import type { RunEvent } from '../protocol/events';
 import { isActiveState, type RunSummary } from '../protocol/runSummary';
+import { listCheckpoints, type Checkpoint } from './checkpoints';
 import { EventReader } from './eventReader';
 import { isPidAlive } from './processes';
-import { deriveRunState, foldEvents, summarize, type EventFacts, type StatusFile } from './runStatus';
-import { findRunFolders, lastActivity, loadRun, readStatus } from './runStore';
+import { DEFAULT_STALL_MINUTES, deriveRunState, foldEvents, stalledMinutes, summarize, type EventFacts, type StatusFile } from './runStatus';
+import { findRunFolders, keepsEvent, lastActivity, loadRun, readStatus } from './runStore';
 
 export interface AppendedEvents {
   runDir: string;
+  /** The new events other than train steps and download progress (the summary has the newest step). */
   events: RunEvent[];
   summary: RunSummary;
 }
@@ -21,10 +26,13 @@ export interface RegistryOptions {
   statusPollMs?: number;
   now?: () => number;
   isPidAlive?: (pid: number) => boolean;
+  /** sftStudio.stallMinutes in seconds: a running run whose loop has not beaten for this long shows as stalled. */
+  stallSeconds?: () => number;
 }
 
 interface Tracked {
   runDir: string;
+  /** The events keepsEvent() keeps, in seq order. */
   events: RunEvent[];
   facts: EventFacts;
   status?: StatusFile;
@@ -35,7 +43,12 @@ interface Tracked {
   following: boolean;
   /** For ordering runs that have not written run_started yet. */
   discoveredAt: number;
+  /** Listed on first use; dropped when a checkpoint event arrives or the roots are scanned again. */
+  checkpoints?: Checkpoint[];
 }
+
+/** Run folders loaded at once: file reads overlap while the parsing stays on the one thread. */
+const LOAD_CONCURRENCY = 4;
 
 export class RunRegistry implements Disposable {
   private readonly runs = new Map<string, Tracked>();
@@ -44,15 +57,22 @@ export class RunRegistry implements Disposable {
   private readonly appendEmitter = new Emitter<AppendedEvents>();
   private readonly statusTimer: NodeJS.Timeout;
   private refreshing: Promise<void> = Promise.resolve();
+  private scanning = 0;
+  private scannedOnce = false;
   private disposed = false;
 
-  /** A run's summary changed (or, with undefined, the set of runs did). */
+  /** A run's summary changed (or, with undefined, the set of runs or the loading state did). */
   readonly onDidChange = this.changeEmitter.event;
   readonly onDidAppendEvents = this.appendEmitter.event;
 
   constructor(private readonly options: RegistryOptions) {
     this.statusTimer = setInterval(() => void this.pollStatuses(), options.statusPollMs ?? 2000);
     this.statusTimer.unref?.();
+  }
+
+  /** True until the first scan of the roots has finished: "no runs" is not known yet. */
+  get isLoading(): boolean {
+    return !this.scannedOnce || this.scanning > 0;
   }
 
   list(): RunSummary[] {
@@ -65,8 +85,26 @@ export class RunRegistry implements Disposable {
     return this.runs.get(runDir)?.summary;
   }
 
+  /** The run's events other than train steps and download progress (see keepsEvent). */
   events(runDir: string): readonly RunEvent[] {
     return this.runs.get(runDir)?.events ?? [];
+  }
+
+  /** Complete checkpoints, oldest first; listed once and kept until the run writes another. */
+  checkpoints(runDir: string): Checkpoint[] {
+    const run = this.runs.get(runDir);
+    if (!run) return listCheckpoints(runDir);
+    return (run.checkpoints ??= listCheckpoints(runDir));
+  }
+
+  /**
+   * Whether `runDir` is a run this window found under its roots or spawned, once the scan in
+   * progress has finished. Paths that come from a webview (a restored panel's state, a compare
+   * request) are accepted only when this says yes.
+   */
+  async knows(runDir: string): Promise<boolean> {
+    await this.refreshing.catch(() => undefined);
+    return this.runs.has(runDir);
   }
 
   /** Re-scans the run roots: new folders are loaded, deleted ones dropped. Calls are serialised. */
@@ -78,7 +116,12 @@ export class RunRegistry implements Disposable {
     return this.refreshing;
   }
 
-  /** Makes sure a run folder is tracked (e.g. a dashboard restored for a run outside the roots). */
+  /** Resolves once the scans asked for so far have finished. */
+  async loaded(): Promise<void> {
+    await this.refreshing.catch(() => undefined);
+  }
+
+  /** Makes sure a run folder is tracked (e.g. a dashboard opened on a folder outside the roots). */
   async ensure(runDir: string): Promise<RunSummary | undefined> {
     return (await this.track(runDir)).summary;
   }
@@ -114,47 +157,78 @@ export class RunRegistry implements Disposable {
 
   private async scan(): Promise<void> {
     if (this.disposed) return;
+    this.scanning++;
+    try {
+      await this.scanRoots();
+    } finally {
+      this.scanning--;
+      this.scannedOnce = true;
+      // Also the end of "loading": the Runs view swaps its placeholder for the runs (or "No runs yet").
+      if (!this.disposed) this.changeEmitter.fire(undefined);
+    }
+  }
+
+  private async scanRoots(): Promise<void> {
     const folders = new Set(await findRunFolders(await this.options.roots()));
-    let changed = false;
-    for (const runDir of folders) {
-      if (!this.runs.has(runDir)) {
-        await this.track(runDir);
-        changed = true;
+    for (const run of this.runs.values()) run.checkpoints = undefined;
+    // Unreadable runs are tried again: a fixed permission or a replaced file shows up on refresh.
+    for (const [runDir, run] of this.runs) {
+      if (run.summary.state === 'unreadable' && !run.spawned) {
+        run.reader.close();
+        this.runs.delete(runDir);
       }
     }
+    const fresh = await newestFirst([...folders].filter((dir) => !this.runs.has(dir)));
+    // Each run is announced as soon as it is loaded, newest first, so the top of the view fills in
+    // while older runs are still being read.
+    await eachConcurrently(fresh, LOAD_CONCURRENCY, async ({ dir, time }) => {
+      if (this.disposed) return;
+      await this.track(dir, time);
+      this.changeEmitter.fire(undefined);
+    });
     for (const [runDir, run] of this.runs) {
       if (!folders.has(runDir) && !run.spawned?.alive && !fs.existsSync(runDir)) {
         run.reader.close();
         this.runs.delete(runDir);
-        changed = true;
       }
     }
-    if (changed) this.changeEmitter.fire(undefined);
   }
 
-  private track(runDir: string): Promise<Tracked> {
+  private track(runDir: string, discoveredAt?: number): Promise<Tracked> {
     const known = this.runs.get(runDir);
     if (known) return Promise.resolve(known);
     let pending = this.loading.get(runDir);
     if (!pending) {
-      pending = this.load(runDir).finally(() => this.loading.delete(runDir));
+      pending = this.load(runDir, discoveredAt).finally(() => this.loading.delete(runDir));
       this.loading.set(runDir, pending);
     }
     return pending;
   }
 
-  private async load(runDir: string): Promise<Tracked> {
-    const snapshot = await loadRun(runDir, { now: this.options.now, isPidAlive: this.options.isPidAlive, eventPollMs: this.options.eventPollMs });
-    const run: Tracked = {
-      runDir,
-      events: snapshot.events,
-      facts: snapshot.facts,
-      status: snapshot.status,
-      summary: snapshot.summary,
-      reader: snapshot.reader,
-      following: false,
-      discoveredAt: await folderTime(runDir),
-    };
+  private async load(runDir: string, discoveredAt?: number): Promise<Tracked> {
+    const time = discoveredAt ?? (await folderTime(runDir));
+    let run: Tracked;
+    try {
+      const snapshot = await loadRun(runDir, { now: this.options.now, isPidAlive: this.options.isPidAlive, eventPollMs: this.options.eventPollMs });
+      run = {
+        runDir,
+        events: snapshot.events,
+        facts: snapshot.facts,
+        status: snapshot.status,
+        summary: snapshot.summary,
+        reader: snapshot.reader,
+        following: false,
+        discoveredAt: time,
+      };
+    } catch (error) {
+      // One bad folder (no permission, a directory named events.jsonl, a file that cannot be read)
+      // is one row saying why; the other runs load as usual.
+      run = unreadableRun(runDir, error, time, this.options.eventPollMs);
+    }
+    if (this.disposed) {
+      run.reader.close();
+      return run;
+    }
     this.runs.set(runDir, run);
     run.reader.onEvents((events) => this.append(run, events));
     if (isActiveState(run.summary.state)) this.follow(run);
@@ -168,17 +242,20 @@ export class RunRegistry implements Disposable {
   }
 
   private append(run: Tracked, events: RunEvent[]): void {
-    run.events.push(...events);
+    const kept = events.filter(keepsEvent);
+    run.events.push(...kept);
     run.facts = foldEvents(run.facts, events);
+    if (kept.some((e) => e.type === 'checkpoint' || e.type === 'run_finished')) run.checkpoints = undefined;
     // Deltas first so a dashboard holds the events before any listener re-renders from the summary.
     const before = run.summary;
     this.update(run, false);
-    this.appendEmitter.fire({ runDir: run.runDir, events, summary: run.summary });
-    if (JSON.stringify(before) !== JSON.stringify(run.summary)) this.changeEmitter.fire(run.summary);
+    this.appendEmitter.fire({ runDir: run.runDir, events: kept, summary: run.summary });
+    if (!sameSummary(before, run.summary)) this.changeEmitter.fire(run.summary);
   }
 
   private update(run: Tracked, announce = true): void {
-    const before = JSON.stringify(run.summary);
+    if (run.summary.state === 'unreadable') return;
+    const before = run.summary;
     const status = this.currentStatus(run);
     const state = deriveRunState({
       status,
@@ -188,8 +265,9 @@ export class RunRegistry implements Disposable {
       now: this.now(),
       isPidAlive: this.options.isPidAlive ?? isPidAlive,
     });
-    run.summary = summarize(run.runDir, run.facts, state, status?.pid ?? run.spawned?.pid);
-    if (announce && JSON.stringify(run.summary) !== before) this.changeEmitter.fire(run.summary);
+    const stalled = stalledMinutes(status, state, this.now(), this.options.stallSeconds?.() ?? DEFAULT_STALL_MINUTES * 60);
+    run.summary = summarize(run.runDir, run.facts, state, status?.pid ?? run.spawned?.pid, stalled);
+    if (announce && !sameSummary(before, run.summary)) this.changeEmitter.fire(run.summary);
   }
 
   /**
@@ -227,6 +305,7 @@ export class RunRegistry implements Disposable {
       pollMs: this.options.eventPollMs,
       offset: run.reader.offset,
       nextSeq: run.reader.nextSeq,
+      select: 'summary',
     });
     reader.onEvents((events) => this.append(run, events));
     return reader;
@@ -237,6 +316,24 @@ export class RunRegistry implements Disposable {
   }
 }
 
+function unreadableRun(runDir: string, error: unknown, discoveredAt: number, pollMs: number | undefined): Tracked {
+  const message = error instanceof Error ? error.message : String(error);
+  const summary: RunSummary = {
+    runDir,
+    name: runDir.split(/[\\/]/).pop() ?? runDir,
+    state: 'unreadable',
+    error: { kind: 'unreadable', message, hint: 'Check that the folder and its events.jsonl can be read, then refresh the Runs view.' },
+  };
+  return { runDir, events: [], facts: {}, summary, reader: new EventReader(`${runDir}/events.jsonl`, { pollMs }), following: false, discoveredAt };
+}
+
+/** Summaries are flat apart from `error` and `download`; comparing them field by field is cheap. */
+function sameSummary(a: RunSummary, b: RunSummary): boolean {
+  const keys = Object.keys(a) as (keyof RunSummary)[];
+  if (keys.length !== Object.keys(b).length) return false;
+  return keys.every((k) => (typeof a[k] === 'object' ? JSON.stringify(a[k]) === JSON.stringify(b[k]) : a[k] === b[k]));
+}
+
 async function folderTime(runDir: string): Promise<number> {
   try {
     const stat = await fs.promises.stat(runDir);
@@ -244,4 +341,17 @@ async function folderTime(runDir: string): Promise<number> {
   } catch {
     return Date.now() / 1000;
   }
+}
+
+async function newestFirst(dirs: readonly string[]): Promise<{ dir: string; time: number }[]> {
+  const timed = await Promise.all(dirs.map(async (dir) => ({ dir, time: await folderTime(dir) })));
+  return timed.sort((a, b) => b.time - a.time || b.dir.localeCompare(a.dir));
+}
+
+async function eachConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }

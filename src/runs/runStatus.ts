@@ -3,17 +3,27 @@
 import * as path from 'node:path';
 import type { RunEvent } from '../protocol/events';
 import type { DownloadState, RunState, RunSummary } from '../protocol/runSummary';
+import { checkProcess, systemProbe, type Liveness, type ProcessIdentity } from './processes';
 
-/** A heartbeat older than this means the trainer is gone or hung (it beats every few seconds). */
+/** A heartbeat older than this means the trainer process is gone or frozen (its thread beats every few seconds). */
 export const HEARTBEAT_STALE_SECONDS = 30;
+
+/** Default of sftStudio.stallMinutes: long enough for a checkpoint save or a first compiled step. */
+export const DEFAULT_STALL_MINUTES = 15;
 
 /** status.json as the trainer writes it; every field optional because the file is read mid-run. */
 export interface StatusFile {
   state?: string;
   pid?: number;
+  /** Refreshed by a thread while the process lives, also while its training loop hangs. */
   heartbeat?: number;
+  /** Unix s of the training loop's last beat: a step, a forward pass of an evaluation or generation, a save. */
+  progress?: number;
   step?: number;
   total_steps?: number;
+  /** The trainer (rank 0 under torchrun) and, under torchrun, the launcher that started the ranks. */
+  process?: ProcessIdentity;
+  launcher?: ProcessIdentity;
 }
 
 export interface StateInput {
@@ -26,6 +36,8 @@ export interface StateInput {
   lastActivity?: number;
   now: number;
   isPidAlive(pid: number): boolean;
+  /** Whether a recorded process still runs; by identity, with isPidAlive for the pid, by default. */
+  checkProcess?: (process: ProcessIdentity) => Liveness;
 }
 
 const ENDED = new Set(['completed', 'stopped', 'failed']);
@@ -39,16 +51,44 @@ export function deriveRunState(input: StateInput): RunState {
     // missing package); one that exits 0 or by signal without an ending did not finish its work.
     return input.spawned.exitCode ? 'failed' : 'crashed';
   }
+  // A Slurm job waiting for its nodes (written by `submit`); its trainer rewrites status.json when it starts.
+  if (status?.state === 'queued') return 'starting';
   if (status?.state === 'running' || status?.state === 'starting') {
     const fresh = status.heartbeat !== undefined && input.now - status.heartbeat <= HEARTBEAT_STALE_SECONDS;
-    const alive = status.pid !== undefined && input.isPidAlive(status.pid);
-    return fresh && alive ? (status.state as RunState) : 'crashed';
+    return fresh && trainerMayRun(status, input) ? (status.state as RunState) : 'crashed';
   }
   if (input.spawned?.alive) return 'starting';
   if (input.lastActivity !== undefined) {
     return input.now - input.lastActivity <= HEARTBEAT_STALE_SECONDS ? 'running' : 'crashed';
   }
   return 'crashed';
+}
+
+/**
+ * A trainer whose recorded identity no longer matches is gone, even when another process has its pid. One this
+ * machine cannot check (another host, no start time) is left to the heartbeat; a status.json written before
+ * identities were recorded has its pid alone.
+ */
+function trainerMayRun(status: StatusFile, input: StateInput): boolean {
+  if (!status.process) return status.pid !== undefined && input.isPidAlive(status.pid);
+  const check = input.checkProcess ?? ((process: ProcessIdentity) => checkProcess(process, { ...systemProbe, exists: input.isPidAlive }));
+  return check(status.process) !== 'gone';
+}
+
+/**
+ * Whole minutes since the training loop of a running run last beat, once that is `limitSeconds` or more; undefined
+ * while it makes progress (and for trainers that record none). Its heartbeat thread goes on beating while the
+ * loop hangs, so the state stays `running`; this is what tells the user it has stopped moving.
+ */
+export function stalledMinutes(status: StatusFile | undefined, state: RunState, now: number, limitSeconds: number): number | undefined {
+  if (state !== 'running' || status?.state !== 'running' || typeof status.progress !== 'number') return undefined;
+  const idle = now - status.progress;
+  return idle >= limitSeconds ? Math.floor(idle / 60) : undefined;
+}
+
+/** What the Runs view shows instead of "running" for a stalled run. */
+export function stallNote(run: Pick<RunSummary, 'stalledMinutes'>): string | undefined {
+  return run.stalledMinutes === undefined ? undefined : `stalled: no step for ${run.stalledMinutes} min`;
 }
 
 /** Numbers read off the events; kept incrementally by the registry as events arrive. */
@@ -125,7 +165,7 @@ export function etaSeconds(facts: EventFacts): number | undefined {
   return ((last.time - origin.time) / steps) * (total - last.step);
 }
 
-export function summarize(runDir: string, facts: EventFacts, state: RunState, pid?: number): RunSummary {
+export function summarize(runDir: string, facts: EventFacts, state: RunState, pid?: number, stalled?: number): RunSummary {
   const summary: RunSummary = { runDir, name: path.basename(runDir), state };
   const set = <K extends keyof RunSummary>(key: K, value: RunSummary[K] | undefined) => {
     if (value !== undefined) summary[key] = value;
@@ -139,6 +179,7 @@ export function summarize(runDir: string, facts: EventFacts, state: RunState, pi
   if (state === 'starting' || state === 'running') {
     set('etaSeconds', etaSeconds(facts));
     set('download', facts.download);
+    set('stalledMinutes', stalled);
   }
   set('tokensPerSecond', facts.tokensPerSecond);
   set('pid', pid);

@@ -82,6 +82,7 @@ export interface LoadOptions {
 }
 
 export interface RunSnapshot {
+  /** The events a window keeps for a run (see keepsEvent); train steps are read on demand (trainSeries). */
   events: RunEvent[];
   facts: EventFacts;
   status?: StatusFile;
@@ -90,11 +91,33 @@ export interface RunSnapshot {
   reader: EventReader;
 }
 
+/**
+ * Train steps (one per optimizer step: 200,000 in a long run) and download progress are folded into
+ * the facts and dropped; everything else (starts, evaluations, generations, checkpoints, logs,
+ * errors, endings) is few and is what the panels and commands look up.
+ */
+export function keepsEvent(event: RunEvent): boolean {
+  return event.type !== 'train' && event.type !== 'download';
+}
+
+/** Reads a run folder's facts without holding its train steps: the file is read in chunks and folded. */
 export async function loadRun(runDir: string, options: LoadOptions = {}): Promise<RunSnapshot> {
-  const reader = new EventReader(path.join(runDir, 'events.jsonl'), { pollMs: options.eventPollMs, watch: options.watch });
-  const events = await reader.read();
+  const reader = new EventReader(path.join(runDir, 'events.jsonl'), { pollMs: options.eventPollMs, watch: options.watch, select: 'summary' });
+  let facts: EventFacts = {};
+  const events: RunEvent[] = [];
+  const subscription = reader.onEvents((chunk) => {
+    facts = foldEvents(facts, chunk);
+    for (const e of chunk) if (keepsEvent(e)) events.push(e);
+  });
+  try {
+    await reader.catchUp();
+  } catch (error) {
+    reader.close();
+    throw error;
+  } finally {
+    subscription.dispose();
+  }
   const status = await readStatus(runDir);
-  const facts = foldEvents({}, events);
   const state = deriveRunState({
     status,
     finished: facts.finished,

@@ -27,14 +27,46 @@ export function resumeArgs(runDir: string): string[] {
 }
 
 /**
- * The extension's own trainer/ comes first on PYTHONPATH so its version matches the extension. The Hugging
- * Face token stored with "Set Hugging Face Token" becomes HF_TOKEN (it wins over one inherited from the
- * environment); it travels only in the environment, never in argv, so it shows in no process list or log.
+ * What the trainer inherits from the extension host, by name: the variables Python, torch and its GPU stacks, the
+ * Hugging Face libraries, the reporters, proxies and a cluster scheduler read. Everything else stays in the
+ * editor: the host's environment holds other tools' keys (OPENAI_API_KEY, cloud credentials, CI tokens), which
+ * workspace code run by the trainer has no business seeing. Names compare case-insensitively (Windows spells
+ * `Path`; proxies are often lower case).
+ */
+const PASSED_NAMES = new Set(
+  [
+    'PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'TEMP', 'TMP', 'VIRTUAL_ENV',
+    'LD_LIBRARY_PATH', 'DYLD_LIBRARY_PATH', 'DYLD_FALLBACK_LIBRARY_PATH',
+    'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE',
+    // Windows: Python needs these to start, find its temp folder and open sockets.
+    'SYSTEMROOT', 'SYSTEMDRIVE', 'WINDIR', 'COMSPEC', 'PATHEXT', 'USERPROFILE', 'USERNAME', 'HOMEDRIVE', 'HOMEPATH',
+    'APPDATA', 'LOCALAPPDATA', 'PROGRAMDATA', 'NUMBER_OF_PROCESSORS', 'PROCESSOR_ARCHITECTURE',
+  ].map((name) => name.toUpperCase()),
+);
+
+const PASSED_PREFIXES = [
+  'LC_', 'PYTHON', 'CONDA_', 'XDG_', 'SFT_STUDIO_',
+  'CUDA_', 'CUBLAS_', 'CUDNN_', 'NCCL_', 'NVIDIA_', 'HIP_', 'ROCM_', 'HSA_', 'GLOO_',
+  'TORCH', 'PYTORCH_', 'OMP_', 'MKL_', 'KMP_', 'OPENBLAS_',
+  'HF_', 'HUGGINGFACE_', 'TRANSFORMERS_', 'TOKENIZERS_', 'WANDB_', 'SLURM_',
+];
+
+export function passesToTrainer(name: string): boolean {
+  const upper = name.toUpperCase();
+  return PASSED_NAMES.has(upper) || PASSED_PREFIXES.some((prefix) => upper.startsWith(prefix));
+}
+
+/**
+ * The trainer's environment: the allowed part of `base` (see PASSED_NAMES), then the extension's own trainer/
+ * first on PYTHONPATH so its version matches the extension. The Hugging Face token stored with "Set Hugging Face
+ * Token" becomes HF_TOKEN (it wins over one inherited from the environment); it travels only in the environment,
+ * never in argv, so it shows in no process list or log.
  */
 export function trainerEnv(base: NodeJS.ProcessEnv, extensionPath: string, hfToken?: string): NodeJS.ProcessEnv {
   const trainer = path.join(extensionPath, 'trainer');
+  const passed = Object.fromEntries(Object.entries(base).filter(([name, value]) => value !== undefined && passesToTrainer(name)));
   return {
-    ...base,
+    ...passed,
     PYTHONPATH: base.PYTHONPATH ? `${trainer}${path.delimiter}${base.PYTHONPATH}` : trainer,
     // Unbuffered so trainer.log shows a crash's last lines, not whatever was still in a buffer.
     PYTHONUNBUFFERED: '1',

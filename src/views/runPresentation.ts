@@ -10,6 +10,7 @@ export const stateIcons: Readonly<Record<RunState, { id: string; color?: string 
   failed: { id: 'error', color: 'testing.iconFailed' },
   stopped: { id: 'debug-stop' },
   crashed: { id: 'warning', color: 'problemsWarningIcon.foreground' },
+  unreadable: { id: 'circle-slash', color: 'problemsErrorIcon.foreground' },
 };
 
 export interface RunGroup {

@@ -10,7 +10,9 @@ export class RunStatusBar implements vscode.Disposable {
 
   constructor(private readonly registry: RunRegistry) {
     this.item.name = 'SFT Studio: active run';
-    const render = throttle(() => this.render(), 100);
+    // Four updates a second at most, like the Runs view: each visible change costs the workbench a
+    // frame, and a run logging 200 steps/s must not cost it ten a second (webviews/coalescer.ts).
+    const render = throttle(() => this.render(), 250);
     const changed = registry.onDidChange(render);
     // Steps and losses arrive as events; the summary changes with them.
     const appended = registry.onDidAppendEvents(render);

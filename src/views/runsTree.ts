@@ -1,58 +1,113 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { throttle } from '../common/throttle';
 import { formatDuration } from '../protocol/format';
 import type { RunSummary } from '../protocol/runSummary';
-import { listCheckpoints, type Checkpoint } from '../runs/checkpoints';
+import type { Checkpoint } from '../runs/checkpoints';
 import type { RunNotes } from '../runs/runNotes';
 import type { QueuedRun, RunQueue } from '../runs/runQueue';
 import type { RunRegistry } from '../runs/runRegistry';
+import { stallNote } from '../runs/runStatus';
 import { groupRunsByConfig, presentRun, type RunGroup } from './runPresentation';
+import { treeRefresher } from './treeRefresh';
 
 export const RUNS_VIEW_ID = 'sftStudio.runs';
-/** Re-render at most this often while a run streams events. */
-const REFRESH_MS = 100;
 
+type RunNode = { kind: 'run'; run: RunSummary };
 type Node =
   | { kind: 'group'; group: RunGroup; queued: QueuedRun[] }
-  | { kind: 'run'; run: RunSummary }
+  | RunNode
   | { kind: 'checkpoint'; run: RunSummary; checkpoint: Checkpoint }
-  | { kind: 'queued'; queued: QueuedRun };
+  | { kind: 'queued'; queued: QueuedRun }
+  | { kind: 'loading' };
 
 /** The Runs view: configs at the top level, their queued and actual runs below, checkpoints under each run. */
 export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<Node | undefined>();
+  private readonly changed = new vscode.EventEmitter<Node | Node[] | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly subscriptions: { dispose(): void }[];
+  private loadedAnnounced: boolean | undefined;
+  /** One node object per run, kept across refreshes: VS Code refreshes a single row by its element. */
+  private readonly runNodes = new Map<string, RunNode>();
+  /** Runs whose row changed since the last refresh, and whether the tree's shape did. */
+  private readonly dirtyRuns = new Set<string>();
+  private reshaped = true;
 
   constructor(
     private readonly registry: RunRegistry,
     private readonly queue: RunQueue,
     private readonly notes: RunNotes,
   ) {
-    // Any change re-renders the whole (small) tree: simpler than mapping summaries to nodes.
-    const refresh = throttle(() => this.changed.fire(undefined), REFRESH_MS);
+    // Paced so that VS Code's own debounce never swallows the updates of a fast run (treeRefresh.ts).
+    // A run that only logged steps refreshes its own row: with 300 runs, re-rendering the whole tree
+    // four times a second kept the workbench busy.
+    const refresh = treeRefresher(() => this.refresh());
+    const runChanged = (runDir: string) => {
+      this.dirtyRuns.add(runDir);
+      refresh();
+    };
+    const reshape = () => {
+      this.reshaped = true;
+      refresh();
+    };
     this.subscriptions = [
       refresh,
-      registry.onDidChange(refresh),
-      // New events (steps, losses, checkpoints) change what a run shows before its status does.
-      registry.onDidAppendEvents(refresh),
-      queue.onDidChange(refresh),
-      notes.onDidChange(refresh),
+      registry.onDidChange((summary) => {
+        const node = summary && this.runNodes.get(summary.runDir);
+        // Its group or place may move with a new config or start time: the whole tree again.
+        if (!summary || !node || node.run.configPath !== summary.configPath || node.run.startedAt !== summary.startedAt) reshape();
+        else runChanged(summary.runDir);
+      }),
+      // A checkpoint event changes a run's children before (or without) its summary.
+      registry.onDidAppendEvents(({ runDir }) => runChanged(runDir)),
+      queue.onDidChange(reshape),
+      notes.onDidChange(reshape),
     ];
   }
 
+  private refresh(): void {
+    this.announceLoaded();
+    const dirty = [...this.dirtyRuns].flatMap((runDir) => this.runNodes.get(runDir) ?? []);
+    this.dirtyRuns.clear();
+    if (this.reshaped) {
+      this.reshaped = false;
+      this.changed.fire(undefined);
+      return;
+    }
+    for (const node of dirty) node.run = this.registry.get(node.run.runDir) ?? node.run;
+    if (dirty.length > 0) this.changed.fire(dirty);
+  }
+
+  private runNode(run: RunSummary): RunNode {
+    let node = this.runNodes.get(run.runDir);
+    if (!node) this.runNodes.set(run.runDir, (node = { kind: 'run', run }));
+    node.run = run;
+    return node;
+  }
+
+  /**
+   * package.json shows "No runs yet" only once this context key is set: an empty view before the
+   * extension has read the run folders (or even activated) does not mean there are none.
+   */
+  private announceLoaded(): void {
+    const loaded = !this.registry.isLoading;
+    if (loaded === this.loadedAnnounced) return;
+    this.loadedAnnounced = loaded;
+    void vscode.commands.executeCommand('setContext', 'sftStudio.runsLoaded', loaded);
+  }
+
   getChildren(node?: Node): Node[] {
-    if (!node) return this.groups();
+    // While the first scan reads the run folders, the runs found so far show above a "Loading runs…"
+    // row; an empty view would say "No runs yet", which is not known yet.
+    if (!node) return this.registry.isLoading ? [...this.groups(), { kind: 'loading' }] : this.groups();
     switch (node.kind) {
       case 'group':
         return [
           ...node.queued.map((queued): Node => ({ kind: 'queued', queued })),
-          ...node.group.runs.map((run): Node => ({ kind: 'run', run })),
+          ...node.group.runs.map((run) => this.runNode(run)),
         ];
       case 'run':
         // Newest first, like the runs themselves.
-        return listCheckpoints(node.run.runDir)
+        return [...this.registry.checkpoints(node.run.runDir)]
           .reverse()
           .map((checkpoint) => ({ kind: 'checkpoint', run: node.run, checkpoint }));
       default:
@@ -70,6 +125,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
         return checkpointItem(node.run, node.checkpoint);
       case 'queued':
         return queuedItem(node.queued);
+      case 'loading':
+        return loadingItem();
     }
   }
 
@@ -79,7 +136,11 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
   }
 
   private groups(): Node[] {
-    const groups = groupRunsByConfig(this.registry.list(), (f) => vscode.workspace.asRelativePath(f, false));
+    const runs = this.registry.list();
+    // Nodes of runs that are gone are let go of.
+    const present = new Set(runs.map((r) => r.runDir));
+    for (const runDir of this.runNodes.keys()) if (!present.has(runDir)) this.runNodes.delete(runDir);
+    const groups = groupRunsByConfig(runs, (f) => vscode.workspace.asRelativePath(f, false));
     const queued = this.queue.list();
     const nodes: Node[] = groups.map((group) => ({ kind: 'group', group, queued: queued.filter((q) => q.configPath === group.key) }));
     // Queued starts of configs that have no run yet still need a group to appear under.
@@ -98,8 +159,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
   }
 
   private runItem(run: RunSummary): vscode.TreeItem {
-    const checkpoints = listCheckpoints(run.runDir).length;
-    const look = presentRun(run, { note: this.notes.get(run.runDir), checkpoints });
+    const checkpoints = this.registry.checkpoints(run.runDir).length;
+    const stalled = stallNote(run);
+    const look = presentRun(run, { note: this.notes.get(run.runDir) ?? stalled, checkpoints });
     const item = new vscode.TreeItem(
       look.label,
       checkpoints > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
@@ -107,7 +169,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     item.id = `run:${run.runDir}`;
     item.description = look.description;
     item.tooltip = look.tooltip;
-    item.iconPath = new vscode.ThemeIcon(look.icon.id, look.icon.color ? new vscode.ThemeColor(look.icon.color) : undefined);
+    const icon = stalled && !this.notes.get(run.runDir) ? { id: 'warning', color: 'problemsWarningIcon.foreground' } : look.icon;
+    item.iconPath = new vscode.ThemeIcon(icon.id, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
     item.contextValue = look.contextValue;
     item.resourceUri = vscode.Uri.file(run.runDir);
     item.command = { command: 'sftStudio.openDashboard', title: 'Open Dashboard', arguments: [run.runDir] };
@@ -133,6 +196,14 @@ function checkpointItem(run: RunSummary, checkpoint: Checkpoint): vscode.TreeIte
   item.iconPath = new vscode.ThemeIcon('save');
   item.contextValue = 'checkpoint';
   item.resourceUri = vscode.Uri.file(checkpoint.path);
+  return item;
+}
+
+function loadingItem(): vscode.TreeItem {
+  const item = new vscode.TreeItem('Loading runs…', vscode.TreeItemCollapsibleState.None);
+  item.id = 'loading';
+  item.iconPath = new vscode.ThemeIcon('loading~spin');
+  item.contextValue = 'loading';
   return item;
 }
 

@@ -10,10 +10,12 @@ import {
   toJsonl,
   type CellRef,
   type ExportFormat,
+  type Generation,
   type GenerationsHostMessage,
   type GenerationsRequests,
   type TableFilter,
 } from '../protocol/generations';
+import { Coalescer } from './coalescer';
 import type { RegistryView } from './dashboardSession';
 import type { BridgeOptions, Disposable, PanelBridge } from './panelBridge';
 
@@ -51,14 +53,27 @@ export class GenerationsSession {
     };
   }
 
+  /**
+   * New generations and summary changes of the run, at most one message per PANEL_FLUSH_MS: the
+   * summary changes with every step a run logs, and a fast run must not flood the page.
+   */
   follow(bridge: Pick<PanelBridge<GenerationsRequests, GenerationsHostMessage>, 'post'>): Disposable[] {
+    let pending: Generation[] = [];
+    const coalescer = new Coalescer(async () => {
+      const run = this.registry.get(this.runDir);
+      const generations = pending;
+      pending = [];
+      if (run) await bridge.post({ type: 'generations', run, generations });
+    });
     return [
-      this.registry.onDidAppendEvents(({ runDir, events, summary }) => {
-        const generations = generationsOf(events);
-        if (runDir === this.runDir && generations.length > 0) bridge.post({ type: 'generations', run: summary, generations });
+      coalescer,
+      this.registry.onDidAppendEvents(({ runDir, events }) => {
+        if (runDir !== this.runDir) return;
+        pending.push(...generationsOf(events));
+        coalescer.mark();
       }),
       this.registry.onDidChange((summary) => {
-        if (summary?.runDir === this.runDir) bridge.post({ type: 'generations', run: summary, generations: [] });
+        if (summary?.runDir === this.runDir) coalescer.mark();
       }),
     ];
   }

@@ -4,7 +4,7 @@ import { OpenAiJudgeProvider, ReferenceJudge, VscodeLmJudgeProvider } from '../j
 import { createLanguageModelApi, type LanguageModelApi } from '../judge/lm.apis';
 import { isJudgeWebviewState, JUDGE_VIEW_TYPE, type JudgeHostMessage, type JudgeRequests } from '../protocol/judge';
 import type { RunRegistry } from '../runs/runRegistry';
-import { JudgeController, type JudgeActions } from './judgeSession';
+import { endpointLabel, JudgeController, type JudgeActions } from './judgeSession';
 import { PanelBridge } from './panelBridge';
 import { loadPanelPage, panelOptions } from './panelShell';
 
@@ -29,6 +29,12 @@ export class JudgePanel implements vscode.Disposable {
           return new OpenAiJudgeProvider({ baseURL: choice.baseURL, model: choice.model, apiKey });
         }
         return VscodeLmJudgeProvider.select(this.lmApi(), { id: choice.modelId });
+      },
+      confirmEndpoint: async (judge, id) => {
+        const where = endpointLabel(judge);
+        const send = 'Resume and Send';
+        const detail = `Resuming ${id} sends its remaining prompts and answers to ${where}, as recorded in its folder.`;
+        return (await vscode.window.showWarningMessage(`Send to ${where}?`, { modal: true, detail }, send)) === send;
       },
       listModels: async () => (await this.lmApi().selectChatModels({})).map((m) => ({ id: m.id, label: `${m.name} (${m.vendor})` })),
       setApiKey: async (baseURL) => {

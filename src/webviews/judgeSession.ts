@@ -10,10 +10,13 @@ import {
   pairSides,
   readRecords,
   readSummary,
+  redactText,
+  redactUrl,
   referenceSide,
   RESULTS_FILE,
   summarize,
   promptRecord,
+  urlHasCredentials,
   type CallResult,
   type JudgePair,
   type JudgeProgress,
@@ -23,7 +26,9 @@ import {
 import { csvField, generationsOf } from '../protocol/generations';
 import type { RunEvent } from '../protocol/events';
 import {
+  isOrderRecord,
   judgeGuards,
+  startParamsProblem,
   type JudgeableRun,
   type JudgeChoice,
   type JudgeHostMessage,
@@ -135,14 +140,16 @@ function readResults(dir: string): CallResult[] {
   return text.split('\n').flatMap((line) => {
     try {
       const value = JSON.parse(line) as CallResult;
-      return typeof value?.prompt_id === 'string' && (value.order === 'ab' || value.order === 'ba') ? [value] : [];
+      // A line of the wrong shape would make every progress message fail the webview's check.
+      const usable = value !== null && typeof value.prompt_id === 'string' && (value.order === 'ab' || value.order === 'ba') && isOrderRecord(value);
+      return usable ? [value] : [];
     } catch {
       return [];
     }
   });
 }
 
-/** A finished judgement read back from its folder. */
+/** A finished judgement read back from its folder; throws when its summary is broken. */
 export function storedView(dir: string): JudgeView | undefined {
   const summary = readSummary(dir);
   if (!summary) return undefined;
@@ -159,15 +166,37 @@ export function writeRequest(dir: string, params: StartParams): void {
   fs.writeFileSync(path.join(dir, REQUEST_FILE), `${JSON.stringify({ params } satisfies StoredRequest, null, 2)}\n`);
 }
 
+/**
+ * The request a panel judgement was started with; undefined when the folder has none. The file
+ * may come from anywhere (a cloned repository, a shared drive), so it is held to the same rules as a
+ * start request from the panel, and anything else is refused with the field at fault.
+ */
 export function readRequest(dir: string): StoredRequest | undefined {
+  const file = path.join(dir, REQUEST_FILE);
+  let text: string;
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, REQUEST_FILE), 'utf8')) as StoredRequest;
-  } catch {
-    return undefined;
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`cannot read ${file}: ${(error as Error).message}`);
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file} is not valid JSON (${(error as Error).message}); start the judgement again from the panel`);
+  }
+  const problem =
+    typeof value !== 'object' || value === null || Array.isArray(value)
+      ? 'not an object'
+      : Object.keys(value).some((k) => k !== 'params')
+        ? `unknown field ${Object.keys(value).filter((k) => k !== 'params').map((k) => JSON.stringify(k)).join(', ')}`
+        : startParamsProblem((value as Record<string, unknown>).params);
+  if (problem) throw new Error(`${file} is not a judge request: ${problem}; start the judgement again from the panel`);
+  return value as StoredRequest;
 }
 
-/** Judgement folders under each root, newest first. */
+/** Judgement folders under each root, newest first. A folder that cannot be read is listed with its error. */
 export function listJudgements(roots: Iterable<string>): JudgeListing[] {
   const found: { listing: JudgeListing; mtime: number }[] = [];
   for (const root of new Set(roots)) {
@@ -178,16 +207,32 @@ export function listJudgements(roots: Iterable<string>): JudgeListing[] {
       continue;
     }
     for (const entry of entries) {
-      if (!entry.isDirectory()) continue;
-      const dir = path.join(root, entry.name);
-      const summary = readSummary(dir);
-      const complete = summary !== undefined && summary.calls - summary.errors >= summary.pairs * 2;
-      const listing: JudgeListing = { id: entry.name, dir, resumable: !complete && fs.existsSync(path.join(dir, REQUEST_FILE)) };
-      if (summary) listing.summary = summary;
-      found.push({ listing, mtime: fs.statSync(dir).mtimeMs });
+      if (entry.isDirectory()) found.push(listingOf(path.join(root, entry.name)));
     }
   }
   return found.sort((a, b) => b.mtime - a.mtime).map((f) => f.listing);
+}
+
+function listingOf(dir: string): { listing: JudgeListing; mtime: number } {
+  const listing: JudgeListing = { id: path.basename(dir), dir, resumable: false };
+  let complete = false;
+  try {
+    const summary = readSummary(dir);
+    if (summary) {
+      listing.summary = summary;
+      complete = summary.calls - summary.errors >= summary.pairs * 2;
+    }
+  } catch (error) {
+    listing.error = (error as Error).message;
+  }
+  let mtime = 0;
+  try {
+    listing.resumable = !complete && fs.existsSync(path.join(dir, REQUEST_FILE));
+    mtime = fs.statSync(dir).mtimeMs;
+  } catch {
+    // Removed while listing: it sorts last and cannot be resumed.
+  }
+  return { listing, mtime };
 }
 
 const RECORD_COLUMNS = ['prompt_id', 'prompt', 'reference', 'answer_a', 'answer_b', 'outcome', 'consistent', 'ab_winner', 'ab_argument', 'ba_winner', 'ba_argument'] as const;
@@ -213,8 +258,21 @@ export function recordsCsv(view: JudgeView): string {
   return `${lines.join('\r\n')}\r\n`;
 }
 
+/** A judge that sends the prompts and answers somewhere: what a resume asks the user to confirm. */
+export type RemoteJudge = Exclude<JudgeChoice, { kind: 'reference' }>;
+
+/** Where a remote judge sends the prompts, as the user should read it (credentials in the URL redacted). */
+export function endpointLabel(judge: RemoteJudge): string {
+  return judge.kind === 'openai' ? `${judge.model} at ${redactUrl(judge.baseURL)}` : `the VS Code chat model ${judge.modelId}`;
+}
+
 export interface JudgeActions {
   provider(choice: JudgeChoice): Promise<JudgeProvider>;
+  /**
+   * Asks the user whether a resumed judgement may send its prompts and answers to the endpoint
+   * its stored request names (base URL and model). Absent: such resumes are refused.
+   */
+  confirmEndpoint?(judge: RemoteJudge, id: string): Promise<boolean>;
   listModels(): Promise<{ id: string; label: string }[]>;
   /** Asks for the endpoint's key and stores it; resolves to whether one was stored. */
   setApiKey(baseURL: string): Promise<boolean>;
@@ -232,9 +290,15 @@ export class JudgeController {
   private postTimer: ReturnType<typeof setTimeout> | undefined;
   private bridge: Pick<PanelBridge<JudgeRequests, JudgeHostMessage>, 'post'> | undefined;
 
+  /**
+   * `isKnownRun`: which run folders a judgement may read (start and resume alike); by default the
+   * registry's runs, so a path from the webview or a stored request cannot point anywhere else.
+   */
   constructor(
     private readonly registry: Pick<RegistryView, 'list' | 'events' | 'refresh'>,
     private readonly actions: JudgeActions,
+    private readonly isKnownRun: (runDir: string) => boolean = (runDir) =>
+      registry.list().some((run) => path.resolve(run.runDir) === path.resolve(runDir)),
   ) {}
 
   /** Where progress goes; the panel's current bridge (a reloaded page gets a new one). */
@@ -255,6 +319,7 @@ export class JudgeController {
       guards: judgeGuards,
       handlers: {
         start: (params) => {
+          this.checkParams(params);
           const inputs = judgeInputs(params);
           return this.run(path.join(judgeRoot(params.a.runDir), newJudgeId(inputs.labels.a, inputs.labels.b)), params, inputs);
         },
@@ -262,10 +327,12 @@ export class JudgeController {
           this.cancel();
           return null;
         },
-        resume: ({ id }) => {
+        resume: async ({ id }) => {
           const dir = this.findDir(id);
           const stored = readRequest(dir);
           if (!stored) throw new Error(`${id} was not started from this panel; resume it with the CLI's --out ${dir}`);
+          this.checkParams(stored.params);
+          await this.confirmEndpoint(stored.params.judge, id);
           return this.run(dir, stored.params, judgeInputs(stored.params));
         },
         open: ({ id }) => this.view(id),
@@ -283,6 +350,28 @@ export class JudgeController {
         return { type: 'state', runs, history: listJudgements(this.roots()), ...(this.live ? { current: this.live.view() } : {}) };
       },
     };
+  }
+
+  /** Rules a start request from the panel and a stored request for a resume both follow. */
+  private checkParams(params: StartParams): void {
+    for (const side of [params.a, params.b]) {
+      if (side !== 'reference' && !this.isKnownRun(side.runDir)) {
+        throw new Error(`${side.runDir} is not a run of this workspace; judge runs listed in the Runs view`);
+      }
+    }
+    const judge = params.judge;
+    if (judge.kind === 'openai' && urlHasCredentials(judge.baseURL)) {
+      // The base URL is stored in panel-request.json and shown in summaries; a key belongs in secret storage.
+      throw new Error(`the base URL ${redactUrl(judge.baseURL)} carries a credential; remove it and use "Set API key…"`);
+    }
+  }
+
+  /** Nothing leaves the machine on a resume until the user has seen where it goes. */
+  private async confirmEndpoint(judge: JudgeChoice, id: string): Promise<void> {
+    if (judge.kind === 'reference') return;
+    const where = endpointLabel(judge);
+    if (!this.actions.confirmEndpoint) throw new Error(`resuming ${id} would send prompts to ${where}, and this host cannot ask for confirmation`);
+    if (!(await this.actions.confirmEndpoint(judge, id))) throw new Error(`resume of ${id} cancelled: nothing was sent to ${where}`);
   }
 
   private roots(): string[] {
@@ -326,7 +415,7 @@ export class JudgeController {
       .then((result) => {
         live.final = result.summary;
       })
-      .catch((error: Error) => this.actions.showError(`Judgement ${id} failed: ${error.message}`))
+      .catch((error: Error) => this.actions.showError(`Judgement ${id} failed: ${redactText(error.message)}`))
       .finally(() => {
         live.running = false;
         this.postProgress(true);

@@ -1,8 +1,8 @@
 // Host side of the panel envelope (src/protocol/bridge.ts), without vscode types so unit tests can
-// drive it with a fake webview: full state after every `ready`, deltas only while the page is
-// ready, and exactly one reply per request, whether the handler resolves, throws or the request
-// is malformed.
-import { parseAppMessage, REPLY, type ParamGuards, type ReplyMessage, type RequestMap } from '../protocol/bridge';
+// drive it with a fake webview: full state after every `ready` (or, when it cannot be built, a
+// panel error the app shows with a retry), deltas only while the page is ready, and exactly one
+// reply per request, whether the handler resolves, throws or the request is malformed.
+import { PANEL_ERROR, parseAppMessage, REPLY, type PanelErrorMessage, type ParamGuards, type ReplyMessage, type RequestMap } from '../protocol/bridge';
 
 export interface Disposable {
   dispose(): void;
@@ -40,9 +40,13 @@ export class PanelBridge<R extends RequestMap, HostMessage> implements Disposabl
     return this.ready;
   }
 
-  /** A delta; dropped while the page is not ready (it gets the full state when it says `ready`). */
-  post(message: HostMessage): void {
-    if (this.ready) void this.port.postMessage(message);
+  /**
+   * A delta; dropped while the page is not ready (it gets the full state when it says `ready`).
+   * Resolves once the webview took it, so a sender can hold the next one back (backpressure).
+   */
+  async post(message: HostMessage): Promise<boolean> {
+    if (!this.ready) return false;
+    return this.port.postMessage(message);
   }
 
   /** The page went away (hidden panel); the next load says `ready` again. */
@@ -58,7 +62,17 @@ export class PanelBridge<R extends RequestMap, HostMessage> implements Disposabl
     const parsed = parseAppMessage(message, this.options.guards);
     if (parsed.kind === 'ready') {
       this.ready = false;
-      const state = await this.options.fullState();
+      let state: HostMessage;
+      try {
+        state = await this.options.fullState();
+      } catch (error) {
+        // Without its state the page would wait forever on "Loading…": say why instead. Deltas stay
+        // off until the app says `ready` again (its Retry button does).
+        const reason = error instanceof Error ? error.message : String(error);
+        const message: PanelErrorMessage = { type: PANEL_ERROR, message: `This panel could not load its data: ${reason}` };
+        void this.port.postMessage(message);
+        return;
+      }
       this.ready = true;
       void this.port.postMessage(state);
     } else if (parsed.kind === 'invalid') {

@@ -37,7 +37,7 @@ export function registerPanels(context: vscode.ExtensionContext, registry: RunRe
       deserializeWebviewPanel: async (panel, state) => (await getJudge()).restore(panel, state),
     }),
     vscode.commands.registerCommand('sftStudio.openGenerations', async (arg?: unknown) => {
-      const runDir = runDirOf(arg) ?? (await pickRun(vscodeUi, registry.list(), 'Run whose generations to show'));
+      const runDir = runDirOf(arg) ?? (await registry.loaded(), await pickRun(vscodeUi, registry.list(), 'Run whose generations to show'));
       if (runDir) await (await getGenerations()).open(runDir);
     }),
     vscode.commands.registerCommand('sftStudio.openJudge', async () => (await getJudge()).open()),

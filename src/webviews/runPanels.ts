@@ -6,6 +6,7 @@ import type { RequestMap } from '../protocol/bridge';
 import type { RunRegistry } from '../runs/runRegistry';
 import { PanelBridge, type BridgeOptions, type Disposable } from './panelBridge';
 import { loadPanelPage, panelOptions } from './panelShell';
+import { restorableState } from './restoredRun';
 
 /** What a panel kind does for one run: its bridge options and the deltas it forwards. */
 export interface RunSessionLike<R extends RequestMap, HostMessage> {
@@ -42,13 +43,14 @@ export class RunPanels<State extends { runDir: string }, R extends RequestMap, H
     this.attach(panel, runDir, undefined);
   }
 
-  /** Called by the serializer after a window reload with the state the app saved. */
-  async restore(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
-    if (!this.kind.isState(state) || this.panels.has(state.runDir)) {
+  /** Called by the serializer after a window reload with the state the app saved (restoredRun.ts). */
+  async restore(panel: vscode.WebviewPanel, saved: unknown): Promise<void> {
+    const state = await restorableState(saved, this.kind.isState, this.registry);
+    // `has` is checked after the wait: two panels of one run restored at once must not both attach.
+    if (!state || this.panels.has(state.runDir)) {
       panel.dispose();
       return;
     }
-    await this.registry.ensure(state.runDir);
     panel.webview.options = panelOptions(this.extensionUri);
     this.attach(panel, state.runDir, state);
   }

@@ -21,7 +21,8 @@ suite('Runs view', () => {
     const runDir = path.join(workspaceFolder(), 'runs', FIXTURE_RUN);
     const rows = await waitFor(async () => {
       const found = await treeRows(api.runsTree);
-      return findRun(found, FIXTURE_RUN) ? found : undefined;
+      // Until the first scan ends the view also holds a "Loading runs…" row.
+      return findRun(found, FIXTURE_RUN) && !found.some((row) => row.contextValue === 'loading') ? found : undefined;
     }, `the Runs view to list ${FIXTURE_RUN}`);
 
     assert.deepEqual(

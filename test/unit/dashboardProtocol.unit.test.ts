@@ -38,19 +38,27 @@ test('the envelope check rejects what is not an event', () => {
 });
 
 test('host → webview messages are validated on receipt', () => {
-  const events = demoEvents();
-  const state = { type: 'state', run: summary, events, compare: [], available: [summary] };
+  const events = demoEvents().filter((e) => (e as RunEvent).type !== 'train');
+  const train = { row: [0, 5], step: [1, 6], epoch: [0.1, null], time: [100, 105], values: { loss: [2, null] } };
+  const state = { type: 'state', run: summary, events, train, compare: [], available: [summary] };
   assert.ok(isHostToWebview(state));
-  assert.ok(isHostToWebview({ type: 'events', run: summary, events: [] }));
+  assert.ok(isHostToWebview({ type: 'append', runs: [{ run: summary, events: [] }, { run: summary, events: [], train }] }));
   assert.ok(isHostToWebview({ type: 'runs', available: [summary] }));
-  assert.equal(isHostToWebview({ type: 'state', run: summary, events }), false, 'compare and available missing');
-  assert.equal(isHostToWebview({ ...state, compare: [{ run: summary }] }), false, 'compared run without events');
-  assert.equal(isHostToWebview({ type: 'reset', run: summary, events: [] }), false, 'unknown type');
-  assert.equal(isHostToWebview({ type: 'events', run: { ...summary, state: 'paused' }, events: [] }), false, 'unknown state');
-  assert.equal(isHostToWebview({ type: 'events', run: { ...summary, loss: '1.5' }, events: [] }), false, 'string loss');
-  assert.equal(isHostToWebview({ type: 'events', run: summary, events: [{ seq: 1 }] }), false, 'bad event');
+  assert.equal(isHostToWebview({ type: 'state', run: summary, events, train }), false, 'compare and available missing');
+  assert.equal(isHostToWebview({ ...state, train: undefined }), false, 'state without train rows');
+  assert.equal(isHostToWebview({ ...state, compare: [{ run: summary, train }] }), false, 'compared run without events');
+  assert.equal(isHostToWebview({ type: 'events', run: summary, events: [] }), false, 'unknown type');
+  assert.equal(isHostToWebview({ type: 'append', runs: [{ run: { ...summary, state: 'paused' }, events: [] }] }), false, 'unknown state');
+  assert.equal(isHostToWebview({ type: 'append', runs: [{ run: { ...summary, loss: '1.5' }, events: [] }] }), false, 'string loss');
+  assert.equal(isHostToWebview({ type: 'append', runs: [{ run: summary, events: [{ seq: 1 }] }] }), false, 'bad event');
   assert.equal(isHostToWebview({ type: 'runs', available: [{ name: 'x' }] }), false, 'bad summary');
   assert.equal(isRunSummary({ ...summary, error: { kind: 'oom', message: 'm' } }), false, 'error without hint');
+  const bad = (patch: Record<string, unknown>) => isHostToWebview({ type: 'append', runs: [{ run: summary, events: [], train: { ...train, ...patch } }] });
+  assert.equal(bad({ row: [5, 0] }), false, 'rows out of order');
+  assert.equal(bad({ step: [1] }), false, 'columns of different lengths');
+  assert.equal(bad({ values: { loss: [2, '3'] } }), false, 'a string value');
+  assert.equal(bad({ values: { perplexity: [2, 3] } }), false, 'a metric the dashboard does not draw');
+  assert.equal(bad({ extra: [] }), false, 'an unexpected field');
 });
 
 test('webview → host request parameters and saved state are validated', () => {
@@ -60,6 +68,11 @@ test('webview → host request parameters and saved state are validated', () => 
   assert.ok(dashboardGuards.compare({ runDirs: ['/r/a', '/r/b'] }));
   assert.equal(dashboardGuards.compare({ runDirs: [1] }), false);
   assert.equal(dashboardGuards.compare({ runDirs: Array.from({ length: 17 }, (_, i) => `/r/${i}`) }), false, 'too many overlays');
+  const detail = { runDir: '/r/a', axis: 'step', min: 0, max: 10, buckets: 600 };
+  assert.ok(dashboardGuards.detail(detail));
+  assert.equal(dashboardGuards.detail({ ...detail, min: 11 }), false, 'an empty range');
+  assert.equal(dashboardGuards.detail({ ...detail, buckets: 1e9 }), false, 'too many buckets');
+  assert.equal(dashboardGuards.detail({ ...detail, axis: 'tokens' }), false);
   assert.ok(isDashboardWebviewState({ runDir: '/r/demo' }));
   assert.ok(isDashboardWebviewState({ runDir: '/r/demo', compare: ['/r/b'], smoothing: 0.9, xAxis: 'time' }));
   assert.equal(isDashboardWebviewState({ runDir: '/r/demo', smoothing: 1 }), false, 'smoothing must stay below 1');

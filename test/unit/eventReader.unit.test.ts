@@ -119,3 +119,62 @@ test('fs.watch delivers an append without waiting for the poll', async (t) => {
   await eventually(() => seen.length === 1, 2000);
   assert.deepEqual(seen, [0]);
 });
+
+const train = (seq: number, step: number) =>
+  `${JSON.stringify({ v: 1, seq, time: 1767225600 + seq, type: 'train', step, epoch: step / 100, loss: 10 / step, grad_norm: 1, learning_rate: 1e-3, tokens: step, tokens_per_s: 5 })}\n`;
+
+test('selections: summary keeps the ends of each train burst, train keeps train steps only', async (t) => {
+  const file = setup(t);
+  fs.appendFileSync(file, line(0) + train(1, 1) + train(2, 2) + train(3, 3) + line(4) + train(5, 4) + train(6, 5) + line(7));
+  const seqs = async (select: 'all' | 'summary' | 'train') => (await new EventReader(file, { watch: false, select }).read()).map((e) => e.seq);
+  assert.deepEqual(await seqs('all'), [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(await seqs('summary'), [0, 1, 3, 4, 5, 6, 7]);
+  assert.deepEqual(await seqs('train'), [1, 2, 3, 5, 6]);
+});
+
+test('lines in another key order or spacing are parsed in full, so no selection misreads them', async (t) => {
+  const file = setup(t);
+  const reordered = `${JSON.stringify({ type: 'train', v: 1, seq: 1, time: 1, step: 1, loss: 2 })}\n`;
+  const spaced = `{"v": 1, "seq": 2, "time": 2.5, "type": "train", "step": 2, "loss": 1.5}\n`;
+  fs.appendFileSync(file, line(0) + reordered + spaced + line(3));
+  const read = async (select: 'summary' | 'train') => (await new EventReader(file, { watch: false, select }).read()).map((e) => `${e.seq}:${e.type}`);
+  assert.deepEqual(await read('train'), ['1:train', '2:train']);
+  assert.deepEqual(await read('summary'), ['0:log', '1:train', '2:train', '3:log']);
+});
+
+test('a torn train line never takes the seq of the event written again after a resume', async (t) => {
+  const file = setup(t);
+  const whole = train(2, 2);
+  // Killed mid-write; the resumed trainer ends the line and writes seq 2 again.
+  fs.appendFileSync(file, line(0) + train(1, 1) + whole.slice(0, 60) + '\n' + whole + train(3, 3));
+  for (const select of ['summary', 'train'] as const) {
+    const reader = new EventReader(file, { watch: false, select });
+    const problems: ReaderProblem[] = [];
+    reader.onProblem((p) => problems.push(p));
+    const steps = (await reader.read()).map((e) => e.seq);
+    assert.deepEqual(steps, select === 'train' ? [1, 2, 3] : [0, 1, 3], select);
+    assert.deepEqual(problems.map((p) => p.kind), ['malformed-line'], select);
+  }
+});
+
+test('a file far larger than a chunk is read in pieces, with every event once and nothing collected by catchUp', async (t) => {
+  const file = setup(t);
+  const n = 30_000; // about 6 MiB: several chunks
+  fs.writeFileSync(file, Array.from({ length: n }, (_, i) => train(i, i + 1)).join(''));
+  const reader = new EventReader(file, { watch: false, select: 'train' });
+  const batches: number[] = [];
+  let last = -1;
+  let ordered = true;
+  reader.onEvents((events) => {
+    batches.push(events.length);
+    for (const e of events) {
+      ordered &&= e.seq === last + 1;
+      last = e.seq;
+    }
+  });
+  await reader.catchUp();
+  assert.ok(batches.length > 3, `${batches.length} chunks`);
+  assert.equal(batches.reduce((a, b) => a + b, 0), n);
+  assert.ok(ordered);
+  assert.equal(reader.offset, fs.statSync(file).size);
+});

@@ -111,6 +111,7 @@ export function fakeSettings(over: Partial<Settings> = {}): Settings {
     stopGraceSeconds: () => 30,
     openDashboardOnStart: () => false,
     maxConcurrentRuns: () => 1,
+    stallMinutes: () => 15,
     notifyLevel: () => 'all',
     setPythonPath: async () => undefined,
     ...over,

@@ -100,7 +100,10 @@ test('the statistics cache cancels a count whose inputs changed before it ended'
 
 test('chat with a run offers the export for its newest checkpoint, then opens the chat', async (t) => {
   const run = tempDir(t);
-  for (const step of ['step-5', 'step-10']) fs.mkdirSync(path.join(run, 'checkpoints', step), { recursive: true });
+  for (const step of ['step-5', 'step-10']) {
+    fs.mkdirSync(path.join(run, 'checkpoints', step), { recursive: true });
+    fs.writeFileSync(path.join(run, 'checkpoints', step, 'complete.json'), '{"format": 1, "files": {}}');
+  }
   const ui = new FakeUi();
   const exported: string[] = [];
   const opened: string[] = [];

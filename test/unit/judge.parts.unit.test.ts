@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { firstJsonObject, parseChoiceArguments, parseChoiceText } from '../../src/judge/choice';
+import { parseChoiceArguments, parseChoiceText, verdictCandidates } from '../../src/judge/choice';
 import { JudgeCallError, JudgeInputError } from '../../src/judge/errors';
 import { matchesReference, normalizeAnswer, ReferenceJudge } from '../../src/judge/referenceJudge';
 import { backoffDelayMs, retryAfterMs } from '../../src/judge/retry';
@@ -92,9 +92,9 @@ describe('choice parsing', () => {
       choice: 1,
       argument: 'uses {the} input',
     });
-    assert.equal(firstJsonObject('no braces here'), undefined);
-    assert.deepEqual(firstJsonObject('{not json} then {"choice": 0}'), { choice: 0 });
-    assert.throws(() => parseChoiceText('I pick answer 1'), /no JSON object/);
+    assert.deepEqual(verdictCandidates('no braces here'), []);
+    assert.deepEqual(parseChoiceText('{not json} then {"choice": 0}'), { choice: 0, argument: '' });
+    assert.throws(() => parseChoiceText('I pick answer 1'), /no JSON verdict object/);
   });
 });
 

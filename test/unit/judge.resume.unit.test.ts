@@ -109,22 +109,41 @@ describe('resume', () => {
 });
 
 describe('spend cap', () => {
-  // Every reply reports 100 input + 20 output tokens.
-  test('maxTokens stops at the cap, cleanly, and a higher cap continues where it stopped', async (t) => {
+  // Every reply reports 100 input + 20 output tokens; each attempt reserves its prompt estimate
+  // (about 400 tokens with the default template) plus its reply limit before it starts.
+  const capped = (server: FakeServer, outDir: string, budget: JudgeRunOptions['budget']) =>
+    options(server, outDir, {
+      budget,
+      provider: new OpenAiJudgeProvider({ baseURL: server.baseURL, model: 'judge-test', apiKey: 'k', maxOutputTokens: 20 }),
+    });
+  const spentOf = (s: { input_tokens: number; output_tokens: number }) => s.input_tokens + s.output_tokens;
+
+  test('maxTokens: calls start while their reservation fits, the spend never passes the cap, a higher cap continues', async (t) => {
     const server = await serve(t, preferGoodScript);
     const outDir = tempDir(t);
-    const first = await runJudge(options(server, outDir, { budget: { maxTokens: 600 } }));
-    assert.equal(server.calls.length, 5);
+    const first = await runJudge(capped(server, outDir, { maxTokens: 1000 }));
+    const provider = capped(server, outDir, {}).provider as OpenAiJudgeProvider;
+    const smallestReservation = Math.min(
+      ...goodBadPairs().flatMap((pair) =>
+        (['ab', 'ba'] as const).map((order) => spentOf(provider.estimateUsage(buildRequest(pair, order, DEFAULT_TEMPLATE)))),
+      ),
+    );
     assert.equal(first.summary.stopped, 'budget');
-    assert.equal(first.summary.calls, 5);
-    assert.equal(first.summary.input_tokens + first.summary.output_tokens, 600);
+    assert.ok(first.summary.calls >= 1);
+    assert.equal(server.calls.length, first.summary.calls);
+    assert.equal(spentOf(first.summary), 120 * first.summary.calls);
+    assert.ok(spentOf(first.summary) <= 1000);
+    assert.ok(spentOf(first.summary) + smallestReservation > 1000, 'it stopped for lack of room, not early');
+    const afterFirst = server.calls.length;
 
-    const again = await runJudge(options(server, outDir, { budget: { maxTokens: 600 } }));
-    assert.equal(server.calls.length, 5, 'the cap covers everything recorded in the folder');
+    const again = await runJudge(capped(server, outDir, { maxTokens: 1000 }));
+    assert.equal(server.calls.length, afterFirst, 'the cap covers everything recorded in the folder');
     assert.equal(again.summary.stopped, 'budget');
 
-    const more = await runJudge(options(server, outDir, { budget: { maxTokens: 1200 } }));
-    assert.equal(server.calls.length, 10);
+    const more = await runJudge(capped(server, outDir, { maxTokens: 1500 }));
+    assert.ok(server.calls.length > afterFirst);
+    assert.ok(server.calls.length < 14);
+    assert.ok(spentOf(more.summary) <= 1500);
     assert.equal(more.summary.stopped, 'budget');
 
     const rest = await runJudge(options(server, outDir));
@@ -133,23 +152,21 @@ describe('spend cap', () => {
     assert.equal(rest.summary.wins, 4);
   });
 
-  test('maxCost with per-1k prices stops once the spend reaches it', async (t) => {
+  test('maxCost with per-1k prices: the cost never passes the cap', async (t) => {
     const server = await serve(t, preferGoodScript);
-    const outDir = tempDir(t);
-    // 100 × 0.01/1k + 20 × 0.03/1k = 0.0016 per call: 4 calls spend 0.0064, the 5th reaches 0.008.
-    const { summary } = await runJudge(
-      options(server, outDir, { budget: { maxCost: 0.0075, pricePer1kInput: 0.01, pricePer1kOutput: 0.03 } }),
-    );
-    assert.equal(server.calls.length, 5);
+    // 100 × 0.01/1k + 20 × 0.03/1k = 0.0016 per call.
+    const { summary } = await runJudge(capped(server, tempDir(t), { maxCost: 0.012, pricePer1kInput: 0.01, pricePer1kOutput: 0.03 }));
     assert.equal(summary.stopped, 'budget');
-    assert.ok(Math.abs(summary.cost! - 0.008) < 1e-12, `cost ${summary.cost}`);
+    assert.ok(summary.calls >= 1);
+    assert.ok(summary.cost! <= 0.012, `cost ${summary.cost}`);
+    assert.ok(Math.abs(summary.cost! - 0.0016 * summary.calls) < 1e-12, `cost ${summary.cost}`);
   });
 
-  test('with calls in parallel the overshoot is at most the calls already in flight', async (t) => {
+  test('with calls in parallel the spend still stays under the cap', async (t) => {
     const server = await serve(t, (call) => ({ ...preferGoodScript(call), delayMs: 5 }) as never);
-    const { summary } = await runJudge(options(server, tempDir(t), { concurrency: 4, budget: { maxTokens: 600 } }));
+    const { summary } = await runJudge({ ...capped(server, tempDir(t), { maxTokens: 1500 }), concurrency: 4 });
     assert.equal(summary.stopped, 'budget');
-    assert.ok(server.calls.length >= 5 && server.calls.length <= 8, `${server.calls.length} calls`);
+    assert.ok(spentOf(summary) <= 1500, `spent ${spentOf(summary)}`);
   });
 
   test('a cost cap without prices is refused', async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseAppMessage, type ParamGuards } from '../../src/protocol/bridge';
+import { isPanelError, parseAppMessage, type ParamGuards } from '../../src/protocol/bridge';
 import { PanelBridge, type MessagePort } from '../../src/webviews/panelBridge';
 
 type Requests = {
@@ -89,4 +89,34 @@ test('ready must be exactly {type: "ready"}', () => {
   assert.deepEqual(parseAppMessage({ type: 'ready' }, guards), { kind: 'ready' });
   assert.deepEqual(parseAppMessage({ type: 'ready', x: 1 }, guards), { kind: 'ignored' });
   assert.deepEqual(parseAppMessage(null, guards), { kind: 'ignored' });
+});
+
+test('a full state that cannot be built becomes a panel error; a later ready tries again', async () => {
+  const { port, sent, send } = fakePort();
+  let fail = true;
+  const bridge = new PanelBridge<Requests, { type: 'state' }>(port, {
+    guards,
+    handlers: { add: ({ a, b }) => a + b, fail: () => null },
+    fullState: async () => {
+      if (fail) throw new Error('EACCES: permission denied, open events.jsonl');
+      return { type: 'state' };
+    },
+  });
+  send({ type: 'ready' });
+  await settle();
+  assert.deepEqual(sent, [{ type: 'panel-error', message: 'This panel could not load its data: EACCES: permission denied, open events.jsonl' }]);
+  assert.ok(isPanelError(sent[0]), 'the app accepts it');
+  assert.equal(await bridge.post({ type: 'state' }), false, 'no deltas to a page without its state');
+  fail = false;
+  send({ type: 'ready' });
+  await settle();
+  assert.deepEqual(sent.at(-1), { type: 'state' });
+  assert.equal(bridge.isReady, true);
+});
+
+test('panel errors are validated like every host message', () => {
+  assert.ok(isPanelError({ type: 'panel-error', message: 'x' }));
+  for (const bad of [{ type: 'panel-error' }, { type: 'panel-error', message: 1 }, { type: 'panel-error', message: 'x', html: '<b>' }, null]) {
+    assert.equal(isPanelError(bad), false, JSON.stringify(bad));
+  }
 });

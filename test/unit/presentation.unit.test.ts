@@ -27,7 +27,7 @@ test('numbers: losses and durations', () => {
 test('every state has its icon and a context value for the menus', () => {
   assert.deepEqual(
     Object.fromEntries(RUN_STATES.map((s) => [s, stateIcons[s].id])),
-    { starting: 'loading~spin', running: 'sync~spin', completed: 'pass', failed: 'error', stopped: 'debug-stop', crashed: 'warning' },
+    { starting: 'loading~spin', running: 'sync~spin', completed: 'pass', failed: 'error', stopped: 'debug-stop', crashed: 'warning', unreadable: 'circle-slash' },
   );
   assert.equal(presentRun(run({ state: 'running' })).contextValue, 'run.running');
   assert.match(presentRun(run({ state: 'running', etaSeconds: 90 })).tooltip, /ETA: 1m 30s/);

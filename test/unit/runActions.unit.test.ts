@@ -24,7 +24,10 @@ function runFolder(root: string, name: string, steps: number[]): string {
   const runDir = path.join(root, name);
   fs.mkdirSync(runDir, { recursive: true });
   fs.writeFileSync(path.join(runDir, 'config.resolved.json'), '{}');
-  for (const step of steps) fs.mkdirSync(path.join(runDir, 'checkpoints', `step-${step}`), { recursive: true });
+  for (const step of steps) {
+    fs.mkdirSync(path.join(runDir, 'checkpoints', `step-${step}`), { recursive: true });
+    fs.writeFileSync(path.join(runDir, 'checkpoints', `step-${step}`, 'complete.json'), JSON.stringify({ format: 1, step, files: {} }));
+  }
   fs.mkdirSync(path.join(runDir, 'checkpoints', `.tmp-step-${Math.max(0, ...steps) + 10}-123`), { recursive: true });
   return runDir;
 }
@@ -167,6 +170,7 @@ test('reveal: the given run folder, or the one picked', async () => {
 test('stop: each escalation is shown in the notification and beside the run, and cleared at the end', async (t) => {
   const dir = tempDir(t);
   const run = summary(dir, 'running', { pid: 4242 });
+  fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ pid: 4242, process: { pid: 4242, host: 'h', start: 'linux:b:1' } }));
   const ui = new FakeUi();
   const notes = new RunNotes();
   const seenNotes: (string | undefined)[] = [];
@@ -179,13 +183,13 @@ test('stop: each escalation is shown in the notification and beside the run, and
       ui,
       runs: { list: () => [run], get: () => run },
       notes,
-      stop: (runDir, pid, onStep) =>
-        stopRun(runDir, pid, {
+      stop: (runDir, onStep) =>
+        stopRun(runDir, {
           graceMs: 30,
           killAfterMs: 30,
           pollMs: 5,
           onStep,
-          isAlive: () => alive,
+          check: () => (alive ? 'alive' : 'gone'),
           signal: (_pid, signal) => {
             sent.push(signal);
             if (signal === 'SIGKILL') alive = false;

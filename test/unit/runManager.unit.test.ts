@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { Signal } from '../../src/runs/processes';
+import type { Liveness, Signal } from '../../src/runs/processes';
 import { launch, planLaunch, stopRun, tailOfLog } from '../../src/runs/runManager';
 import { OverrideError, trainArgs, trainerEnv } from '../../src/runs/trainerCommand';
 import { tempDir } from './helpers';
@@ -112,14 +112,20 @@ function fakeProcess(exitAfter: Signal | undefined) {
       sent.push(signal);
       if (signal === exitAfter) alive = false;
     },
-    isAlive: () => alive,
+    check: (): Liveness => (alive ? 'alive' : 'gone'),
   };
+}
+
+/** status.json naming a trainer process, as the trainer writes it. */
+function recordTrainer(dir: string, pid = 99): void {
+  fs.writeFileSync(path.join(dir, 'status.json'), JSON.stringify({ pid, state: 'running', process: { pid, host: 'h', start: 'linux:b:1' } }));
 }
 
 test('stop: control.jsonl request and SIGINT; a trainer that obeys is not signalled again', async (t) => {
   const dir = tempDir(t);
+  recordTrainer(dir);
   const fake = fakeProcess('SIGINT');
-  const outcome = await stopRun(dir, 99, { graceMs: 100, pollMs: 5, signal: fake.signal, isAlive: fake.isAlive, now: () => 1234.5 });
+  const outcome = await stopRun(dir, { graceMs: 100, pollMs: 5, signal: fake.signal, check: fake.check, now: () => 1234.5 });
   assert.equal(outcome, 'exited');
   assert.deepEqual(fake.sent, ['SIGINT']);
   assert.equal(fs.readFileSync(path.join(dir, 'control.jsonl'), 'utf8'), '{"type":"stop","time":1234.5}\n');
@@ -127,18 +133,20 @@ test('stop: control.jsonl request and SIGINT; a trainer that obeys is not signal
 
 test('stop escalates to SIGTERM after the grace period, then SIGKILL', async (t) => {
   const dir = tempDir(t);
+  recordTrainer(dir);
   const stubborn = fakeProcess(undefined);
-  assert.equal(await stopRun(dir, 99, { graceMs: 20, killAfterMs: 20, pollMs: 5, signal: stubborn.signal, isAlive: stubborn.isAlive }), 'killed');
+  assert.equal(await stopRun(dir, { graceMs: 20, killAfterMs: 20, pollMs: 5, signal: stubborn.signal, check: stubborn.check }), 'killed');
   assert.deepEqual(stubborn.sent, ['SIGINT', 'SIGTERM', 'SIGKILL']);
   const slow = fakeProcess('SIGTERM');
-  assert.equal(await stopRun(dir, 99, { graceMs: 20, pollMs: 5, signal: slow.signal, isAlive: slow.isAlive }), 'terminated');
+  assert.equal(await stopRun(dir, { graceMs: 20, pollMs: 5, signal: slow.signal, check: slow.check }), 'terminated');
   assert.deepEqual(slow.sent, ['SIGINT', 'SIGTERM']);
 });
 
 test('stopping a run whose process is gone only leaves the request', async (t) => {
   const dir = tempDir(t);
+  recordTrainer(dir);
   const fake = fakeProcess(undefined);
-  assert.equal(await stopRun(dir, 99, { graceMs: 10, signal: fake.signal, isAlive: () => false }), 'not-running');
+  assert.equal(await stopRun(dir, { graceMs: 10, signal: fake.signal, check: () => 'gone' }), 'not-running');
   assert.deepEqual(fake.sent, []);
   assert.ok(fs.existsSync(path.join(dir, 'control.jsonl')));
 });

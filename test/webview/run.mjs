@@ -300,65 +300,81 @@ describe('dashboard', () => {
     await finish();
   });
 
-  test('1M train points: render time and memory (figures reported, loose bound asserted)', async () => {
-    const { page, errors, finish } = await openPage('dashboard', { runDir: path.join(runsRoot, 'demo-20260101-000000') });
-    await page.waitForSelector('#loss-chart[data-points="12"]');
+  test('a 200k-step run opens from a sample of its rows and fills in: times reported, loose bound asserted', async () => {
+    const runDir = path.join(runsRoot, 'long-20260101-000000');
+    const steps = 200_000;
+    const lines = [event(0, 1, 'run_started', { step: 0, config: {}, total_steps: steps, num_parameters: 1, trainable_parameters: 1, world_size: 1, device: 'cpu' })];
+    for (let i = 1; i <= steps; i++) {
+      lines.push(event(i, 1 + i * 0.01, 'train', { step: i, epoch: i / 1000, loss: 2 / Math.sqrt(i) + (i === 123_456 ? 5 : 0.05 * Math.sin(i)), grad_norm: 1, learning_rate: 1e-4, tokens: i * 100, tokens_per_s: 1000 }));
+    }
+    writeRun(runDir, lines, { pid: 1, state: 'completed', heartbeat: 100, started: 1, step: steps, total_steps: steps });
+    const opened = Date.now();
+    const { page, errors, finish } = await openPage('dashboard', { runDir });
+    await page.waitForFunction(() => Number(document.querySelector('#loss-chart')?.getAttribute('data-points')) > 0, null, { timeout: 60_000 });
+    const drawnMs = Date.now() - opened;
+
+    assert.equal(await page.textContent('#run-step'), `step ${steps}/${steps}`);
+    // The spike at step 123,456 survives the sampling.
+    await page.waitForFunction(() => window.sftDashboard.lossRows().max > 5, null, { timeout: 60_000 });
+    const filledMs = Date.now() - opened;
+    const points = (await page.evaluate(() => window.sftDashboard.lossRows())).rows;
+    assert.ok(points < 20_000, `the page holds a sample (${points} rows), not 200k`);
+    const perChart = [];
+    for (let r = 0; r < 5; r++) perChart.push(await page.evaluate(() => window.sftDashboard.measureAll()));
+    const allMs = perChart.map((c) => c.reduce((sum, x) => sum + x, 0)).sort((a, b) => a - b);
     const client = await page.context().newCDPSession(page);
     await client.send('Performance.enable');
-    const result = await page.evaluate(() => {
-      const n = 1_000_000;
-      const events = [{ v: 1, seq: 0, time: 0, type: 'run_started', step: 0, config: {}, total_steps: n, num_parameters: 1, trainable_parameters: 1, world_size: 1, device: 'cpu' }];
-      for (let i = 1; i <= n; i++) {
-        events.push({ v: 1, seq: i, time: i * 0.01, type: 'train', step: i, epoch: i / 1000, loss: 2 / Math.sqrt(i) + 0.05 * Math.sin(i), grad_norm: 1, learning_rate: 1e-4, tokens: i * 100, tokens_per_s: 1000 });
-        if (i % 1000 === 0) events.push({ v: 1, seq: n + i / 1000, time: i * 0.01, type: 'eval', step: i, loss: 2 / Math.sqrt(i), token_accuracy: 0.5 });
-      }
-      const run = { runDir: '/bench', name: 'bench', state: 'running', step: n, totalSteps: n };
-      const started = performance.now();
-      window.postMessage({ type: 'state', run, events, compare: [], available: [run] }, '*');
-      return new Promise((resolve) =>
-        setTimeout(async () => {
-          const loaded = performance.now() - started;
-          const perChart = [];
-          for (let r = 0; r < 5; r++) perChart.push(await window.sftDashboard.measureAll());
-          const lossMs = perChart.map((c) => c[0]).sort((a, b) => a - b);
-          const allMs = perChart.map((c) => c.reduce((s, x) => s + x, 0)).sort((a, b) => a - b);
-          resolve({ loaded, lossMedianMs: lossMs[2], allChartsMedianMs: allMs[2] });
-        }, 0),
-      );
-    });
-    await page.waitForSelector('#loss-chart[data-points="1000000"]');
-    // A live delta on top of the million: 100 more steps, timed until the chart says it has them.
-    const deltaMs = await page.evaluate(() => {
-      const n = 1_000_000;
-      const events = Array.from({ length: 100 }, (_, k) => {
-        const i = n + 1 + k;
-        return { v: 1, seq: 2 * n + k, time: i * 0.01, type: 'train', step: i, epoch: i / 1000, loss: 0.01, grad_norm: 1, learning_rate: 1e-4, tokens: i * 100, tokens_per_s: 1000 };
-      });
-      const chart = document.querySelector('#loss-chart');
-      return new Promise((resolve) => {
-        const started = performance.now();
-        new MutationObserver((_, observer) => {
-          if (chart.getAttribute('data-points') !== String(n + 100)) return;
-          observer.disconnect();
-          // The draw runs in a microtask after setData.
-          queueMicrotask(() => resolve(performance.now() - started));
-        }).observe(chart, { attributes: true });
-        window.postMessage({ type: 'events', run: { runDir: '/bench', name: 'bench', state: 'running', step: n + 100, totalSteps: 2 * n }, events }, '*');
-      });
-    });
     const metrics = Object.fromEntries((await client.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
-    bench.million = {
-      lossChartSetDataMs: Number(result.lossMedianMs.toFixed(1)),
-      allChartsMs: Number(result.allChartsMedianMs.toFixed(1)),
-      deltaOf100ToChartMs: Number(deltaMs.toFixed(1)),
-      jsHeapMiB: Number((metrics.JSHeapUsedSize / 2 ** 20).toFixed(0)),
-    };
-    // A loose bound so that a pathological regression (a sort or copy per frame) fails; the figure is reported.
-    assert.ok(result.lossMedianMs < 500, `loss chart redraw with 1M points took ${result.lossMedianMs} ms`);
+    bench.longRun = { steps, openToDrawnMs: drawnMs, openToFilledMs: filledMs, rowsHeld: points, allChartsRedrawMs: Number(allMs[2].toFixed(1)), jsHeapMiB: Number((metrics.JSHeapUsedSize / 2 ** 20).toFixed(0)) };
+    assert.ok(drawnMs < 15_000, `opening took ${drawnMs} ms`);
     await safetyChecks(page, errors);
     await finish();
   });
 });
+
+describe('panel errors', () => {
+  test('every panel shows a host error with a retry instead of loading forever', async () => {
+    for (const entry of ['dashboard', 'generations', 'judge', 'tokens', 'chat']) {
+      const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      let readies = 0;
+      await page.exposeFunction('__sftToHost', async (message) => {
+        if (message?.type !== 'ready') return;
+        readies += 1;
+        const reply = { type: 'panel-error', message: `This panel could not load its data: EACCES <b>${entry}</b>` };
+        await page.evaluate((m) => window.postMessage(m, '*'), reply);
+      });
+      await page.addInitScript(() => {
+        window.__sftState = undefined;
+        window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__sftToHost(m), getState: () => window.__sftState, setState: (s) => (window.__sftState = s) });
+      });
+      await page.route(`${ORIGIN}/**`, (route) => {
+        const url = new URL(route.request().url());
+        if (url.pathname === '/index.html') return route.fulfill({ contentType: 'text/html', body: host.panelHtml(entry) });
+        const file = path.join(repoRoot, url.pathname);
+        if (!file.startsWith(path.join(repoRoot, 'dist')) || !fs.existsSync(file)) return route.fulfill({ status: 404 });
+        return route.fulfill({ contentType: file.endsWith('.css') ? 'text/css' : 'text/javascript', body: fs.readFileSync(file) });
+      });
+      await page.goto(`${ORIGIN}/index.html`);
+      await page.waitForSelector('#panel-error:not([hidden])');
+      assert.equal(await page.textContent('#panel-error-message'), `This panel could not load its data: EACCES <b>${entry}</b>`, entry);
+      assert.equal(await page.$$eval('#panel-error b', (els) => els.length), 0, 'shown as text');
+      await page.click('#panel-error-retry');
+      await waitUntil(() => readies === 2, `${entry}: Retry says ready again`);
+      assert.deepEqual(errors, [], entry);
+      await page.close();
+    }
+  });
+});
+
+async function waitUntil(check, what, timeoutMs = 5000) {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 describe('generations', () => {
   test('the fixture run: step 0 first, reference, exact-match marks, screenshots', async () => {

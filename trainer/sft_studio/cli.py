@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import sys
@@ -11,9 +12,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from . import hub
+from . import hub, run_lock
 from .config import MODEL_COMMIT, ConfigError, RunConfig, config_from_resolved, load_config
+from .export import add_export_command
 from .inference import add_inference_commands
+from .slurm import add_slurm_commands
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -47,6 +50,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from .control import mark_start
+
+    mark_start()
     if args.resume:
         return _resume(args)
     if not args.config:
@@ -63,6 +69,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     run_dir = Path(args.output_dir).resolve() if args.output_dir else new_run_dir(cfg)
     from .distributed import relaunch_if_needed
 
+    if (refused := _claim(run_dir, cfg)) is not None:
+        return refused
     try:
         source = _fetch_model(cfg, config_path, run_dir)
     except hub.HubError as exc:
@@ -75,6 +83,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .recipe import run_training  # torch loads here, not for `validate`
 
     return run_training(cfg, config_path, run_dir, model=source)
+
+
+def _claim(run_dir: Path, cfg: RunConfig) -> int | None:
+    """Lock the run folder before anything is written to it. The lock is this process's, and stays valid when it
+    replaces itself with torchrun (same pid, same start time), whose rank 0 adopts it. The machines of a hostfile
+    run all start this command on one shared folder: there rank 0 alone takes the lock, once the ranks have met."""
+    from .distributed import under_torchrun
+
+    if under_torchrun() or cfg.hostfile is not None:
+        return None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_lock.acquire(run_dir)
+    except run_lock.RunFolderLocked as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    # Released when this process ends without training (a failed Hub fetch); an exec into torchrun skips it.
+    atexit.register(run_lock.release, run_dir)
+    return None
 
 
 def _fetch_model(cfg: RunConfig, config_path: Path, run_dir: Path, commit: str | None = None) -> hub.ModelSource | None:
@@ -170,6 +197,8 @@ def _resume(args: argparse.Namespace) -> int:
         else resolved
     from .distributed import relaunch_if_needed
 
+    if (refused := _claim(run_dir, cfg)) is not None:
+        return refused
     try:
         source = _fetch_model(cfg, config_path, run_dir, commit=recorded.get(MODEL_COMMIT))
     except hub.HubError as exc:
@@ -260,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("config")
     validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     validate.set_defaults(func=cmd_validate)
-    export = sub.add_parser("export-onnx", help="write CHECKPOINT/onnx/model.onnx for chatting in the editor")
+    export = sub.add_parser("export-onnx", help="write CHECKPOINT/onnx/model.onnx for chatting in the editor "
+                                                  "(the same as export --format onnx)")
     export.add_argument("checkpoint", help="a checkpoint folder, e.g. RUN_DIR/checkpoints/step-600")
     export.add_argument("--trust-remote-code", action="store_true",
                         help="allow model code shipped inside the checkpoint folder to run")
@@ -274,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--json", action="store_true", help="end stdout with one JSON object")
     download.set_defaults(func=cmd_download)
     add_inference_commands(sub)
+    add_export_command(sub)
+    add_slurm_commands(sub)
     return parser
 
 

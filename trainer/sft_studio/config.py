@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,6 +219,11 @@ class RunConfig:
     """Extra metric sinks: none, tensorboard (event files under <run>/tensorboard), wandb (Weights & Biases,
     project from WANDB_PROJECT, one W&B run per run folder) or all; a sink whose package or credentials are
     missing becomes one warning and the run goes on."""
+    # --- launcher ---
+    launcher: str = "local"
+    """Where the run trains: local (this machine) or slurm (`submit` hands an sbatch job to the cluster, slurm.py)."""
+    slurm: Optional[dict[str, Any]] = None
+    """The job of launcher slurm: partition, nodes, gpus_per_node, cpus_per_task, time, account, qos, extra_sbatch, setup."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -258,6 +264,13 @@ def _describe(value: Any) -> str:
         return repr(value)
     return json.dumps(value)
 
+
+# Names people bring from other trainers, which no edit distance connects to ours (the editor's list:
+# src/config/didYouMean.ts).
+_KEY_ALIASES = {"lr": "learning_rate", "model": "model_name_or_path", "model_name": "model_name_or_path",
+                "model_path": "model_name_or_path", "epochs": "num_train_epochs", "batch_size": "per_device_train_batch_size",
+                "max_seq_length": "max_length", "evaluation_strategy": "eval_strategy", "train_data": "train_file",
+                "eval_file": "validation_file"}
 
 _TYPE_WORDS = {"string": "a string", "number": "a number", "integer": "a whole number", "boolean": "true or false",
                "object": "a mapping", "array": "a list"}
@@ -303,15 +316,26 @@ def _check_schema(data: Any, smap: SourceMap, overrides: dict[str, str]) -> list
 
     if not isinstance(data, dict):
         return [ConfigIssue(smap.path, 1, 1, "the config must be a mapping of `key: value` lines, e.g. `model_name_or_path: ./model`")]
+    # JSON Schema bounds compare false against NaN and accept infinity, so `.nan` and `1e999` are caught here.
+    non_finite = list(_non_finite(data, ()))
+    for where, value in non_finite:
+        label = str(where[0]) + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where[1:])
+        issues.append(ConfigIssue(*_located(smap, overrides, where), f"`{label}` must be a finite number, got "
+                                  f"{'.nan' if math.isnan(value) else ('-' if value < 0 else '') + '.inf'}"))
     validator = jsonschema.Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        if any(tuple(error.absolute_path)[:len(where)] == where for where, _ in non_finite):
+            continue  # already reported as not finite
         if error.validator == "additionalProperties" and not error.absolute_path:
             for key in sorted(set(error.instance) - set(props)):
-                close = difflib.get_close_matches(key, list(props), n=1, cutoff=0.6)
+                close = [_KEY_ALIASES[key]] if key in _KEY_ALIASES else \
+                    difflib.get_close_matches(key, list(props), n=1, cutoff=0.6)
                 fix = f"did you mean `{close[0]}`?" if close else "remove it or check the spelling against the schema"
                 issues.append(ConfigIssue(*at(key, True), f"unknown key `{key}`: {fix}"))
         elif error.absolute_path and error.absolute_path[0] == "train_files":
             issues.append(_train_files_issue(error, smap, overrides, props["train_files"]))
+        elif error.absolute_path and error.absolute_path[0] == "slurm":
+            issues.append(_slurm_issue(error, smap, overrides, props["slurm"]))
         elif error.validator == "required":
             missing = error.message.split("'")[1]
             issues.append(ConfigIssue(smap.path, 1, 1, f"missing required key `{missing}`: add `{missing}: ...` ({props[missing]['description'].split('.')[0]})"))
@@ -319,6 +343,18 @@ def _check_schema(data: Any, smap: SourceMap, overrides: dict[str, str]) -> list
             key = str(error.absolute_path[0]) if error.absolute_path else ""
             issues.append(ConfigIssue(*at(key, False), _schema_message(error, key, props)))
     return issues
+
+
+def _non_finite(value: Any, where: tuple):
+    """(path, value) of every NaN or infinite number in the config."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _non_finite(item, where + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _non_finite(item, where + (i,))
 
 
 def _train_files_issue(error: jsonschema.ValidationError, smap: SourceMap, overrides: dict[str, str],
@@ -546,16 +582,66 @@ def _training_field_problems(cfg: dict[str, Any], smap: SourceMap, overrides: di
     hostfile = cfg.get("hostfile")
     if isinstance(hostfile, str) and hostfile and not (base / hostfile).resolve().is_file():
         yield at("hostfile"), f"file not found: {(base / hostfile).resolve()}; fix the path in `hostfile` (relative to the config file)"
-    if isinstance(cfg.get("nnodes"), int) and cfg["nnodes"] > 1 and not hostfile:
+    yield from _launcher_problems(cfg, smap, overrides, at)
+    if isinstance(cfg.get("nnodes"), int) and cfg["nnodes"] > 1 and not hostfile and cfg.get("launcher") != "slurm":
         yield at("nnodes"), f"`nnodes: {cfg['nnodes']}` needs a `hostfile` naming the machines (one `host slots=N` line each), or set `nnodes: 1`"
     fsdp = cfg.get("fsdp")
     if fsdp not in (None, "no"):
         yield from _fsdp_problems(cfg, fsdp, at)
 
 
+def _launcher_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, str], at):
+    """`slurm` needs `launcher: slurm`, and with it Slurm, not the config, decides the machines."""
+    slurm = cfg.get("slurm") if isinstance(cfg.get("slurm"), dict) else None
+    if cfg.get("slurm") is not None and cfg.get("launcher") != "slurm":
+        yield (_located(smap, overrides, ("slurm",), on_key=True),
+               "`slurm` applies to `launcher: slurm`; add `launcher: slurm` to submit this run as a Slurm job, "
+               "or remove `slurm` to train on this machine")
+    if cfg.get("launcher") != "slurm":
+        return
+    if cfg.get("hostfile"):
+        yield at("hostfile"), ("with `launcher: slurm` Slurm allocates the machines; remove `hostfile` and set "
+                               "`slurm.nodes`")
+    if isinstance(cfg.get("nnodes"), int) and cfg["nnodes"] > 1:
+        yield at("nnodes"), (f"with `launcher: slurm` the machines are `slurm.nodes`; remove `nnodes` and write "
+                             f"`nodes: {cfg['nnodes']}` under `slurm`")
+    gpus, procs = (slurm or {}).get("gpus_per_node"), cfg.get("nproc_per_node")
+    if isinstance(gpus, int) and gpus > 0 and isinstance(procs, int) and procs > 1 and procs != gpus:
+        yield at("nproc_per_node"), (f"with `slurm.gpus_per_node: {gpus}` every machine runs one process per GPU; "
+                                     f"remove `nproc_per_node` (or set it to {gpus})")
+
+
+def _slurm_issue(error: jsonschema.ValidationError, smap: SourceMap, overrides: dict[str, str],
+                 spec: dict[str, Any]) -> ConfigIssue:
+    """A schema error inside `slurm`, named like `slurm.time` or `slurm.setup[1]` and placed at that value."""
+    path = list(error.absolute_path)
+    label = "slurm" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path[1:])
+    key = path[1] if len(path) >= 2 else None
+    got = _describe(error.instance)
+    if error.validator == "additionalProperties":
+        unknown = [k for k in error.instance if k not in spec["properties"]]
+        close = difflib.get_close_matches(unknown[0], list(spec["properties"]), n=1)
+        fix = f"did you mean `{close[0]}`?" if close else f"it takes {', '.join(spec['properties'])}"
+        return ConfigIssue(*_located(smap, overrides, ("slurm", unknown[0]), on_key=True),
+                           f"`slurm` has unknown key `{unknown[0]}`: {fix}")
+    where = _located(smap, overrides, tuple(path))
+    if key is None:
+        return ConfigIssue(*where, f"`slurm` must be a mapping such as {{partition: gpu, nodes: 2, gpus_per_node: 8, "
+                                   f"time: '4:00:00'}}, got {got}")
+    if error.validator == "pattern":
+        words = {"time": "a Slurm time: minutes (90), HH:MM:SS (4:00:00) or D-HH:MM:SS (1-12:00:00)",
+                 "extra_sbatch": "one `#SBATCH --option=value` line",
+                 "setup": "one shell line (write each line as its own list entry)"}
+        return ConfigIssue(*where, f"`{label}` must be {words.get(key, 'letters, digits, . _ and - only')}, got {got}")
+    item = spec["properties"].get(key, {})
+    return ConfigIssue(*where, _schema_message(error, label, {label: item.get("items", item) if len(path) > 2 else item}))
+
+
 def _fsdp_problems(cfg: dict[str, Any], fsdp: str, at):
     """What FSDP sharding cannot be combined with, and what to do instead."""
-    several = (isinstance(cfg.get("nproc_per_node"), int) and cfg["nproc_per_node"] > 1) or cfg.get("hostfile")
+    several = (isinstance(cfg.get("nproc_per_node"), int) and cfg["nproc_per_node"] > 1) or cfg.get("hostfile") \
+        or (cfg.get("launcher") == "slurm" and any(isinstance(v, int) and v > 1 for v in (
+            (cfg.get("slurm") or {}).get("nodes"), (cfg.get("slurm") or {}).get("gpus_per_node"))))
     if not several:
         yield at("fsdp"), (f"`fsdp: {fsdp}` shards the model over several processes; set `nproc_per_node: 2` or more "
                            "(or a `hostfile`), or remove `fsdp` to train in one process")
@@ -570,7 +656,8 @@ def _fsdp_problems(cfg: dict[str, Any], fsdp: str, at):
 
 
 def _unbool_enums(data: dict[str, Any]) -> None:
-    # YAML 1.1 reads a bare `no` as false, but `eval_strategy: no` means the string "no" (as in HF configs).
+    # `--set eval_strategy=no` reads `no` as false (a switch word on the command line: source_map.parse_scalar), but
+    # means the string "no" (as in HF configs).
     for key, spec in load_schema()["properties"].items():
         if data.get(key) is False and "no" in spec.get("enum", ()):
             data[key] = "no"
@@ -595,11 +682,18 @@ def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> 
         content = config_path.read_bytes()
     except FileNotFoundError:
         raise ConfigError([ConfigIssue(str(path), 0, 0, "config file not found; check the path")]) from None
+    except OSError as exc:
+        raise ConfigError([ConfigIssue(str(path), 0, 0, f"cannot read the config ({exc.strerror}); check the path")]) from None
     try:
         data, smap = load_with_positions(shown, decode_utf8(shown, content))
     except SourceError as exc:
         raise ConfigError([ConfigIssue(exc.path, exc.position.line, exc.position.column, exc.message)]) from None
     raw_overrides = parse_overrides(overrides or [])
+    if data is None and not raw_overrides:
+        # One message for an empty file, not one per missing field.
+        raise ConfigError([ConfigIssue(shown, 1, 1, "the config is empty: write at least `model_name_or_path` and "
+                                                    "`train_file`")])
+    data = {} if data is None else data
     if isinstance(data, dict):
         for key, raw in raw_overrides.items():
             data[key] = parse_scalar(raw)

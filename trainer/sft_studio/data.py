@@ -20,11 +20,16 @@ first row of each file decides for that file; validation_file's rows decide for 
 from __future__ import annotations
 
 import random
+from array import array
+from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from itertools import accumulate
+from typing import Any, Callable, Sequence
 
-from .conversation import IGNORE_INDEX, ConversationTokenizer, Example, OverlongRow
+from .conversation import IGNORE_INDEX, ConversationTokenizer, Encoded, Example, OverlongRow
+from .encode_stream import SourceRows, encode_in_file_order
+from .example_store import ExampleStore, ObjectStore
 from .formats import FormatOptions, prompt_turns, resolve_format, row_conversation
 from .formats import text_field as _text_field
 from .readers import DataError, Row, read_rows
@@ -133,28 +138,39 @@ class CausalRowEncoder:
         return result
 
     def many(self, rows: list[Row]) -> list[Example | DataError]:
+        return [r.example() if isinstance(r, Encoded) else r for r in self.start(rows)()]
+
+    def start(self, rows: list[Row], submit: Any = None) -> Callable[[], list[Encoded | DataError]]:
+        """The rows laid out now and tokenized in `submit`'s thread when given (see ConversationTokenizer.start_batch);
+        the returned call gives each row's Encoded example or its problem, in order."""
         if self.fmt == "text":
-            return [self._plain(row) for row in rows]
+            done = [self._plain(row) for row in rows]
+            return lambda: done
         out: list[Any] = []
         chats: list[tuple[int, tuple[list[dict[str, Any]], str, list[Any] | None]]] = []
         for row in rows:
             try:
                 conversation = row_conversation(row, self.fmt, self.opts)
                 if conversation.messages is None:
-                    out.append(self.conv.encode_prompt_completion(conversation.prompt or "", conversation.completion or "",
-                                                                  row.where))
+                    out.append(self.conv.lay_out_prompt_completion(conversation.prompt or "",
+                                                                   conversation.completion or "", row.where))
                 else:
                     chats.append((len(out), (conversation.messages, row.where, conversation.tools)))
                     out.append(None)
             except DataError as problem:
                 out.append(problem)
-        for (slot, _), encoded in zip(chats, self.conv.encode_batch([chat for _, chat in chats])):
-            out[slot] = encoded
-        return out
+        finish_chats = self.conv.start_batch([chat for _, chat in chats], submit)
 
-    def _plain(self, row: Row) -> Example | DataError:
+        def finish() -> list[Encoded | DataError]:
+            for (slot, _), encoded in zip(chats, finish_chats()):
+                out[slot] = encoded
+            return out
+
+        return finish
+
+    def _plain(self, row: Row) -> Encoded | DataError:
         try:
-            return self.conv.encode_plain(_text_field(row, "text"), row.where)
+            return self.conv.lay_out_plain(_text_field(row, "text"), row.where)
         except DataError as problem:
             return problem
 
@@ -199,44 +215,13 @@ def _attempt(encode: Callable[[Row], Any], row: Row) -> Any:
         return left_out
 
 
-class SourceEncoder:
-    """Rows of several sources, each encoded as its own source says (Row.source), results in the rows' order."""
-
-    def __init__(self, encoders: list[Callable[[Row], Any]]):
-        self.encoders = encoders
-
-    def __call__(self, row: Row) -> Any:
-        return self.encoders[row.source](row)
-
-    def many(self, rows: list[Row]) -> list[Any]:
-        out: list[Any] = [None] * len(rows)
-        groups: dict[int, list[int]] = {}
-        for i, row in enumerate(rows):
-            groups.setdefault(row.source, []).append(i)
-        for source, slots in groups.items():
-            encode = self.encoders[source]
-            many = getattr(encode, "many", None)
-            results = many([rows[i] for i in slots]) if many else [_outcome(encode, rows[i]) for i in slots]
-            for i, result in zip(slots, results):
-                out[i] = result
-        return out
-
-
-def _outcome(encode: Callable[[Row], Any], row: Row) -> Any:
-    """The example, or the problem as a value: encode_rows raises the first one in row order."""
-    try:
-        return encode(row)
-    except DataError as problem:
-        return problem
-
-
 def load_examples(path: str, fmt: str, conv: ConversationTokenizer,
                   column_mapping: dict[str, str] | None = None) -> tuple[list[Example], DatasetStats]:
     rows = read_rows(path, column_mapping)
     return encode_rows(rows, CausalRowEncoder(conv, resolve_format(fmt, rows)))
 
 
-def split_rows(rows: list[Row], validation_ratio: float, seed: int) -> tuple[list[Row], list[Row]]:
+def split_rows(rows: Sequence[Any], validation_ratio: float, seed: int) -> tuple[Sequence[Any], list[Any]]:
     """Hold out ceil(ratio * n) rows chosen by `seed`; both parts keep file order."""
     if validation_ratio <= 0:
         return rows, []
@@ -248,15 +233,17 @@ def split_rows(rows: list[Row], validation_ratio: float, seed: int) -> tuple[lis
     return [r for i, r in enumerate(rows) if i not in chosen], [r for i, r in enumerate(rows) if i in chosen]
 
 
-def weight_rows(rows: list[Row], weights: list[float], seed: int) -> list[Row]:
-    """Source after source (Row.source = index into `weights`), its rows in the order given: floor(weight) copies
-    of all of them, then a seeded round(fraction * n) of them (file order) once more; a source with rows keeps at
-    least one. All weights 1 give the rows back as they were (they come source after source)."""
+def weight_rows(rows: Sequence[Any], weights: list[float], seed: int,
+                source_of: Callable[[Any], int] = lambda row: row.source) -> Sequence[Any]:
+    """Source after source (Row.source = index into `weights`; `source_of` for rows given by index), its rows in
+    the order given: floor(weight) copies of all of them, then a seeded round(fraction * n) of them (file order)
+    once more; a source with rows keeps at least one. All weights 1 give the rows back as they were (they come
+    source after source)."""
     if all(w == 1 for w in weights):
         return rows
-    out: list[Row] = []
+    out: list[Any] = []
     for index, weight in enumerate(weights):
-        mine = [r for r in rows if r.source == index]
+        mine = [r for r in rows if source_of(r) == index]
         whole = int(weight)
         extra = round((weight - whole) * len(mine))
         if mine and whole == 0 and extra == 0:
@@ -268,7 +255,7 @@ def weight_rows(rows: list[Row], weights: list[float], seed: int) -> list[Row]:
     return out
 
 
-def subsample_rows(rows: list[Row], fraction: float, seed: int) -> list[Row]:
+def subsample_rows(rows: Sequence[Any], fraction: float, seed: int) -> Sequence[Any]:
     """Keep max(1, round(fraction * n)) rows chosen by `seed`, in file order."""
     if fraction >= 1:
         return rows
@@ -296,23 +283,88 @@ def source_encoders(cfg: Any, tokenizer: Any, formats: list[str], rows: list[lis
 
 
 def load_splits(cfg: Any, tokenizer: Any) -> Splits:
-    """Training and validation examples as the run sees them (see the counting rules above)."""
+    """Training and validation examples as the run sees them (see the counting rules above). The rows are read
+    twice and never held all at once (encode_stream.py); the examples are kept compactly (example_store.py)."""
     sources = train_sources(cfg)
-    per_source = [read_rows(s.path, s.column_mapping, i, s.config_field) for i, s in enumerate(sources)]
-    formats = [s.dataset_format for s in sources]
-    rows = [row for mine in per_source for row in mine]
-    train_rows, validation_rows = split_rows(rows, cfg.validation_split_ratio, cfg.seed)
+    files = [SourceRows(s.path, s.column_mapping, i, s.config_field).scan() for i, s in enumerate(sources)]
+    # A row is named by its index in all sources' rows together: the hold-out, weights and subsample pick indices.
+    starts = list(accumulate((f.count for f in files), initial=0))
+    source_of = lambda index: bisect_right(starts, index) - 1  # noqa: E731
+    train_rows, held_rows = split_rows(range(starts[-1]), cfg.validation_split_ratio, cfg.seed)
+    scanned = list(files)
     if cfg.validation_file:
-        validation_rows = read_rows(cfg.validation_file, cfg.column_mapping, len(sources), "validation_file",
-                                    "validation")
-        per_source.append(validation_rows)
-        formats.append(cfg.dataset_format)
-    encoders = source_encoders(cfg, tokenizer, formats, per_source)
-    encode = encoders[0] if len(encoders) == 1 else SourceEncoder(encoders)
-    train_rows = subsample_rows(weight_rows(train_rows, [s.weight for s in sources], cfg.seed), cfg.subsample, cfg.seed)
-    train, stats = encode_rows(train_rows, encode)
-    validation, _ = encode_rows(validation_rows, encode)
-    return Splits(train, validation, stats, sources, [len(mine) for mine in per_source[:len(sources)]])
+        scanned.append(SourceRows(cfg.validation_file, cfg.column_mapping, len(sources), "validation_file",
+                                  "validation").scan())
+    formats = [s.dataset_format for s in sources] + [cfg.dataset_format] * (len(scanned) - len(files))
+    encoders = source_encoders(cfg, tokenizer, formats, [[f.first] for f in scanned])
+    order = subsample_rows(weight_rows(train_rows, [s.weight for s in sources], cfg.seed, source_of),
+                           cfg.subsample, cfg.seed)
+    store = ObjectStore() if cfg.task == "sequence_classification" else ExampleStore()
+    # One pass encodes the training rows and the rows held out among them. A training row's problem stops it at
+    # once: rows first appear in training order in file order, so it is the first problem in training order.
+    # A held-out row's problem waits until the training split is counted, as when the splits were encoded in turn.
+    train, held = _Results(store, starts[-1], order, True), _Results(store, starts[-1], held_rows, False)
+    encode_in_file_order(files, lambda index: train.wants(index) or held.wants(index), encoders,
+                         lambda index, result: (train if train.wants(index) else held).take(index, result))
+    stats = train.stats(source_of)
+    validation = held.examples()
+    if cfg.validation_file:
+        held = _Results(store, scanned[-1].count, range(scanned[-1].count), True)
+        encode_in_file_order(scanned[-1:], held.wants, encoders, held.take)
+        validation = held.examples()
+    return Splits(train.examples(), validation, stats, sources, [f.count for f in files])
+
+
+class _Results:
+    """What a split's rows (indices in the split's order; weights repeat some) were encoded into, as they come."""
+
+    def __init__(self, store: Any, rows: int, order: Sequence[int], fail_fast: bool):
+        self.store = store
+        self.order = order
+        self.fail_fast = fail_fast
+        self._wanted = bytearray(rows)
+        for index in order:
+            self._wanted[index] = 1
+        self._slot = array("i", [-1]) * rows
+        self._dropped: dict[int, OverlongRow] = {}
+        self._problem: DataError | None = None
+
+    def wants(self, index: int) -> bool:
+        return bool(self._wanted[index])
+
+    def take(self, index: int, result: Any) -> None:
+        if isinstance(result, OverlongRow):
+            self._dropped[index] = result
+        elif isinstance(result, DataError):
+            if self.fail_fast:
+                raise result
+            self._problem = self._problem or result
+        else:
+            self._slot[index] = self.store.add(result)
+
+    def stats(self, source_of: Callable[[int], int]) -> DatasetStats:
+        slots = self._slots()
+        dropped = [self._dropped[index] for index in self.order if index in self._dropped]
+        lengths = [self.store.length(slot) for slot in slots]
+        stats = DatasetStats(len(slots), sum(lengths), sum(self.store.truncated(slot) for slot in slots),
+                             sum(self.store.trained(slot) for slot in slots), lengths, len(dropped),
+                             str(dropped[0]) if dropped else None)
+        stats.examples_by_source = dict(Counter(source_of(index) for index in self.order if self._slot[index] >= 0))
+        return stats
+
+    def examples(self) -> Any:
+        return self.store.view(self._slots())
+
+    def _slots(self) -> list[int]:
+        """The kept examples' slots in order; the split's first problem, or that every row was dropped, raises."""
+        if self._problem is not None:
+            raise self._problem
+        slots = [self._slot[index] for index in self.order if self._slot[index] >= 0]
+        if self.order and not slots:
+            first = next(self._dropped[index] for index in self.order if index in self._dropped)
+            raise DataError(f"every row was dropped as overlong (first: {first})",
+                            "Raise `max_length`, or shorten the prompts.")
+        return slots
 
 
 def load_prompts(path: str, opts: FormatOptions | None = None) -> list[Prompt]:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ import torch
 import torch.distributed as dist
 
 from .config import ConfigError, ConfigIssue, RunConfig
+from .identity import Identity, identity
 
 BUCKET_ELEMENTS = 32 * 1024 * 1024
 
@@ -111,11 +114,39 @@ def under_torchrun() -> bool:
     return "TORCHELASTIC_RUN_ID" in os.environ or ("RANK" in os.environ and "WORLD_SIZE" in os.environ)
 
 
+def launcher_identity() -> Identity | None:
+    """Under torchrun, the launcher that started this rank: its parent, the process the extension spawned (which
+    replaced itself with torchrun). torchrun starts each rank in a session of its own, so a signal to rank 0 or to
+    its process group reaches no other rank: stopping all of them goes through the launcher, which forwards
+    SIGINT and SIGTERM to every rank. None outside torchrun."""
+    if not under_torchrun():
+        return None
+    parent = os.getppid()
+    return identity(parent) if parent > 1 else None
+
+
+def exit_with_launcher(launcher_pid: int, poll_seconds: float = 1.0) -> threading.Thread:
+    """End this rank when its launcher is gone. A launcher killed with SIGKILL forwards nothing, and a rank left
+    behind would wait in its next collective forever, in a session no group kill reaches."""
+    def watch() -> None:
+        while os.getppid() == launcher_pid:
+            time.sleep(poll_seconds)
+        print(f"sft-studio: the launcher (pid {launcher_pid}) is gone; rank {os.environ.get('RANK', '?')} exits",
+              file=sys.stderr, flush=True)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="sft-launcher-watch", daemon=True)
+    thread.start()
+    return thread
+
+
 def init_world(device: torch.device) -> World:
     """Join the process group torchrun set up (NCCL on GPU, gloo on CPU); a plain process is a world of one."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1 or not under_torchrun():
         return World()
+    if os.getppid() > 1:
+        exit_with_launcher(os.getppid())
     world = World(int(os.environ["RANK"]), world_size, int(os.environ.get("LOCAL_RANK", "0")))
     if device.type == "cuda":
         torch.cuda.set_device(device)

@@ -50,7 +50,8 @@ def _targets(unit: Any) -> int:
         return 1  # classification: one target per example
     count, start = 0, 0
     for length in unit.segment_lengths():
-        count += sum(1 for label in labels[start + 1:start + length] if label != IGNORE_INDEX)
+        shifted = labels[start + 1:start + length]
+        count += len(shifted) - shifted.count(IGNORE_INDEX)
         start += length
     return count
 

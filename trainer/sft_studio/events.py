@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import faults
+from .identity import identity
 
 ENVELOPE_VERSION = 1
 HEARTBEAT_SECONDS = 2.0
@@ -120,43 +121,62 @@ class EventWriter:
 
 
 class StatusFile:
-    """status.json with pid, state and a heartbeat refreshed by a daemon thread.
+    """status.json: who the trainer is, its state and step, and two clocks.
 
-    The thread keeps the heartbeat fresh during long evaluations or checkpoint writes, so the
-    extension only calls a run "crashed" when the process is really gone or hung.
+    `heartbeat` says the process lives: a daemon thread rewrites the file every few seconds. `progress` says the
+    training loop moves: only the main loop sets it (beat() after each optimizer step, and from inside long
+    phases: each forward pass of an evaluation or a generation, the start of a checkpoint save). A thread goes on
+    beating while the loop it belongs to hangs, so only `progress` tells a hung run from a busy one; the
+    extension shows a running run whose progress is older than `sftStudio.stallMinutes` as stalled.
+    `process` (and under torchrun `launcher`) identify the processes to signal, see identity.py.
     """
 
-    def __init__(self, path: Path, enabled: bool = True, **static: Any):
+    def __init__(self, path: Path, enabled: bool = True, interval: float = HEARTBEAT_SECONDS,
+                 launcher: dict[str, Any] | None = None, **static: Any):
         self.path = path
         self.enabled = enabled
-        self.data: dict[str, Any] = {"pid": os.getpid(), "state": "starting", "heartbeat": time.time(),
-                                     "started": time.time(), "step": 0, "total_steps": 0, **static}
+        now = time.time()
+        self.data: dict[str, Any] = {"pid": os.getpid(), "state": "starting", "heartbeat": now, "progress": now,
+                                     "started": now, "step": 0, "total_steps": 0, **static}
         self._lock = threading.Lock()
+        # The thread and the main loop both write; they share one temp file name, so one writes at a time.
+        self._write_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if enabled:
+            self.data["process"] = identity()
+            if launcher is not None:
+                self.data["launcher"] = launcher
             self._write()
-            self._thread = threading.Thread(target=self._beat, name="sft-heartbeat", daemon=True)
+            self._thread = threading.Thread(target=self._beat, args=(interval,), name="sft-heartbeat", daemon=True)
             self._thread.start()
 
-    def update(self, **fields: Any) -> None:
+    def beat(self, **fields: Any) -> None:
+        """The main loop made progress; the heartbeat thread writes it out (no file write here, so beating
+        from every forward pass costs nothing measurable)."""
         with self._lock:
             self.data.update(fields)
+            self.data["progress"] = time.time()
+
+    def update(self, **fields: Any) -> None:
+        """Change fields and write them now (state changes must not wait for the next heartbeat)."""
+        self.beat(**fields)
         self._write()
 
     def _write(self) -> None:
         if not self.enabled:
             return
-        with self._lock:
-            self.data["heartbeat"] = time.time()
-            snapshot = dict(self.data)
-        try:
-            write_json_atomic(self.path, snapshot)
-        except OSError:
-            pass
+        with self._write_lock:
+            with self._lock:
+                self.data["heartbeat"] = time.time()
+                snapshot = dict(self.data)
+            try:
+                write_json_atomic(self.path, snapshot)
+            except OSError:
+                pass
 
-    def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_SECONDS):
+    def _beat(self, interval: float) -> None:
+        while not self._stop.wait(interval):
             self._write()
 
     def close(self, state: str) -> None:

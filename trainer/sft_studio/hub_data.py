@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import unquote
 
 from .hub import HubError
@@ -73,8 +73,9 @@ def _offline() -> bool:
     return constants.is_offline_mode()
 
 
-def load_records(dataset: HubDataset, field: str) -> list[tuple[str, dict[str, Any]]]:
-    """(`hf://...[split] row N`, row) for every row of the split, N from 1; problems are HubErrors naming `field`."""
+def load_records(dataset: HubDataset, field: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(`hf://...[split] row N`, row) for every row of the split, N from 1; problems are HubErrors naming `field`.
+    The split is loaded (memory-mapped by `datasets`) at once, its rows become dicts one at a time."""
     try:
         import datasets
     except ImportError:
@@ -89,7 +90,7 @@ def load_records(dataset: HubDataset, field: str) -> list[tuple[str, dict[str, A
     except Exception as exc:  # noqa: BLE001 - datasets raises many kinds; each becomes one message with its fix
         raise _load_failure(dataset, field, exc) from None
     where = f"{dataset} row"
-    return [(f"{where} {i}", dict(record)) for i, record in enumerate(loaded, start=1)]
+    return ((f"{where} {i}", dict(record)) for i, record in enumerate(loaded, start=1))
 
 
 _SPLIT = re.compile(r"Unknown split \"[^\"]*\"\. Should be one of \[([^\]]*)\]")

@@ -11,7 +11,7 @@ import csv
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 from . import hub_data
 
@@ -19,6 +19,10 @@ DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".arrow")
 # The column names the row formats read; `column_mapping` may point any of them at another column.
 MAPPABLE_COLUMNS = ("instruction", "input", "output", "messages", "conversations", "prompt", "completion", "tools",
                     "system", "text", "text_pair", "label")
+
+
+Record = tuple[str, Any]
+"""(where, value) of one element of a data file; the value is a row's dict once the reader has checked it."""
 
 
 class DataError(Exception):
@@ -63,6 +67,14 @@ def read_rows(path: str, mapping: dict[str, str] | None = None, source: int = 0,
     """All rows of a data file, in file order; the format follows the file's suffix. An `hf://datasets/...` path
     is a Hub dataset (hub_data.py; `default_split` when it names none); `field_name` is the config field that
     named it, for its messages."""
+    return list(stream_rows(path, mapping, source, field_name, default_split))
+
+
+def stream_rows(path: str, mapping: dict[str, str] | None = None, source: int = 0, field_name: str = "train_file",
+                default_split: str = "train") -> Iterator[Row]:
+    """read_rows one row at a time, holding only what the current row needs (data.load_splits reads a training
+    file twice this way, to count its rows and then to encode them, instead of keeping every row); the same
+    rows, and the same errors, when they are reached."""
     lower = path.lower()
     if hub_data.is_hub_reference(path):
         dataset = hub_data.parse(path, default_split)
@@ -72,7 +84,7 @@ def read_rows(path: str, mapping: dict[str, str] | None = None, source: int = 0,
     elif lower.endswith(".jsonl"):
         records = _decoded(_jsonl_records, path)
     elif lower.endswith(".json"):
-        records = _decoded(_json_records, path)
+        records = _decoded(_json_stream, path)
     elif lower.endswith(".csv"):
         records = _decoded(_csv_records, path)
     elif lower.endswith(".parquet"):
@@ -82,18 +94,44 @@ def read_rows(path: str, mapping: dict[str, str] | None = None, source: int = 0,
     else:
         raise DataError(f"{path}: unsupported data file type",
                         f"Use one of {', '.join(DATA_SUFFIXES)} (the suffix decides how the file is read).")
-    if not records:
-        raise DataError(f"{path}: the file has no rows", "Add at least one example.")
     shared = dict(mapping or {})  # one copy for all rows: 52k rows need not carry 52k dicts
-    return [Row(where, data, shared, source) for where, data in records]
+    empty = True
+    for where, data in records:
+        empty = False
+        yield Row(where, data, shared, source)
+    if empty:
+        raise DataError(f"{path}: the file has no rows", "Add at least one example.")
 
 
-def _decoded(read: Callable[[str], list[tuple[str, dict[str, Any]]]], path: str) -> list[tuple[str, dict[str, Any]]]:
+# Text files are read as UTF-8, with the byte order mark that Notepad and Excel's "CSV UTF-8" put first dropped
+# (kept, it would become part of the first JSON value or of the first CSV column's name).
+_TEXT_ENCODING = "utf-8-sig"
+
+
+def _decoded(read: Callable[[str], Iterable[Record]], path: str) -> Iterator[Record]:
     """`read(path)` of a text format, with bytes that are not UTF-8 reported at their line, not as a traceback."""
     try:
-        return read(path)
+        yield from read(path)
     except UnicodeDecodeError:
         raise _not_utf8(path) from None
+    except OSError as exc:
+        # The config check saw the file; it may have gone or become unreadable since.
+        raise DataError(f"{path}: cannot read the file ({exc.strerror})", "Check that the file exists and can be read.") from None
+
+
+def _json_problem(exc: json.JSONDecodeError, with_column: bool) -> str:
+    """json's own words, for a message that gives the line (and the column, or not). Some end in "at" ("Unterminated
+    string starting at"), expecting the position next."""
+    words = exc.msg.removesuffix(" at")
+    if with_column:
+        return f"{words} at column {exc.colno}"
+    return f"{words} here" if words != exc.msg else words
+
+
+def _too_deep(where: str) -> DataError:
+    """json's decoder recurses once per nested [ or {; a row nested deeper than Python's stack allows is refused."""
+    return DataError(f"{where}: nested too deeply to read (hundreds of [ or {{ inside each other)",
+                     "A row is an object of strings, numbers and lists of messages; check how the file was written.")
 
 
 def _not_utf8(path: str) -> DataError:
@@ -118,9 +156,8 @@ def _object(where: str, value: Any) -> dict[str, Any]:
     return value
 
 
-def _jsonl_records(path: str) -> list[tuple[str, dict[str, Any]]]:
-    records = []
-    with open(path, encoding="utf-8") as fh:
+def _jsonl_records(path: str) -> Iterator[Record]:
+    with open(path, encoding=_TEXT_ENCODING) as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -128,23 +165,33 @@ def _jsonl_records(path: str) -> list[tuple[str, dict[str, Any]]]:
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})",
-                                "Each line must be one complete JSON object.") from None
-            records.append((where, _object(where, value)))
-    return records
+                torn = "" if line.endswith("\n") else " The file ends inside this line: was it cut off while being written?"
+                raise DataError(f"{where}: not valid JSON ({_json_problem(exc, with_column=True)})",
+                                "Each line must be one complete JSON object." + torn) from None
+            except RecursionError:
+                raise _too_deep(where) from None
+            yield where, _object(where, value)
 
 
-def _json_records(path: str) -> list[tuple[str, dict[str, Any]]]:
+def _json_records(path: str) -> list[Record]:
     """A .json file is one list of objects; each row is located at the line its element starts on.
 
     Read in chunks and decoded element by element, counting lines as the reader moves on, so the time
     is linear and the whole text is never held. Anything the streamed walk does not expect (a syntax
     error, a file that is not a list) is left to `_json_records_whole`, whose messages are json's own.
     """
+    return list(_json_stream(path))
+
+
+def _json_stream(path: str) -> Iterator[Record]:
+    """_json_records one element at a time."""
+    done = 0
     try:
-        return _json_list_streamed(path)
+        for record in _json_list_streamed(path):
+            done += 1
+            yield record
     except _LeaveToWholeText:
-        return _json_records_whole(path)
+        yield from _json_records_whole(path)[done:]
 
 
 class _LeaveToWholeText(Exception):
@@ -152,7 +199,9 @@ class _LeaveToWholeText(Exception):
 
 
 _JSON_WHITESPACE = re.compile(r"[ \t\n\r]*")
-_CHUNK_CHARS = 1 << 20
+# 64k characters: a window of megabytes, replaced chunk after chunk, leaves the C heap tens of megabytes larger
+# (freed blocks that size are neither reused nor given back), more than the rows read through it.
+_CHUNK_CHARS = 1 << 16
 
 
 class _TextWindow:
@@ -193,11 +242,10 @@ class _TextWindow:
                 return self.text[self.pos:self.pos + 1]
 
 
-def _json_list_streamed(path: str) -> list[tuple[str, dict[str, Any]]]:
+def _json_list_streamed(path: str) -> Iterator[Record]:
     decoder = json.JSONDecoder()
-    records = []
     not_object = None  # the first element that is not an object: reported once the whole list is valid JSON
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding=_TEXT_ENCODING) as fh:
         window = _TextWindow(fh)
         if window.next_char() != "[":
             raise _LeaveToWholeText
@@ -214,6 +262,8 @@ def _json_list_streamed(path: str) -> list[tuple[str, dict[str, Any]]]:
                         value, end = decoder.raw_decode(window.text, window.pos)
                     except json.JSONDecodeError:
                         end = None
+                    except RecursionError:
+                        raise _too_deep(where) from None
                     # An element that reaches the end of the window may go on in the next chunk.
                     if (end is not None and end < len(window.text)) or not window.more():
                         break
@@ -222,7 +272,7 @@ def _json_list_streamed(path: str) -> list[tuple[str, dict[str, Any]]]:
                 window.pos = end
                 if not isinstance(value, dict) and not_object is None:
                     not_object = (where, value)
-                records.append((where, value))
+                yield where, value
                 delimiter = window.next_char()
                 window.pos += 1
                 if delimiter == "]":
@@ -233,17 +283,18 @@ def _json_list_streamed(path: str) -> list[tuple[str, dict[str, Any]]]:
             raise _LeaveToWholeText
     if not_object is not None:
         _object(*not_object)
-    return records
 
 
 def _json_records_whole(path: str) -> list[tuple[str, dict[str, Any]]]:
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding=_TEXT_ENCODING) as fh:
         text = fh.read()
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})",
+        raise DataError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({_json_problem(exc, with_column=False)})",
                         "A .json data file must be one JSON list of objects; use .jsonl for one object per line.") from None
+    except RecursionError:
+        raise _too_deep(path) from None
     if not isinstance(data, list):
         raise DataError(f"{path}:1: expected a JSON list of objects, got {type(data).__name__}",
                         "Write the rows as [{...}, {...}], or use .jsonl with one object per line.")
@@ -264,9 +315,8 @@ def _json_records_whole(path: str) -> list[tuple[str, dict[str, Any]]]:
     return records
 
 
-def _csv_records(path: str) -> list[tuple[str, dict[str, Any]]]:
-    records = []
-    with open(path, encoding="utf-8", newline="") as fh:
+def _csv_records(path: str) -> Iterator[Record]:
+    with open(path, encoding=_TEXT_ENCODING, newline="") as fh:
         reader = csv.DictReader(fh)
         start = 2
         try:
@@ -275,15 +325,14 @@ def _csv_records(path: str) -> list[tuple[str, dict[str, Any]]]:
                 if None in record:
                     raise DataError(f"{where}: more fields than the header has columns",
                                     "Quote fields that contain commas, or add the missing column names to the header.")
-                records.append((where, {k: v for k, v in record.items() if v is not None}))
+                yield where, {k: v for k, v in record.items() if v is not None}
                 start = reader.line_num + 1
         except csv.Error as exc:
             raise DataError(f"{path}:{reader.reader.line_num}: not valid CSV ({exc})",
                             "Check the quotes of this row: a quote that is never closed makes the rest of the file one field.") from None
-    return records
 
 
-def _parquet_records(path: str) -> list[tuple[str, dict[str, Any]]]:
+def _parquet_records(path: str) -> Iterator[Record]:
     import pyarrow
     import pyarrow.parquet as pq
 
@@ -291,10 +340,10 @@ def _parquet_records(path: str) -> list[tuple[str, dict[str, Any]]]:
         table = pq.read_table(path)
     except (pyarrow.ArrowInvalid, OSError) as exc:
         raise DataError(f"{path}: not a readable Parquet file ({exc})", "Write the file again with a Parquet writer.") from None
-    return [(f"{path}: row {i}", record) for i, record in enumerate(table.to_pylist(), start=1)]
+    return _table_records(path, table)
 
 
-def _arrow_records(path: str) -> list[tuple[str, dict[str, Any]]]:
+def _arrow_records(path: str) -> Iterator[Record]:
     """An Arrow IPC file, or an Arrow IPC stream as `datasets` writes them (`data-00000-of-00001.arrow`)."""
     import pyarrow
     import pyarrow.ipc as ipc
@@ -309,4 +358,13 @@ def _arrow_records(path: str) -> list[tuple[str, dict[str, Any]]]:
     except (pyarrow.ArrowInvalid, OSError) as exc:
         raise DataError(f"{path}: not a readable Arrow file ({exc})",
                         "Write it again with pyarrow (IPC file or stream), or `datasets`' save_to_disk.") from None
-    return [(f"{path}: row {i}", record) for i, record in enumerate(table.to_pylist(), start=1)]
+    return _table_records(path, table)
+
+
+def _table_records(path: str, table: Any) -> Iterator[Record]:
+    """A pyarrow table's rows as Python dicts, one record batch at a time (never the whole table as objects)."""
+    index = 0
+    for batch in table.to_batches():
+        for record in batch.to_pylist():
+            index += 1
+            yield f"{path}: row {index}", record

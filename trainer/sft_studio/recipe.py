@@ -16,12 +16,12 @@ import torch
 
 from . import checkpoint as ckpt
 from . import fsdp
-from . import hub
+from . import hub, run_lock
 from .batching import Batch, collate, epoch_microbatches
 from .best_model import BestTracker, MissingMetric
 from .config import MODEL_COMMIT, RunConfig
 from .control import Control
-from .distributed import World, init_world
+from .distributed import World, init_world, launcher_identity
 from .data import DataError, Prompt, conversation_tokenizer, load_prompts, load_splits
 from .evaluate import evaluate_split
 from .flops import FlopMeter
@@ -85,9 +85,13 @@ class SFTRecipe:
         self.world: World = init_world(self.device)
         main = self.world.is_main
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        launcher = launcher_identity()
+        if main:
+            # Before the first write: another trainer's folder is refused, not interleaved with this run.
+            run_lock.acquire(self.run_dir, launcher=launcher)
         self.events = EventWriter(self.run_dir / "events.jsonl", enabled=main)
-        self.status = StatusFile(self.run_dir / "status.json", enabled=main, run_name=cfg.run_name,
-                                 config_path=str(self.config_path))
+        self.status = StatusFile(self.run_dir / "status.json", enabled=main, launcher=launcher,
+                                 run_name=cfg.run_name, config_path=str(self.config_path))
         # A Hub model was fetched by `train` before it started (or relaunched) this process; here it is only
         # looked up, or fetched when the recipe runs on its own (one process, no launcher).
         self.model_source = self.model_source or hub.resolve(
@@ -140,6 +144,7 @@ class SFTRecipe:
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
         # Only the training forward is compiled; evaluation and generation use the plain module.
         self.forward = torch.compile(self.model) if cfg.torch_compile else self.model
+        self.model.register_forward_pre_hook(self._beat_on_forward)
         self.precision = Precision(cfg, self.device)
         self.optimizer = build_optimizer(self.model, cfg, self.device)
         batches_per_epoch = math.ceil(len(self.train_set) / self.global_microbatch_size)
@@ -187,7 +192,7 @@ class SFTRecipe:
             flops.add_step(self.train_set[i] for mb in plan.microbatches for i in mb)
             self.step += 1
             epoch = plan.epoch + (plan.index_in_epoch + 1) / self.steps_per_epoch
-            self.status.update(step=self.step)
+            self.status.beat(step=self.step)
             if self.step % cfg.logging_steps == 0 or self.step == self.total_steps:
                 now = time.time()
                 rate = (self.tokens_seen - last_log_tokens) / max(1e-9, now - last_log_time)
@@ -377,6 +382,7 @@ class SFTRecipe:
 
     # ------------------------------------------------------------------ save
     def save_checkpoint(self, final: bool = False) -> Path | None:
+        self.status.beat()
         weights = optimizer = None
         if self.fsdp:
             # Every rank takes part in gathering the full weights and optimizer state; rank 0 writes them.
@@ -463,11 +469,20 @@ class SFTRecipe:
         self.events.emit("run_finished", step=self.step, status=status, **fields)
         self.status.close(status)
         self.events.close()
+        if self.world.is_main:
+            run_lock.release(self.run_dir)
         if getattr(self, "sink", None) is not None:
             self.sink.close()
         # A clean finish waits for every rank before leaving the process group (gloo may abort a rank
         # that tears down while another still has collectives in flight); after a failure it does not.
         self.world.close(barrier=wait_for_ranks)
+
+    def _beat_on_forward(self, *_: object) -> None:
+        """Evaluations and generations run the model outside the step loop; each of their forward passes is
+        progress too, so a long evaluation is not taken for a hung run. Compiled training steps beat once per step
+        instead (a traced hook would split the graph)."""
+        if not torch.compiler.is_compiling():
+            self.status.beat()
 
     def _pinned_commit(self) -> str | None:
         """The Hub commit this run must load: the one it recorded (resume), or the one its launcher fetched."""
@@ -502,6 +517,10 @@ def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool 
         code = 0
     except DataError as exc:
         _report(recipe, "data", str(exc), exc.hint)
+        code = 2
+    except run_lock.RunFolderLocked as exc:
+        # Raised before this process wrote anything, so nothing goes into the folder the other trainer writes.
+        _report(recipe, "config", str(exc), "Stop the other run first, or resume or start this one in another folder.")
         code = 2
     except NothingToResume as exc:
         _report(recipe, "config", str(exc), "Start a new run instead; this one has no checkpoint to continue from.")

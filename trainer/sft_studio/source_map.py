@@ -72,8 +72,8 @@ class _TooComplex(yaml.MarkedYAMLError):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads `1e-4` as a float (YAML 1.1 wants `1.0e-4`, users write `1e-4`), keeps where each
-    alias is used, and refuses nesting deeper than MAX_DEPTH before the composer's recursion could overflow."""
+    """SafeLoader that resolves plain scalars by the YAML 1.2 core schema (below), keeps where each alias is used,
+    and refuses nesting deeper than MAX_DEPTH before the composer's recursion could overflow."""
 
     _depth = 0
 
@@ -90,11 +90,22 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+# The editor reads configs with the YAML 1.2 core schema (src/config/parseConfig.ts), so the trainer does too and
+# both agree on every value: only true/false are booleans (`packing: yes` is the string "yes"), `1e-4` is a float,
+# `010` is ten, and there are no timestamps (`run_name: 2024-01-01` is a string) or sexagesimal numbers.
+_TAG = "tag:yaml.org,2002:"
+_CORE = {
+    f"{_TAG}null": re.compile(r"^(?:~|null|Null|NULL|)$"),
+    f"{_TAG}bool": re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    f"{_TAG}int": re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    f"{_TAG}float": re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+}
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _first in ((f"{_TAG}null", ["~", "n", "N", ""]), (f"{_TAG}bool", list("tTfF")),
+                     (f"{_TAG}int", list("-+0123456789")), (f"{_TAG}float", list("-+0123456789."))):
+    _Loader.add_implicit_resolver(_tag, _CORE[_tag], _first)
+_COLLECTION_TAGS = (f"{_TAG}map", f"{_TAG}seq")
 
 
 def _pos(mark: yaml.Mark) -> Position:
@@ -135,12 +146,14 @@ def _construct(node: yaml.Node, here: tuple, smap: SourceMap, used: _Expansion |
         raise SourceError(used.path, _pos((alias or node).start_mark), f"nested more than {MAX_DEPTH} levels deep")
     smap.values[here] = _pos(node.start_mark)
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+        if node.tag not in _COLLECTION_TAGS:
+            raise _unsupported_tag(used.path, node)
         used.open.add(id(node))
         try:
             return _collection(node, here, smap, used, alias, depth + 1)
         finally:
             used.open.discard(id(node))
-    return _scalar(node)
+    return _scalar(node, used.path)
 
 
 def _collection(node: yaml.CollectionNode, here: tuple, smap: SourceMap, used: _Expansion, alias: _Alias | None,
@@ -151,7 +164,11 @@ def _collection(node: yaml.CollectionNode, here: tuple, smap: SourceMap, used: _
             while isinstance(key_node, _Alias):
                 used.aliases += 1
                 key_node = key_node.value
-            key = str(_scalar(key_node)) if isinstance(key_node, yaml.ScalarNode) else str(key_node.start_mark)
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise SourceError(smap.path, _pos(key_node.start_mark),
+                                  "a key must be a plain name such as `learning_rate`, not a list or mapping")
+            _scalar(key_node, smap.path)  # refuses the tags a value may not have either
+            key = key_node.value  # as written: `true:` is the key "true", as the editor reads it
             if key in out:
                 raise SourceError(smap.path, _pos(key_node.start_mark), f"duplicate key `{key}`: keep only one of them")
             smap.keys[here + (key,)] = _pos(key_node.start_mark)
@@ -160,9 +177,31 @@ def _collection(node: yaml.CollectionNode, here: tuple, smap: SourceMap, used: _
     return [_construct(item, here + (i,), smap, used, alias, depth) for i, item in enumerate(node.value)]
 
 
-def _scalar(node: yaml.ScalarNode) -> Any:
-    # The composer already resolved the tag (int, float, bool, null, str); construct the Python value for it.
-    return _Loader("").construct_object(node)
+def _scalar(node: yaml.ScalarNode, path: str) -> Any:
+    """The value of a scalar whose tag the composer resolved (or the file wrote, as in `!!str 12`)."""
+    text, tag = node.value, node.tag
+    if tag == f"{_TAG}str":
+        return text
+    pattern = _CORE.get(tag)
+    if pattern is None:
+        raise _unsupported_tag(path, node)
+    if not pattern.match(text):
+        raise SourceError(path, _pos(node.start_mark), f"`{text}` is not a valid `!!{tag[len(_TAG):]}` value")
+    if tag.endswith("null"):
+        return None
+    if tag.endswith("bool"):
+        return text.lower() == "true"
+    if tag.endswith("int"):
+        return int(text[2:], 8) if text.startswith("0o") else int(text[2:], 16) if text.startswith("0x") else int(text)
+    lower = text.lower()
+    return float(lower.replace(".inf", "inf").replace(".nan", "nan"))
+
+
+def _unsupported_tag(path: str, node: yaml.Node) -> SourceError:
+    """A value such as `!!binary ...`, `!!timestamp ...` or `!!python/object ...`: not something a config holds."""
+    shown = f"!!{node.tag[len(_TAG):]}" if node.tag.startswith(_TAG) else node.tag
+    return SourceError(path, _pos(node.start_mark), f"`{shown}` values are not supported in a run config; write a "
+                                                    "plain string, number, true/false, list or mapping")
 
 
 def decode_utf8(path: str, raw: bytes) -> str:
@@ -177,27 +216,50 @@ def decode_utf8(path: str, raw: bytes) -> str:
 
 
 def load_with_positions(path: str, text: str) -> tuple[Any, SourceMap]:
-    """Parse `text` (YAML or JSON) and return the data plus a map of source positions."""
+    """Parse `text` (YAML or JSON) and return the data (None when the text holds no value at all, only comments or
+    nothing) plus a map of source positions."""
     smap = SourceMap(path)
+    if re.match(r"\ufeff?\s*[\[{]", text):
+        # A JSON config indented with tabs: YAML does not allow tabs as indentation, JSON does. One space for each
+        # leading tab keeps every line and column (the editor does the same: src/config/parseConfig.ts).
+        text = re.sub(r"^\t+", lambda tabs: " " * len(tabs.group()), text, flags=re.MULTILINE)
     try:
         node = yaml.compose(text, Loader=_Loader)
     except _TooComplex as exc:
         raise SourceError(path, _pos(exc.problem_mark), str(exc.problem)) from None
+    except yaml.reader.ReaderError as exc:
+        # Raised before any parsing, with a character offset instead of a mark.
+        line_start = text.rfind("\n", 0, exc.position) + 1
+        raise SourceError(path, Position(text.count("\n", 0, exc.position) + 1, exc.position - line_start + 1),
+                          f"control character U+{exc.character:04X} is not allowed in YAML; remove it") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         position = _pos(mark) if mark else Position(1, 1)
+        if exc.context == "expected a single document in the stream":
+            raise SourceError(path, position, "a run config is one YAML document: remove this `---` line and what "
+                                              "follows it, or move that part to a config of its own") from None
         problem = exc.problem or str(exc)
+        if exc.context in ("while parsing a flow sequence", "while parsing a flow mapping") and exc.context_mark:
+            # Reported where the parser gave up, often lines later; the bracket left open is where to look.
+            opened = _pos(exc.context_mark)
+            problem += f" (inside the `{'[' if 'sequence' in exc.context else '{'}` at {opened.line}:{opened.column})"
         raise SourceError(path, position, f"not valid YAML: {problem}; check indentation, colons and quotes") from None
     if node is None:
-        return {}, smap
+        return None, smap
     return _construct(node, (), smap), smap
+
+
+# On a command line `--set packing=no` reads as a switch, as YAML 1.1 had it; in files only true/false do.
+_SWITCH_WORDS = {"yes": True, "on": True, "no": False, "off": False}
 
 
 def parse_scalar(text: str) -> Any:
     """Parse a `--set` value as a YAML scalar or flow collection (`false`, `1e-4`, `[q_proj, v_proj]`), with the
-    same rules and limits as a config file; text that is not YAML stays text."""
+    same rules and limits as a config file (plus yes/no/on/off as true/false); text that is not YAML stays text."""
     if not text.strip():
         return ""
+    if text.strip().lower() in _SWITCH_WORDS:
+        return _SWITCH_WORDS[text.strip().lower()]
     try:
         node = yaml.compose(text, Loader=_Loader)
         return None if node is None else _construct(node, (), SourceMap("--set"))

@@ -9,10 +9,22 @@ Errors carry X-Error-Code (RepoNotFound, RevisionNotFound, EntryNotFound, GatedR
 A gated repo answers its file URLs with 403 GatedRepo unless `Authorization: Bearer <token>` is the one given.
 Every Authorization header received is recorded; `slow_files` serialises file bodies with a pause each, so
 a download takes long enough for its progress to be seen.
+
+And enough for `HfApi.create_repo` + `upload_folder` (`tokens` maps a token to its user; a user writes only
+under its own name):
+  POST /api/repos/create                       {name, organization, visibility}: 401 without a known token,
+                                               403 in another's namespace, 409 when it exists
+  POST /api/models/{repo}/preupload/{rev}      every file "regular": its bytes travel base64 in the commit (the
+                                               Hub sends large and binary files through Xet storage instead,
+                                               which this stand-in does not speak)
+  POST /api/models/{repo}/commit/{rev}         the NDJSON commit: `file` and `deletedFile` lines
+  POST /api/validate-yaml                      a README's front matter: 400 unless it is a YAML mapping
+A private repo is invisible (404) to everyone but its owner, as on the Hub.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import threading
@@ -32,6 +44,9 @@ class Repo:
     branches: tuple[str, ...] = ("main",)
     gated_token: str | None = None
     """When set, the repo is gated: its files need `Authorization: Bearer <gated_token>`."""
+    private: bool = False
+    commits: list[str] = field(default_factory=list)
+    """The summary line of every commit pushed to it."""
 
     def sibling(self, name: str) -> dict:
         data = self.files[name]
@@ -66,6 +81,8 @@ class HubState:
     authorizations: list[str | None] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     slow_files: float = 0.0
+    tokens: dict[str, str] = field(default_factory=dict)
+    """Token -> user name, for the write endpoints."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -82,6 +99,81 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve(body=True)
 
+    def do_POST(self) -> None:
+        st = self.state
+        st.authorizations.append(self.headers.get("Authorization"))
+        path = unquote(urlparse(self.path).path)
+        st.requests.append(f"POST {path}")
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        parts = path.strip("/").split("/")
+        if parts == ["api", "validate-yaml"]:
+            return self._validate_yaml(json.loads(body)["content"])
+        user = st.tokens.get((self.headers.get("Authorization") or "").removeprefix("Bearer "))
+        if user is None:
+            return self._error(401, "Unauthorized", "Invalid credentials in Authorization header")
+        if parts == ["api", "repos", "create"]:
+            return self._create(json.loads(body), user)
+        if parts[:2] == ["api", "models"] and len(parts) >= 6 and parts[4] in ("preupload", "commit"):
+            repo_id = parts[2] + "/" + parts[3]
+            repo = st.repos.get(repo_id)
+            if repo is None or (repo.private and parts[2] != user):
+                return self._error(404, "RepoNotFound", "Repository not found")
+            if parts[2] != user:
+                return self._error(403, "Forbidden", f"You don't have the rights to write to {repo_id}")
+            if parts[4] == "preupload":
+                files = json.loads(body)["files"]
+                return self._json({"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+                                             for f in files], "commitOid": repo.commit})
+            return self._commit(repo_id, repo, body)
+        self._error(404, "EntryNotFound")
+
+    def _validate_yaml(self, content: str) -> None:
+        """A README's front matter must be a YAML mapping; the Hub answers 400 with the errors otherwise."""
+        import yaml
+
+        head = content.split("---")[1] if content.startswith("---") else ""
+        try:
+            valid = isinstance(yaml.safe_load(head), dict)
+        except yaml.YAMLError:
+            valid = False
+        if valid:
+            return self._json({"errors": [], "warnings": []})
+        self.state.requests.append("invalid YAML front matter")
+        data = json.dumps({"errors": [{"message": "the front matter is not a YAML mapping"}]}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _create(self, request: dict, user: str) -> None:
+        owner, name = request.get("organization") or user, request["name"]
+        repo_id = f"{owner}/{name}"
+        if owner != user:
+            return self._error(403, "Forbidden", f"You don't have the rights to create a model under the namespace "
+                                                 f"\"{owner}\"")
+        if repo_id in self.state.repos:
+            return self._error(409, "Conflict", "You already created this model repo")
+        private = request.get("visibility", "private" if request.get("private") else "public") == "private"
+        self.state.repos[repo_id] = Repo({}, git_blob_id(repo_id.encode()), private=private)
+        self._json({"url": f"http://{self.headers['Host']}/{repo_id}", "name": repo_id})
+
+    def _commit(self, repo_id: str, repo: Repo, body: bytes) -> None:
+        for line in body.decode().splitlines():
+            item = json.loads(line)
+            value = item["value"]
+            if item["key"] == "header":
+                repo.commits.append(value["summary"])
+            elif item["key"] == "file":
+                repo.files[value["path"]] = base64.b64decode(value["content"])
+            elif item["key"] == "deletedFile":
+                repo.files.pop(value["path"], None)
+            else:
+                return self._error(400, "BadRequest", f"this stand-in does not take `{item['key']}` lines")
+        repo.commit = hashlib.sha1(repo.commit.encode() + body).hexdigest()
+        self._json({"commitUrl": f"http://{self.headers['Host']}/{repo_id}/commit/{repo.commit}",
+                    "commitOid": repo.commit})
+
     def _serve(self, body: bool) -> None:
         st = self.state
         st.authorizations.append(self.headers.get("Authorization"))
@@ -96,7 +188,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _repo(self, repo_id: str, revision: str) -> Repo | None:
         repo = self.state.repos.get(repo_id)
-        if repo is None:
+        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+        if repo is None or (repo.private and self.state.tokens.get(token) != repo_id.split("/")[0]):
             self._error(404, "RepoNotFound", "Repository not found")
             return None
         if revision not in repo.branches and revision != repo.commit:
@@ -111,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if rest[:1] == ["tree"]:
             return self._json([repo.tree_entry(name) for name in repo.files])
-        self._json({"id": repo_id, "modelId": repo_id, "sha": repo.commit, "private": False,
+        self._json({"id": repo_id, "modelId": repo_id, "sha": repo.commit, "private": repo.private,
                     "gated": "manual" if repo.gated_token else False,
                     "siblings": [repo.sibling(name) for name in repo.files]})
 

@@ -35,12 +35,15 @@ export interface ChartOptions {
   format: (value: number) => string;
   formatX: (value: number) => string;
   build: () => ChartContent;
+  /** The visible x range changed by the user (zoom, pan, reset); xRange() says what is shown now. */
+  onView?: () => void;
 }
 
 /**
- * A uPlot chart that redraws at most once per animation frame (with a timer fallback, since hidden
- * pages get no frames). Zoom: drag across, or Ctrl+wheel; pan: Shift+drag or ←/→ when focused;
- * reset: double-click, 0 or Escape. The legend reads out every series at the cursor.
+ * A uPlot chart that redraws at most once per animation frame, however many updates arrive in it
+ * (a hidden page gets no frames and needs no drawing; it draws when shown). Zoom: drag across, or
+ * Ctrl+wheel; pan: Shift+drag or ←/→ when focused; reset: double-click, 0 or Escape. The legend
+ * reads out every series at the cursor.
  */
 export class MetricChart {
   readonly element: HTMLElement;
@@ -70,8 +73,19 @@ export class MetricChart {
   update(): void {
     if (this.pending) return;
     this.pending = true;
-    requestAnimationFrame(() => this.flush());
-    setTimeout(() => this.flush(), 250);
+    requestAnimationFrame(() => {
+      if (this.pending) this.flush();
+    });
+  }
+
+  get isZoomed(): boolean {
+    return this.zoomed;
+  }
+
+  /** The x range in view, while zoomed. */
+  xRange(): { min: number; max: number } | undefined {
+    const { min, max } = this.plot?.scales.x ?? {};
+    return this.zoomed && min !== undefined && max !== undefined && min !== null && max !== null ? { min, max } : undefined;
   }
 
   /** Redraws now (theme change, axis change, tests and benchmarks); returns the milliseconds it took. */
@@ -87,6 +101,9 @@ export class MetricChart {
       this.plot.setData(content.data as unknown as uPlot.AlignedData, !this.zoomed);
     }
     this.body.setAttribute('data-points', String(content.points));
+    // The newest x drawn, for tests and the editor-scale benchmark (rows held differ from steps once sampled).
+    const x = content.data[0];
+    this.body.setAttribute('data-x-max', x.length > 0 ? String(x[x.length - 1]) : '');
     this.element.hidden = content.series.length === 0;
     return performance.now() - started;
   }
@@ -128,12 +145,20 @@ export class MetricChart {
         cursor: { drag: { x: true, y: false }, sync: { key: CURSOR_SYNC } },
         hooks: {
           setSelect: [() => (this.zoomed = true)],
+          setScale: [
+            (_u, key) => {
+              if (key === 'x' && this.zoomed) this.options.onView?.();
+            },
+          ],
         },
       },
       content.data as unknown as uPlot.AlignedData,
       this.body,
     );
-    this.plot.over.addEventListener('dblclick', () => (this.zoomed = false));
+    this.plot.over.addEventListener('dblclick', () => {
+      this.zoomed = false;
+      this.options.onView?.();
+    });
     this.enablePanAndWheel(this.plot);
   }
 
@@ -193,6 +218,7 @@ export class MetricChart {
 
   private resetZoom(): void {
     this.zoomed = false;
+    this.options.onView?.();
     this.flush();
     const x = this.plot?.data[0];
     if (this.plot && x && x.length > 0) this.plot.setScale('x', { min: x[0] as number, max: x[x.length - 1] as number });

@@ -1,19 +1,21 @@
-// A run's metrics as columns, ready for uPlot. Train and eval events each fill one table keyed by
-// step; appends are O(1), and a step that is not after the last one (a resumed run re-logging the
-// steps after its checkpoint) cuts the table back to that step first, so lines never run backwards
-// and a million points stay cheap to update.
+// A run's metrics as columns, ready for uPlot. Train rows come from the host as TrainRows (a min/max
+// sample of the run, then live deltas, then detail where a chart is zoomed); eval events fill a table
+// keyed by step. A live run's train table is compacted back to a sample when it grows, so a
+// dashboard left open on a long run draws a few thousand points per chart, never hundreds of
+// thousands, while every spike stays visible (src/protocol/downsample.ts).
+import { TRAIN_FIELDS, type TrainRows, type XAxis } from '../../src/protocol/dashboard';
+import { minMaxRows } from '../../src/protocol/downsample';
 import type { RunEvent } from '../../src/protocol/events';
-import type { XAxis } from '../../src/protocol/dashboard';
 
-export const TRAIN_FIELDS = ['loss', 'grad_norm', 'learning_rate', 'tokens_per_s', 'flops_per_s', 'mfu', 'mem_bytes'] as const;
 export const EVAL_FIELDS = ['loss', 'token_accuracy', 'accuracy', 'f1', 'exact_match'] as const;
-export type TrainField = (typeof TRAIN_FIELDS)[number];
 export type EvalField = (typeof EVAL_FIELDS)[number];
 
 export type Column = (number | null)[];
 
 /** Rows sorted by step; `step`, `epoch` and `time` are the three possible x axes. */
 export class MetricTable<F extends string> {
+  /** Each row's index in the host's table (train), or its order of arrival (eval). */
+  readonly row: number[] = [];
   readonly step: number[] = [];
   readonly epoch: Column = [];
   /** Seconds since the run started. */
@@ -30,19 +32,52 @@ export class MetricTable<F extends string> {
     return this.step.length;
   }
 
-  /** Appends a row; returns the first row index that changed. */
+  /** Appends a row, first dropping rows at or after its step (a resumed run logs them again); returns the first row index that changed. */
   put(step: number, epoch: number | null, time: number, row: Partial<Record<F, number>>): number {
     const at = this.truncateFrom(step);
+    this.row.push(this.length === 0 ? 0 : this.row[this.length - 1] + 1);
     this.step.push(step);
     this.epoch.push(epoch);
     this.time.push(time);
     for (const f of this.fields) {
       const v = row[f];
-      const value = typeof v === 'number' && Number.isFinite(v) ? v : null;
-      if (value !== null) this.present.add(f);
-      this.values[f].push(value);
+      this.pushValue(f, typeof v === 'number' && Number.isFinite(v) ? v : null);
     }
     return at;
+  }
+
+  /** A delta: drops the rows from `rows.row[0]` on (the host replaced them) and appends `rows`; returns the first index that changed. */
+  replaceFrom(rows: TrainRows, startTime: number): number {
+    if (rows.row.length === 0) return this.length;
+    const at = this.indexOfRow(rows.row[0]);
+    this.truncate(at);
+    this.append(rows, startTime, 0, rows.row.length);
+    return at;
+  }
+
+  /** Detail for a zoomed chart: adds the rows not held yet, in row order; returns the first index that changed. */
+  merge(rows: TrainRows, startTime: number): number {
+    const incoming = rows.row.map((id, i) => ({ id, i })).filter(({ id }) => !this.holds(id));
+    if (incoming.length === 0) return this.length;
+    const first = this.indexOfRow(incoming[0].id);
+    // Rebuild the tail from the first insertion: one linear merge of the held rows and the new ones.
+    const tail = this.splice(first);
+    let t = 0;
+    for (const { id, i } of incoming) {
+      while (t < tail.row.length && tail.row[t] < id) this.appendHeld(tail, t++);
+      this.append(rows, startTime, i, i + 1);
+    }
+    while (t < tail.row.length) this.appendHeld(tail, t++);
+    return first;
+  }
+
+  /** Keeps only the rows at these indices (ascending): the compaction of a long table. */
+  keep(indices: readonly number[]): void {
+    const columns: unknown[][] = [this.row, this.step, this.epoch, this.time, ...this.fields.map((f) => this.values[f])];
+    for (const column of columns) {
+      indices.forEach((from, to) => (column[to] = column[from]));
+      column.length = indices.length;
+    }
   }
 
   x(axis: XAxis): Column {
@@ -53,27 +88,72 @@ export class MetricTable<F extends string> {
     return this.present.has(field);
   }
 
+  presentFields(): F[] {
+    return this.fields.filter((f) => this.present.has(f));
+  }
+
   clear(): void {
     this.truncate(0);
     this.present.clear();
+  }
+
+  private append(rows: TrainRows, startTime: number, from: number, to: number): void {
+    const values = rows.values as Partial<Record<string, Column>>;
+    for (let i = from; i < to; i++) {
+      this.row.push(rows.row[i]);
+      this.step.push(rows.step[i]);
+      this.epoch.push(rows.epoch[i]);
+      this.time.push(rows.time[i] - startTime);
+      for (const f of this.fields) this.pushValue(f, values[f]?.[i] ?? null);
+    }
+  }
+
+  private appendHeld(tail: ReturnType<MetricTable<F>['splice']>, t: number): void {
+    this.row.push(tail.row[t]);
+    this.step.push(tail.step[t]);
+    this.epoch.push(tail.epoch[t]);
+    this.time.push(tail.time[t]);
+    for (const f of this.fields) this.values[f].push(tail.values[f][t]);
+  }
+
+  /** Removes the rows from `at` on and returns them. */
+  private splice(at: number) {
+    const cut = <T>(column: T[]) => column.splice(at);
+    return {
+      row: cut(this.row),
+      step: cut(this.step),
+      epoch: cut(this.epoch),
+      time: cut(this.time),
+      values: Object.fromEntries(this.fields.map((f) => [f, cut(this.values[f])])) as Record<F, Column>,
+    };
+  }
+
+  private pushValue(field: F, value: number | null): void {
+    if (value !== null) this.present.add(field);
+    this.values[field].push(value);
+  }
+
+  /** The first index whose row id is at or after `id`. */
+  private indexOfRow(id: number): number {
+    return lowerBound(this.row, id);
+  }
+
+  private holds(id: number): boolean {
+    const at = lowerBound(this.row, id);
+    return at < this.row.length && this.row[at] === id;
   }
 
   /** Drops rows at or after `step`; returns the new length. */
   private truncateFrom(step: number): number {
     const n = this.step.length;
     if (n === 0 || this.step[n - 1] < step) return n;
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.step[mid] < step) lo = mid + 1;
-      else hi = mid;
-    }
-    this.truncate(lo);
-    return lo;
+    const at = lowerBound(this.step, step);
+    this.truncate(at);
+    return at;
   }
 
   private truncate(length: number): void {
+    this.row.length = length;
     this.step.length = length;
     this.epoch.length = length;
     this.time.length = length;
@@ -81,11 +161,27 @@ export class MetricTable<F extends string> {
   }
 }
 
-/** Debiased exponential moving average (as TensorBoard smooths): no pull towards 0 at the start. */
-export function emaInto(values: Column, weight: number, out: Column, from = 0): void {
+function lowerBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Debiased exponential moving average (as TensorBoard smooths): no pull towards 0 at the start.
+ * With `rows` (each value's row in the full table), a value that stands for a gap of k rows left out
+ * of a sample weighs as k steps would: the line matches the full-resolution one closely.
+ */
+export function emaInto(values: Column, weight: number, out: Column, from = 0, rows?: readonly number[]): void {
   out.length = values.length;
   let last = 0;
-  let count = 0;
+  let steps = 0;
+  let previousRow: number | undefined;
   // The running state is rebuilt from the start (a cheap pass); only rows from `from` on are written.
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -93,9 +189,12 @@ export function emaInto(values: Column, weight: number, out: Column, from = 0): 
       if (i >= from) out[i] = null;
       continue;
     }
-    last = last * weight + (1 - weight) * v;
-    count++;
-    if (i >= from) out[i] = weight === 0 ? v : last / (1 - weight ** count);
+    const gap = rows && previousRow !== undefined ? Math.max(1, rows[i] - previousRow) : 1;
+    if (rows) previousRow = rows[i];
+    const w = gap === 1 ? weight : weight ** gap;
+    last = last * w + (1 - w) * v;
+    steps += gap;
+    if (i >= from) out[i] = weight === 0 ? v : last / (1 - weight ** steps);
   }
 }
 
@@ -110,20 +209,23 @@ export interface RunFacts {
   config?: Record<string, unknown>;
 }
 
+/** Rows a live table may gain before it is compacted again (about 20 s of a run logging 200 steps/s). */
+const COMPACT_GROWTH = 4000;
+
 export class RunMetrics {
   readonly train = new MetricTable(TRAIN_FIELDS);
   readonly evaluation = new MetricTable(EVAL_FIELDS);
   readonly smoothed: Column = [];
   facts: RunFacts = {};
   private smoothing: number;
+  private compactAt = COMPACT_GROWTH;
 
   constructor(smoothing = 0.6) {
     this.smoothing = smoothing;
   }
 
-  /** Adds events; returns whether anything drawable changed. */
+  /** Adds events other than train steps (a run's start, its evaluations); returns whether anything drawable changed. */
   add(events: readonly RunEvent[]): boolean {
-    let firstTrainChange = Number.POSITIVE_INFINITY;
     let changed = false;
     for (const event of events) {
       if (event.type === 'run_started') {
@@ -138,27 +240,49 @@ export class RunMetrics {
           config: event.config as Record<string, unknown>,
         };
         changed = true;
-        continue;
-      }
-      if (event.step === undefined) continue;
-      this.facts.startTime ??= event.time;
-      const time = event.time - this.facts.startTime;
-      if (event.type === 'train') {
-        const at = this.train.put(event.step, event.epoch, time, event);
-        firstTrainChange = Math.min(firstTrainChange, at);
-        changed = true;
-      } else if (event.type === 'eval') {
-        this.evaluation.put(event.step, event.epoch ?? this.epochOf(event.step), time, event);
+      } else if (event.type === 'eval' && event.step !== undefined) {
+        this.facts.startTime ??= event.time;
+        this.evaluation.put(event.step, event.epoch ?? this.epochOf(event.step), event.time - this.facts.startTime, event);
         changed = true;
       }
     }
-    if (Number.isFinite(firstTrainChange)) emaInto(this.train.values.loss, this.smoothing, this.smoothed, firstTrainChange);
     return changed;
+  }
+
+  /** New train rows from the host (replacing its rows from the first one on); returns whether any arrived. */
+  addRows(rows: TrainRows): boolean {
+    if (rows.row.length === 0) return false;
+    this.facts.startTime ??= rows.time[0];
+    this.smooth(this.train.replaceFrom(rows, this.facts.startTime));
+    return true;
+  }
+
+  /** Full-resolution rows of a zoomed range; returns whether any were new. */
+  addDetail(rows: TrainRows): boolean {
+    if (rows.row.length === 0) return false;
+    this.facts.startTime ??= rows.time[0];
+    const at = this.train.merge(rows, this.facts.startTime);
+    if (at >= this.train.length) return false;
+    this.smooth(at);
+    return true;
+  }
+
+  /**
+   * Once the table has grown by COMPACT_GROWTH rows since the last time, keeps only a min/max sample
+   * of it (`buckets` per run); returns whether it did.
+   */
+  compactIfLong(buckets: number): boolean {
+    if (this.train.length < this.compactAt) return false;
+    const t = this.train;
+    t.keep(minMaxRows(t.step, t.presentFields().map((f) => t.values[f]), buckets));
+    this.compactAt = t.length + COMPACT_GROWTH;
+    this.smooth(0);
+    return true;
   }
 
   setSmoothing(weight: number): void {
     this.smoothing = weight;
-    emaInto(this.train.values.loss, weight, this.smoothed);
+    this.smooth(0);
   }
 
   clear(): void {
@@ -166,6 +290,10 @@ export class RunMetrics {
     this.evaluation.clear();
     this.smoothed.length = 0;
     this.facts = {};
+  }
+
+  private smooth(from: number): void {
+    emaInto(this.train.values.loss, this.smoothing, this.smoothed, from, this.train.row);
   }
 
   private epochOf(step: number): number | null {

@@ -1,13 +1,17 @@
 // Dashboard app: says `ready`, draws the full state the host replies with, then applies deltas.
+// Messages only change data and mark what needs drawing; one animation frame draws it (the header,
+// the compare controls when their inputs changed, the charts), however many messages came in it.
 import {
   HostMessageType,
   isHostToWebview,
+  MAX_DETAIL_BUCKETS,
   X_AXES,
   type ControlAction,
   type DashboardRequests,
   type DashboardWebviewState,
   type HostToWebview,
   type RunData,
+  type RunDelta,
   type XAxis,
 } from '../../src/protocol/dashboard';
 import { formatDownload, formatDuration, formatLoss, formatStep } from '../../src/protocol/format';
@@ -34,6 +38,15 @@ let smoothing = saved.smoothing ?? 0.6;
 let primary: Tracked | undefined;
 let compared: Tracked[] = [];
 let available: RunSummary[] = [];
+/** What the next frame draws. */
+const dirty = { header: false, compare: false, charts: false };
+let frameRequested = false;
+/** What the compare controls were last built from: rebuilt only when this changes. */
+let compareKey = '';
+/** A compacted table keeps about two rows per bucket and metric: the width of a wide chart. */
+const COMPACT_BUCKETS = 1000;
+/** Wait this long after the last zoom or pan before asking the host for the rows in view. */
+const DETAIL_DELAY_MS = 150;
 
 // Header ------------------------------------------------------------------------------------------
 const title = el('h1', { id: 'run-name', text: 'Loading run…' });
@@ -81,6 +94,7 @@ axisPicker.onChange((value) => {
   axis = value;
   bridge.setState({ xAxis: axis });
   for (const chart of charts) chart.flush(true);
+  detailSoon();
 });
 const smoothingInput = el('input', {
   id: 'smoothing',
@@ -122,6 +136,7 @@ const charts = CHARTS.map(
       format: spec.format,
       formatX: (v) => formatX(axis)(v),
       build: () => buildChart(spec, shownRuns(), axis),
+      onView: () => detailSoon(),
     }),
 );
 const empty = el('p', { id: 'chart-empty', className: 'muted', text: 'Waiting for the first training step…' });
@@ -155,11 +170,17 @@ document.getElementById('app')?.append(
     }
     return times;
   },
+  /** The rows the page holds for its own run's train loss: how many, and the highest value. */
+  lossRows: () => {
+    const loss = primary?.metrics.train.values.loss ?? [];
+    return { rows: loss.length, max: loss.reduce<number>((m, v) => (v !== null && v > m ? v : m), Number.NEGATIVE_INFINITY) };
+  },
 };
 
 function track(data: RunData): Tracked {
   const metrics = new RunMetrics(smoothing);
   metrics.add(data.events);
+  metrics.addRows(data.train);
   return {
     runDir: data.run.runDir,
     name: data.run.name,
@@ -175,17 +196,34 @@ function receive(message: HostToWebview): void {
     compared = message.compare.map(track);
     available = message.available;
     bridge.setState({ runDir: message.run.runDir, compare: compared.map((c) => c.runDir) });
-  } else if (message.type === HostMessageType.events) {
-    const target = shownRuns().find((r) => r.runDir === message.run.runDir);
-    if (!target) return;
-    target.summary = message.run;
-    const fresh = message.events.filter((e) => e.seq > target.lastSeq);
-    for (const e of fresh) target.lastSeq = Math.max(target.lastSeq, e.seq);
-    if (!target.metrics.add(fresh) && target !== primary) return;
+    markDirty('header', 'compare', 'charts');
+  } else if (message.type === HostMessageType.append) {
+    for (const delta of message.runs) apply(delta);
   } else {
     available = message.available;
+    markDirty('compare');
   }
-  render();
+}
+
+function apply(delta: RunDelta): void {
+  const target = shownRuns().find((r) => r.runDir === delta.run.runDir);
+  if (!target) return;
+  target.summary = delta.run;
+  if (target === primary) markDirty('header');
+  const fresh = delta.events.filter((e) => e.seq > target.lastSeq);
+  for (const e of fresh) target.lastSeq = Math.max(target.lastSeq, e.seq);
+  const added = target.metrics.add(fresh);
+  const rows = delta.train ? target.metrics.addRows(delta.train) : false;
+  // A zoomed chart holds detail rows the host sent for it; compaction waits until the zoom is reset.
+  if (rows && !charts.some((c) => c.isZoomed)) target.metrics.compactIfLong(COMPACT_BUCKETS);
+  if (added || rows) markDirty('charts');
+}
+
+function markDirty(...parts: (keyof typeof dirty)[]): void {
+  for (const part of parts) dirty[part] = true;
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(render);
 }
 
 async function setCompare(runDirs: string[]): Promise<void> {
@@ -193,17 +231,44 @@ async function setCompare(runDirs: string[]): Promise<void> {
     const { runs } = await bridge.request('compare', { runDirs });
     compared = runs.map(track);
     bridge.setState({ compare: compared.map((c) => c.runDir) });
-    render();
+    markDirty('compare', 'charts');
   } catch (e) {
     setText(feedback, (e as Error).message);
   }
 }
 
+let detailTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** After a zoom or pan settles, fetches the shown runs' rows in view at the chart's pixel resolution. */
+function detailSoon(): void {
+  clearTimeout(detailTimer);
+  detailTimer = setTimeout(() => void fetchDetail(), DETAIL_DELAY_MS);
+}
+
+async function fetchDetail(): Promise<void> {
+  const chart = charts.find((c) => c.isZoomed && c.xRange());
+  const range = chart?.xRange();
+  if (!chart || !range) return;
+  const buckets = Math.max(1, Math.min(MAX_DETAIL_BUCKETS, Math.round(chart.element.clientWidth || 480)));
+  for (const run of shownRuns()) {
+    // The time axis counts seconds since the run started; the host keeps unix seconds.
+    const offset = axis === 'time' ? (run.metrics.facts.startTime ?? 0) : 0;
+    try {
+      const { train } = await bridge.request('detail', { runDir: run.runDir, axis, min: range.min + offset, max: range.max + offset, buckets });
+      if (run.metrics.addDetail(train)) markDirty('charts');
+    } catch {
+      // The run stopped being shown while the request was out: nothing to add.
+    }
+  }
+}
+
 function render(): void {
+  frameRequested = false;
   if (!primary) return;
-  renderSummary(primary);
-  renderCompare();
-  for (const chart of charts) chart.update();
+  if (dirty.header) renderSummary(primary);
+  if (dirty.compare) renderCompare();
+  if (dirty.charts) for (const chart of charts) chart.update();
+  dirty.header = dirty.compare = dirty.charts = false;
 }
 
 function renderSummary(tracked: Tracked): void {
@@ -249,6 +314,10 @@ function configText(config?: Record<string, unknown>): string {
 function renderCompare(): void {
   const shown = new Set(shownRuns().map((r) => r.runDir));
   const candidates = available.filter((r) => !shown.has(r.runDir));
+  // A toolkit option per run is costly to build: only when the runs offered or overlaid changed.
+  const key = JSON.stringify([candidates.map((r) => [r.runDir, r.name]), compared.map((c) => c.runDir)]);
+  if (key === compareKey) return;
+  compareKey = key;
   comparePicker.setChoices(candidates.map((r) => ({ value: r.runDir, label: r.name })));
   // Nothing to overlay: no empty picker.
   comparePicker.element.hidden = candidates.length === 0;

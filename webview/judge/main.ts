@@ -288,7 +288,9 @@ function renderHistory(history: JudgeListing[]): void {
     ...history.map((h, i) =>
       el('li', {}, [
         el('span', { className: 'history-name', text: h.id, title: h.dir }),
-        el('span', { className: 'muted', text: h.summary ? `win rate ${pct(h.summary.win_rate)} · ${h.summary.prompts} prompts` : 'unfinished' }),
+        h.error !== undefined
+          ? el('span', { className: 'history-error', text: h.error, attributes: { role: 'note' } })
+          : el('span', { className: 'muted', text: h.summary ? `win rate ${pct(h.summary.win_rate)} · ${h.summary.prompts} prompts` : 'unfinished' }),
         ...(h.summary ? [button('Open', { id: `history-open-${i}`, secondary: true, onClick: () => void attempt(async () => renderView(await bridge.request('open', { id: h.id }))) })] : []),
         ...(h.resumable ? [button('Resume', { id: `history-resume-${i}`, secondary: true, onClick: () => void attempt(() => bridge.request('resume', { id: h.id })) })] : []),
       ]),

@@ -395,4 +395,49 @@ export interface RunConfig {
    * Extra metric sinks besides events.jsonl: none, tensorboard (event files in <run>/tensorboard), wandb (Weights & Biases; project from the WANDB_PROJECT environment variable, default sft-studio; one W&B run per run folder, continued on resume; needs the wandb package and WANDB_API_KEY, `wandb login` or WANDB_MODE=offline) or all. A sink whose package or credentials are missing becomes one warning; the run goes on.
    */
   report_to?: 'none' | 'tensorboard' | 'wandb' | 'all';
+  /**
+   * Where the run trains. local = the trainer starts on this machine (▶ Run, or `python -m sft_studio train`); slurm = ▶ Run (or `python -m sft_studio submit`) submits an sbatch job built from `slurm` instead, and the run is followed from its folder as a local run is. The run folder must then lie on a filesystem the cluster's nodes share (output_dir); the job reads the config when it starts.
+   */
+  launcher?: 'local' | 'slurm';
+  /**
+   * The Slurm job of `launcher: slurm`: one task per node, each starting torchrun with one process per GPU (nproc_per_node processes on nodes without GPUs), all meeting at the allocation's first host on master_port. Stop asks the trainer to save a checkpoint (control.jsonl), then cancels the job (scancel) after sftStudio.stopGracePeriodSeconds; a job Slurm ends (TIMEOUT, CANCELLED, NODE_FAIL, ...) shows its state in the run's error, and Resume resubmits it.
+   */
+  slurm?: {
+    /**
+     * Partition (queue) to submit to, or several separated by commas (sbatch --partition). Unset = the cluster's default partition.
+     */
+    partition?: string;
+    /**
+     * Machines to allocate (sbatch --nodes); the run's data parallel world is nodes x processes per node.
+     */
+    nodes?: number;
+    /**
+     * GPUs per machine (sbatch --gpus-per-node); one training process per GPU. 0 = no GPUs: nproc_per_node CPU processes per machine.
+     */
+    gpus_per_node?: number;
+    /**
+     * CPU cores for each machine's task, which runs all of that machine's training processes (sbatch --cpus-per-task).
+     */
+    cpus_per_task?: number;
+    /**
+     * Time limit (sbatch --time): minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS. At the limit Slurm ends the job (TIMEOUT); Resume continues it from the last checkpoint.
+     */
+    time?: string;
+    /**
+     * Account the job is charged to (sbatch --account).
+     */
+    account?: string;
+    /**
+     * Quality of service of the job (sbatch --qos).
+     */
+    qos?: string;
+    /**
+     * More lines for the script's header, written as they are after the generated ones, each starting with #SBATCH, e.g. `#SBATCH --mem=64G` or `#SBATCH --constraint=a100`.
+     */
+    extra_sbatch?: string[];
+    /**
+     * Shell lines the job runs before training, once, on its first machine (the environment they set reaches every machine's task), e.g. `module load cuda/12.4` or `source /shared/venv/bin/activate`. The job stops at the first line that fails.
+     */
+    setup?: string[];
+  };
 }

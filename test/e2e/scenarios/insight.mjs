@@ -8,6 +8,7 @@
 // from their saved state: the tokens panel with the same numbers and the example it showed, the chat
 // panel on the same checkpoint with its transcript.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +67,12 @@ function writeRun(workspace) {
   fs.mkdirSync(checkpoint, { recursive: true });
   const model = path.join(workspace, 'tiny-llama');
   for (const file of fs.readdirSync(model)) if (/\.(json|safetensors)$/.test(file)) fs.copyFileSync(path.join(model, file), path.join(checkpoint, file));
+  // The completeness marker the trainer writes last; the Runs view lists only checkpoints that have one.
+  const files = Object.fromEntries(fs.readdirSync(checkpoint).map((file) => {
+    const bytes = fs.readFileSync(path.join(checkpoint, file));
+    return [file, { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }];
+  }));
+  fs.writeFileSync(path.join(checkpoint, 'complete.json'), JSON.stringify({ format: 1, step: STEP, files }));
   const time = Date.now() / 1000 - 60;
   const events = [
     { v: 1, seq: 0, time, type: 'run_started', step: 0, config: { model_name_or_path: 'tiny-llama', max_steps: STEP }, config_path: configPath, total_steps: STEP },
