@@ -4,7 +4,7 @@
 //
 // The stream to the webview is bounded: the registry only marks shown runs as changed, and a
 // Coalescer sends what changed (new train rows read from the run's file by byte offset, new other
-// events, the summary) as one message about ten times a second, never two at once. Train rows go
+// events, the summary) as one message at most five times a second, never two at once. Train rows go
 // out as a min/max sample of the run (a few thousand rows, however long it is) and then as deltas.
 import * as path from 'node:path';
 import type { Disposable } from '../common/emitter';
