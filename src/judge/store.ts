@@ -137,8 +137,9 @@ export function writeOutputs(
  * that is there but unreadable or not a summary throws a JudgeInputError naming the file, so a
  * caller listing many folders can show that one as broken and keep the others.
  */
-export function readSummary(outDir: string): JudgeSummary | undefined {
-  const file = path.join(outDir, SUMMARY_FILE);
+/** A JSON file's value, or undefined when it does not exist; unreadable or invalid JSON is a JudgeInputError
+ * naming the file (`hint` is appended to the invalid-JSON message). */
+export function readOptionalJson(file: string, hint = ''): unknown {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -146,12 +147,17 @@ export function readSummary(outDir: string): JudgeSummary | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new JudgeInputError(`cannot read ${file}: ${(error as Error).message}`);
   }
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new JudgeInputError(`${file} is not valid JSON (${(error as Error).message})`);
+    throw new JudgeInputError(`${file} is not valid JSON (${(error as Error).message})${hint}`);
   }
+}
+
+export function readSummary(outDir: string): JudgeSummary | undefined {
+  const file = path.join(outDir, SUMMARY_FILE);
+  const value = readOptionalJson(file);
+  if (value === undefined) return undefined;
   if (!isJudgeSummary(value)) throw new JudgeInputError(`${file} is not a judge summary (fields missing or out of range)`);
   return value;
 }

@@ -8,6 +8,7 @@ import {
   newJudgeId,
   runJudge,
   pairSides,
+  readOptionalJson,
   readRecords,
   readSummary,
   redactText,
@@ -173,19 +174,8 @@ export function writeRequest(dir: string, params: StartParams): void {
  */
 export function readRequest(dir: string): StoredRequest | undefined {
   const file = path.join(dir, REQUEST_FILE);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read ${file}: ${(error as Error).message}`);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${file} is not valid JSON (${(error as Error).message}); start the judgement again from the panel`);
-  }
+  const value = readOptionalJson(file, '; start the judgement again from the panel');
+  if (value === undefined) return undefined;
   const problem =
     typeof value !== 'object' || value === null || Array.isArray(value)
       ? 'not an object'
