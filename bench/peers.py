@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from sft_studio.bench import MAX_LENGTH, PeakMemory, Spec, StepMeter, worker_result
+from sft_studio.bench import MAX_LENGTH, PeakMemory, Spec, StepMeter, measures_peak, worker_result
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
@@ -75,9 +75,12 @@ def build_trainer(contender: str, spec: Spec, measure: str, out_dir: str, callba
     # TRL's defaults turn on bf16 and gradient checkpointing, which are off for every contender here
     # (very slow on CPU); max_length covers the longest example so nothing is truncated differently.
     settings: dict[str, Any] = {"max_length": MAX_LENGTH}
-    if contender == "trl_padding_free":
+    if contender in ("trl_padding_free", "trl_padding_free_liger"):
         # TRL refuses padding_free with max_length and no packing; the data is already within MAX_LENGTH.
         settings = {"padding_free": True, "max_length": None}
+        if contender == "trl_padding_free_liger":
+            # Liger's fused linear cross-entropy and Triton RMSNorm/RoPE/SwiGLU kernels (CUDA only).
+            settings["use_liger_kernel"] = True
     elif contender == "trl_bfd_packing":
         # One packed row of MAX_LENGTH tokens per micro-batch, about the tokens of the others' batch of examples.
         rows = max(1, round(spec.batch_size * spec.mean_tokens / MAX_LENGTH))
@@ -99,7 +102,7 @@ def main(argv: list[str]) -> int:
         trainer = build_trainer(contender, spec, measure, out_dir, [log.callback])
         device = torch.device(spec.device)
         meter = StepMeter(trainer.model.get_decoder(), device)
-        memory = PeakMemory(device) if measure == "memory" else None
+        memory = PeakMemory(device) if measures_peak(measure, device) else None
         if memory:
             memory.start(trainer.model)
         try:

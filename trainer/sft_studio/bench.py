@@ -50,7 +50,11 @@ MODELS: dict[str, dict[str, Any]] = {
                   num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2, tie_word_embeddings=True),
 }
 
-CONTENDERS = ("ours", "hf_trainer_padded", "trl_default", "trl_padding_free", "trl_bfd_packing")
+CONTENDERS = ("ours", "hf_trainer_padded", "trl_default", "trl_padding_free", "trl_bfd_packing",
+              "trl_padding_free_liger")
+# Liger's Triton kernels need CUDA, so that contender runs only when asked for (the GPU check does).
+DEFAULT_CONTENDERS = CONTENDERS[:5]
+TRL_BEST_CANDIDATES = ("trl_padding_free", "trl_bfd_packing", "trl_padding_free_liger")
 PEERS_SCRIPT = REPO / "bench" / "peers.py"
 MAX_LENGTH = 2048
 
@@ -215,8 +219,13 @@ class PeakMemory:
         return int(self.tracker.peak)
 
 
-def worker_result(meter: StepMeter, losses: list[float], peak: int | None) -> dict[str, Any]:
-    return {"records": meter.records, "losses": losses, "peak_bytes": peak}
+def worker_result(meter: StepMeter, losses: list[float], peak: int | None, **extra: Any) -> dict[str, Any]:
+    return {"records": meter.records, "losses": losses, "peak_bytes": peak, **extra}
+
+
+def measures_peak(measure: str, device: torch.device) -> bool:
+    """Memory runs always; on CUDA the allocator's peak costs nothing, so timed runs record it too."""
+    return measure == "memory" or device.type == "cuda"
 
 
 # ---------------------------------------------------------------------------------------------- our worker
@@ -239,7 +248,7 @@ def run_ours(spec: Spec, measure: str) -> dict[str, Any]:
     recipe = SFTRecipe(cfg, path, work / "run")
     recipe.setup()
     meter = StepMeter(recipe.model.get_decoder(), recipe.device)
-    memory = PeakMemory(recipe.device) if measure == "memory" else None
+    memory = PeakMemory(recipe.device) if measures_peak(measure, recipe.device) else None
     if memory:
         memory.start(recipe.model)
     status = "failed"
@@ -250,9 +259,18 @@ def run_ours(spec: Spec, measure: str) -> dict[str, Any]:
         recipe.cleanup(status)
         meter.close()
     events = [json.loads(line) for line in (work / "run" / "events.jsonl").read_text().splitlines()]
-    losses = [e["loss"] for e in events if e["type"] == "train"]
+    train = [e for e in events if e["type"] == "train"]
+    if peak is not None and recipe.device.type == "cuda":
+        # The trainer resets the CUDA peak at every train event (mem_bytes: the peak since the previous one).
+        peak = max([peak] + [e.get("mem_bytes", 0) for e in train])
     shutil.rmtree(work, ignore_errors=True)
-    return worker_result(meter, losses, peak)
+    # The trainer's own FLOP accounting after warm-up (mfu only on CUDA devices of known peak).
+    timed = train[spec.warmup_steps:] if measure == "time" else []
+    mfu = [e["mfu"] for e in timed if "mfu" in e]
+    flops = [e["flops_per_s"] for e in timed if "flops_per_s" in e]
+    return worker_result(meter, [e["loss"] for e in train], peak,
+                         mfu=sum(mfu) / len(mfu) if mfu else None,
+                         flops_per_s=sum(flops) / len(flops) if flops else None)
 
 
 # ---------------------------------------------------------------------------------------------- orchestration
@@ -289,7 +307,9 @@ def summarise(spec: Spec, runs: dict[str, list[dict]], memory: dict[str, dict]) 
             "tokens_per_s": max(rates),
             "tokens_per_s_rounds": [round(r, 2) for r in rates],
             "timed_tokens": rounds[0]["records"][-1]["tokens"] - rounds[0]["records"][spec.warmup_steps - 1]["tokens"],
-            "peak_memory_bytes": memory.get(name, {}).get("peak_bytes"),
+            # Memory runs when there were any, else the timed runs' own peak (CUDA).
+            "peak_memory_bytes": memory.get(name, {}).get("peak_bytes") or rounds[0].get("peak_bytes"),
+            "mfu": max((r["mfu"] for r in rounds if r.get("mfu") is not None), default=None),
             "losses": losses,
             "final_loss": losses[-1] if losses else None,
             "process_s_rounds": [r["process_s"] for r in rounds],
@@ -302,7 +322,7 @@ def ratios(summary: dict[str, dict]) -> dict[str, float | None]:
         return round(a / b, 4) if a is not None and b else None
 
     ours = summary.get("ours", {})
-    trl_best_name = max((n for n in ("trl_padding_free", "trl_bfd_packing") if n in summary),
+    trl_best_name = max((n for n in TRL_BEST_CANDIDATES if n in summary),
                         key=lambda n: summary[n]["tokens_per_s"], default=None)
     hf = summary.get("hf_trainer_padded", {})
     loss_diff = step_diff = None
@@ -338,14 +358,14 @@ def goal_table(result: dict) -> list[str]:
 
 
 def contender_table(result: dict) -> list[str]:
-    lines = ["| contender | non-padding tokens/s (rounds) | peak memory (MiB) | final loss |", "|---|---|---|---|"]
+    lines = ["| contender | non-padding tokens/s (rounds) | peak memory (MiB) | final loss | MFU |", "|---|---|---|---|---|"]
     for name, row in result["contenders"].items():
         peak = row["peak_memory_bytes"]
         rounds = ", ".join(f"{r:.0f}" for r in row["tokens_per_s_rounds"])
         loss = f"{row['final_loss']:.4f}" if row["final_loss"] is not None else "n/a"
-        lines.append(f"| {name} | {row['tokens_per_s']:.0f} ({rounds}) | "
-                     f"{peak / 2**20:.1f} | {loss} |" if peak is not None else
-                     f"| {name} | {row['tokens_per_s']:.0f} ({rounds}) | n/a | {loss} |")
+        mfu = f"{row['mfu']:.1%}" if row.get("mfu") is not None else "n/a"
+        memory = f"{peak / 2**20:.1f}" if peak is not None else "n/a"
+        lines.append(f"| {name} | {row['tokens_per_s']:.0f} ({rounds}) | {memory} | {loss} | {mfu} |")
     return lines
 
 
@@ -404,19 +424,31 @@ def _run_benchmark(args: argparse.Namespace, device: str, workdir: Path, say: Ca
     if unknown:
         raise SystemExit(f"unknown contender(s) {', '.join(unknown)}; choose from {', '.join(CONTENDERS)}")
     runs: dict[str, list[dict]] = {c: [] for c in contenders}
+    failed: dict[str, str] = {}
     for round_index in range(args.rounds):
         # Rotate the order so no contender always runs first (or right after the heaviest one).
         shift = round_index % len(contenders)
         for name in contenders[shift:] + contenders[:shift]:
+            if name in failed:
+                continue
             out = workdir / f"{name}-time-{round_index}.json"
-            result = spawn_worker(args.python, name, spec_path, "time", out, args.threads)
+            try:
+                result = spawn_worker(args.python, name, spec_path, "time", out, args.threads)
+            except RuntimeError as error:
+                if not getattr(args, "keep_going", False):
+                    raise
+                # The others' figures still stand; the failure is reported with the result.
+                failed[name] = str(error)[-2000:]
+                runs.pop(name, None)
+                say(f"[bench] {name} failed, continuing: {str(error).splitlines()[0]}")
+                continue
             runs[name].append(result)
             rate = tokens_per_s(result["records"], spec.warmup_steps)
             say(f"[bench] round {round_index + 1}/{args.rounds} {name}: {rate:,.0f} tokens/s "
                 f"(final loss {result['losses'][-1]:.4f}, process {result['process_s']} s)")
     memory: dict[str, dict] = {}
     if args.memory_steps > 0:
-        for name in contenders:
+        for name in [c for c in contenders if c not in failed]:
             memory[name] = spawn_worker(args.python, name, spec_path, "memory", workdir / f"{name}-memory.json",
                                         args.threads)
             say(f"[bench] memory {name}: peak {memory[name]['peak_bytes'] / 2**20:,.1f} MiB")
@@ -439,6 +471,8 @@ def _run_benchmark(args: argparse.Namespace, device: str, workdir: Path, say: Ca
         "versions": versions(args.python), "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "contenders": summary, "ratios": ratios(summary),
     }
+    if failed:
+        result["failed_contenders"] = failed
     results_dir = Path(args.results_dir).resolve()
     results_dir.mkdir(parents=True, exist_ok=True)
     result_file = results_dir / f"{short}-{datetime.now(timezone.utc).strftime('%Y-%m-%d')}.json"
@@ -467,7 +501,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="random-weight shape (default: llama-29m on cpu, qwen2.5-0.5b on cuda)")
     p.add_argument("--dtype", choices=("float32", "bfloat16"), default=None,
                    help="weights and compute precision for every contender (default: float32 on cpu, bfloat16 on cuda)")
-    p.add_argument("--contenders", default=",".join(CONTENDERS), help=f"comma-separated subset of {', '.join(CONTENDERS)}")
+    p.add_argument("--contenders", default=",".join(DEFAULT_CONTENDERS),
+                   help=f"comma-separated subset of {', '.join(CONTENDERS)}")
     p.add_argument("--batch-size", type=int, default=8, help="examples per optimizer step (packed rows hold the same tokens)")
     p.add_argument("--warmup", type=int, default=1, help="steps before the clock starts")
     p.add_argument("--steps", type=int, default=4, help="timed steps after warm-up")

@@ -91,7 +91,8 @@ def build_model(folder: Path, shape: dict[str, Any] | None = None, seed: int = 0
         return folder
     hf_logging.disable_progress_bar()
     folder.mkdir(parents=True, exist_ok=True)
-    config = AutoConfig.for_model("llama", **(shape or LLAMA_4x256), pad_token_id=0, eos_token_id=1,
+    shape = dict(shape or LLAMA_4x256)
+    config = AutoConfig.for_model(shape.pop("model_type", "llama"), **shape, pad_token_id=0, eos_token_id=1,
                                   max_position_embeddings=2048)
     torch.manual_seed(seed)
     AutoModelForCausalLM.from_config(config, dtype=torch.float32).save_pretrained(folder)
@@ -120,10 +121,14 @@ def write_rows(path: Path, count: int, prompt_chars: int = 60, answer_chars: int
     return path
 
 
-def measure(case: Case, workdir: Path, steps: int = 2) -> dict[str, Any]:
+def measure(case: Case, workdir: Path, steps: int = 2, device: str = "cpu",
+            models: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Peak live tensor bytes of training steps 2..`steps` (the optimizer state exists from the first
     update on, as in every step of a real run after the first), and the estimate for those steps'
-    micro-batches. With rows of one length that is the dry run's estimate for the config."""
+    micro-batches. With rows of one length that is the dry run's estimate for the config.
+
+    On `device: cuda` the measurement is the CUDA allocator's peak (`torch.cuda.max_memory_allocated`)
+    over the same steps; `models` adds shapes beyond MODELS (the GPU check's larger ones)."""
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
     from .config import load_config
@@ -133,7 +138,9 @@ def measure(case: Case, workdir: Path, steps: int = 2) -> dict[str, Any]:
     from .model import load_tokenizer
     from .recipe import SFTRecipe
 
-    model = TINY_MODEL if case.model == "tiny-llama" else build_model(workdir / case.model, MODELS[case.model])
+    shapes = {**MODELS, **(models or {})}
+    model = TINY_MODEL if case.model == "tiny-llama" else build_model(workdir / case.model, shapes[case.model])
+    cuda = device == "cuda"
     fields = {**BASE, **case.fields}
     varied = bool(fields.pop("varied_lengths", False))
     accum = max(1, fields.get("gradient_accumulation_steps", 1))
@@ -145,7 +152,7 @@ def measure(case: Case, workdir: Path, steps: int = 2) -> dict[str, Any]:
     run.mkdir(parents=True)
     config = {"model_name_or_path": str(model), "train_file": str(data), "output_dir": str(run / "runs"),
               "max_steps": steps, "logging_steps": 1, "lr_scheduler_type": "constant", "learning_rate": 1e-4,
-              "device": "cpu", **fields}
+              "device": device, **fields}
     path = run / "case.sft.yaml"
     path.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in config.items()))
     cfg, config_path = load_config(path)
@@ -156,6 +163,13 @@ def measure(case: Case, workdir: Path, steps: int = 2) -> dict[str, Any]:
     # ... and the estimate for the micro-batches of the measured steps (epoch 0's order is the training order).
     measured = [microbatch_shape([plan.units[i] for i in mb], cfg) for mb in plan.microbatches[accum:accum * steps]]
     estimate = estimate_for(cfg, meta, model_config, measured, device_type(cfg))
+    baseline = 0
+    if cuda:  # what earlier cases left alive is not this configuration's memory
+        import gc
+
+        gc.collect()
+        torch.cuda.empty_cache()
+        baseline = int(torch.cuda.memory_allocated())
     recipe = SFTRecipe(cfg, config_path, run / "run")
     recipe.setup()
     tracker = LiveTensorBytes("cpu")
@@ -163,23 +177,37 @@ def measure(case: Case, workdir: Path, steps: int = 2) -> dict[str, Any]:
     updates = []
 
     def after_update(*_: Any) -> None:
-        updates.append(tracker.live)
-        if len(updates) == 1:
-            tracker.peak = tracker.live  # count from the end of the first update on
+        updates.append(1)
+        if len(updates) == 1:  # count from the end of the first update on
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            else:
+                tracker.peak = tracker.live
 
     hook = register_optimizer_step_post_hook(after_update)
     status = "failed"
-    tracker.__enter__()
+    if not cuda:
+        tracker.__enter__()
     try:
         status = recipe.train()
     finally:
-        tracker.__exit__(None, None, None)
+        if not cuda:
+            tracker.__exit__(None, None, None)
         hook.remove()
         recipe.cleanup(status)
+        events = [json.loads(line) for line in (run / "run" / "events.jsonl").read_text().splitlines()]
         shutil.rmtree(run, ignore_errors=True)
+    if cuda:
+        # The trainer resets the CUDA peak at every train event (mem_bytes: the peak since the previous event),
+        # so steps 2.. are covered by their own events' mem_bytes, and the allocator's peak covers the rest.
+        later = [e.get("mem_bytes", 0) for e in events if e["type"] == "train" and e["step"] >= 2]
+        measured_bytes = max([int(torch.cuda.max_memory_allocated())] + later) - baseline
+    else:
+        measured_bytes = tracker.peak
     return {"config": case.name, "model": case.model, "overrides": {**fields, "varied_lengths": varied},
-            "estimate_bytes": estimate.total, "measured_bytes": tracker.peak,
-            "error_percent": round(100.0 * (estimate.total - tracker.peak) / tracker.peak, 4),
+            "estimate_bytes": estimate.total, "measured_bytes": measured_bytes,
+            "error_percent": round(100.0 * (estimate.total - measured_bytes) / measured_bytes, 4),
             "peak_phase": estimate.phase, "estimated_parts": estimate.to_dict(),
             "dry_run_estimate_bytes": dry.total, "largest_microbatch_tokens": plan.largest_tokens}
 

@@ -46,7 +46,13 @@ class _LinearCrossEntropySum(torch.autograd.Function):
             if grad_hidden is not None:
                 grad_hidden[start:start + chunk] = grad_logits.to(h.dtype) @ weight
             if grad_weight is not None:
-                grad_weight.addmm_(grad_logits.t(), h.float())
+                # The product in the activations' dtype (bf16 tensor cores; a float32 matmul was the largest
+                # cost of the fused loss on an H200), accumulated over chunks in float32, as autograd's plain
+                # path computes the head's gradient in that dtype too.
+                if h.dtype == torch.float32:
+                    grad_weight.addmm_(grad_logits.t(), h)
+                else:
+                    grad_weight += grad_logits.to(h.dtype).t() @ h
         ctx.save_for_backward(grad_hidden, grad_weight)
         ctx.weight_dtype = weight.dtype
         ctx.mark_non_differentiable(correct)

@@ -7,11 +7,17 @@ mask is built, no cross-example score is computed, and each call can take the fa
 
 Registered under ATTENTION_NAME; anything that is not a padding-free training row (padded batches,
 generation with a KV cache) is handed to the stock SDPA function with the 4D mask it expects.
+
+On CUDA the per-example calls are kept off cuDNN's attention: it plans an execution graph per new shape,
+and with every example a new length that planning ran on the CPU for each call (1.8 ms per call on an
+H200: 4,608 calls took 8.3 s of a 26 s profile, bench/results/cuda-2026-12-04.json, section profile).
+The flash and memory-efficient kernels take any length without planning.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import nullcontext
+from typing import Any, ContextManager
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +47,15 @@ def _padding_mask_4d(mask_2d: torch.Tensor, q_len: int) -> torch.Tensor:
     return mask | ~mask.any(dim=-1, keepdim=True)
 
 
+def _planless_kernels(device: torch.device) -> ContextManager[Any]:
+    """SDPA backends that need no per-shape plan (flash, memory-efficient, math) on CUDA; no change elsewhere."""
+    if device.type != "cuda" or torch.compiler.is_compiling():
+        return nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.MATH])
+
+
 def _repeat_kv(states: torch.Tensor, groups: int) -> torch.Tensor:
     return states if groups == 1 else states.repeat_interleave(groups, dim=1)
 
@@ -56,12 +71,13 @@ def varlen_sdpa_forward(module: torch.nn.Module, query: torch.Tensor, key: torch
         and query.size(2) == key.size(2) else None
     if lengths is not None:
         outputs, start = [], 0
-        for n in lengths:
-            end = start + n
-            outputs.append(F.scaled_dot_product_attention(query[:, :, start:end], key[:, :, start:end],
-                                                          value[:, :, start:end], dropout_p=dropout,
-                                                          is_causal=n > 1, scale=scaling))
-            start = end
+        with _planless_kernels(query.device):
+            for n in lengths:
+                end = start + n
+                outputs.append(F.scaled_dot_product_attention(query[:, :, start:end], key[:, :, start:end],
+                                                              value[:, :, start:end], dropout_p=dropout,
+                                                              is_causal=n > 1, scale=scaling))
+                start = end
         out = torch.cat(outputs, dim=2)
     elif attention_mask is None:
         out = F.scaled_dot_product_attention(query, key, value, dropout_p=dropout,

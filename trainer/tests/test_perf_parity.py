@@ -159,3 +159,33 @@ def test_live_tensor_bytes_counts_allocations_and_frees():
     assert peak_before_free == 256 * 256 * 4 + 2_000_000
     assert tracker.live == 256 * 256 * 4
     assert tracker.peak == peak_before_free
+
+
+def test_fused_loss_in_bf16_matches_full_logits_within_bf16_rounding():
+    """bf16 activations take the weight-gradient product on tensor cores (bf16 matmul, fp32 accumulation)."""
+    model = tiny_llama().to(torch.bfloat16)
+    inputs, labels = padding_free_row()
+    plain = loss_and_grads(model, inputs, labels, fused=False)
+    fused = loss_and_grads(model, inputs, labels, fused=True, chunk=7)
+    assert abs(fused[0] - plain[0]) / plain[0] <= 1e-2
+    head = model.lm_head.weight.grad
+    assert head is not None and head.dtype == torch.bfloat16
+    assert rel(fused[2].float(), plain[2].float()) <= 2e-2
+    # A dropped chunk (1/6 of the labelled positions here) would be far outside that tolerance.
+    assert rel(fused[2].float() * 0.8, plain[2].float()) > 0.1
+
+
+def test_per_example_attention_keeps_cuda_off_planned_kernels():
+    """On CUDA the per-example calls may use flash, memory-efficient or math kernels, never cuDNN's attention
+    (a plan per new length); elsewhere nothing changes. Checked through the backend flags, so it runs on CPU."""
+    from sft_studio.varlen_attention import _planless_kernels
+
+    from contextlib import nullcontext
+
+    assert isinstance(_planless_kernels(torch.device("cpu")), nullcontext)
+    before = torch.backends.cuda.cudnn_sdp_enabled()
+    with _planless_kernels(torch.device("cuda")):
+        assert not torch.backends.cuda.cudnn_sdp_enabled()
+        assert torch.backends.cuda.flash_sdp_enabled() and torch.backends.cuda.mem_efficient_sdp_enabled()
+        assert torch.backends.cuda.math_sdp_enabled()
+    assert torch.backends.cuda.cudnn_sdp_enabled() == before
