@@ -33,8 +33,10 @@ export function registerExportCheckpoint(context: vscode.ExtensionContext, deps:
         hfToken: () => Promise.resolve(context.secrets.get(HF_TOKEN_SECRET)),
         isAdapter: (checkpoint) => fs.existsSync(path.join(checkpoint, 'adapter_config.json')),
         start: (python, args, options) => spawnExport(python, args, { ...options, extensionPath: context.extensionPath }),
+        // Through asExternalUri, as every URL this extension opens: in a remote window the browser is on the
+        // user's machine, and a URL on the remote's localhost only reaches it through a forwarded port.
         openExternal: async (url) => {
-          await vscode.env.openExternal(vscode.Uri.parse(url));
+          await vscode.env.openExternal(await vscode.env.asExternalUri(vscode.Uri.parse(url)));
         },
       },
       target,

@@ -12,6 +12,8 @@ import type { RunCli } from '../python/trainerCli';
 import { RunNotes } from '../runs/runNotes';
 import { RunQueue } from '../runs/runQueue';
 import type { RunRegistry } from '../runs/runRegistry';
+import { SlurmFollower } from '../runs/slurmFollower';
+import { nodeSlurmApi } from '../runs/slurmLauncher';
 import { isActiveState, type RunSummary } from '../protocol/runSummary';
 import { RunLogChannels } from '../views/runLogChannels';
 import { queuedIdOf, runDirOf } from '../views/runsTree';
@@ -21,6 +23,8 @@ import type { LaunchDeps } from './startRun';
 export class RunLifecycle implements vscode.Disposable {
   readonly notes = new RunNotes();
   readonly queue: RunQueue;
+  /** Polls the Slurm jobs of every Slurm run this window sees (queued label, ends Slurm decided). */
+  private readonly slurm: SlurmFollower;
   private readonly resumes: ResumeGuard;
   private readonly logs: RunLogChannels;
   private envChecker: TrainingEnvChecker | undefined;
@@ -38,6 +42,7 @@ export class RunLifecycle implements vscode.Disposable {
     });
     this.resumes = new ResumeGuard(() => this.queue.list());
     this.logs = new RunLogChannels(registry);
+    this.slurm = new SlurmFollower({ api: nodeSlurmApi, runs: registry, notes: this.notes });
     // A run that ends frees a slot for the next queued start.
     this.subscriptions = [registry.onDidChange(() => this.queue.pump())];
   }
@@ -52,13 +57,14 @@ export class RunLifecycle implements vscode.Disposable {
   }
 
   async stopRun(runDir?: string) {
-    const [{ stopRunCommand }, manager] = await Promise.all([import('./stopRun'), import('../runs/runManager')]);
+    const [{ stopRunCommand }, manager, { slurmStopper }] = await Promise.all([import('./stopRun'), import('../runs/runManager'), import('../runs/slurmLauncher')]);
     return stopRunCommand(
       {
         ui: vscodeUi,
         runs: this.registry,
         notes: this.notes,
         stop: (dir, onStep) => manager.stopRun(dir, { graceMs: vscodeSettings.stopGraceSeconds() * 1000, onStep }),
+        stopSlurm: slurmStopper(vscodeSettings),
       },
       runDir,
     );
@@ -150,6 +156,7 @@ export class RunLifecycle implements vscode.Disposable {
 
   dispose(): void {
     this.subscriptions.forEach((s) => s.dispose());
+    this.slurm.dispose();
     this.queue.dispose();
     this.notes.dispose();
     this.logs.dispose();
@@ -188,6 +195,7 @@ export class RunLifecycle implements vscode.Disposable {
       queue: this.queue,
       extensionPath: this.context.extensionPath,
       openDashboard: this.openDashboard,
+      followSlurm: (runDir) => void this.slurm.follow(runDir),
     };
   }
 

@@ -44,6 +44,8 @@ export interface LaunchDeps {
   queue: Pick<RunQueue, 'submit' | 'used' | 'limit'>;
   extensionPath: string;
   openDashboard(runDir: string): void;
+  /** Follows a submitted Slurm job (its queued label, its end); the window's SlurmFollower. */
+  followSlurm?(runDir: string): void;
 }
 
 export type StartRunDeps = LaunchDeps;

@@ -1,7 +1,7 @@
 import type { Ui } from '../common/ui';
 import { isActiveState, type RunSummary } from '../protocol/runSummary';
 import type { StopOutcome, StopStep } from '../runs/runManager';
-import { describeSlurmStopStep, isSlurmRun, isSlurmStopStep, stopSlurmWithDefaults } from '../runs/slurmLauncher';
+import { describeSlurmStopStep, isSlurmRun, isSlurmStopStep } from '../runs/slurmLauncher';
 
 export interface StopRunDeps {
   ui: Ui;
@@ -9,7 +9,7 @@ export interface StopRunDeps {
   /** The processes to signal are read from the run folder, not taken from the summary (see stopRun). */
   stop(runDir: string, onStep: (step: StopStep) => void): Promise<StopOutcome>;
   /** Stops a run submitted to Slurm (slurm.json in its folder): the stop request, then scancel after the grace period. */
-  stopSlurm?(runDir: string, onStep: (step: StopStep) => void): Promise<StopOutcome>;
+  stopSlurm(runDir: string, onStep: (step: StopStep) => void): Promise<StopOutcome>;
   /** Where the current step is shown beside the run in the Runs view. */
   notes: { set(runDir: string, note: string | undefined): void };
 }
@@ -47,7 +47,7 @@ export async function stopRunCommand(deps: StopRunDeps, runDir?: string): Promis
   }
   if (!run) return undefined;
   const target = run;
-  const stop = isSlurmRun(target.runDir) ? (deps.stopSlurm ?? stopSlurmWithDefaults) : deps.stop;
+  const stop = isSlurmRun(target.runDir) ? deps.stopSlurm : deps.stop;
   let outcome: StopOutcome;
   try {
     outcome = await deps.ui.withProgress(`SFT Studio: stopping ${target.name}`, (progress) =>

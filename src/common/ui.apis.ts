@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { PickItem, Ui } from './ui';
+import { revealCommand, type PickItem, type Ui } from './ui';
 
 const REPORT_SCHEME = 'sft-studio-report';
 const reports = new Map<string, string>();
@@ -58,8 +58,14 @@ export const vscodeUi: Ui = {
     await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: true });
   },
   reveal: async (file) => {
-    const uri = vscode.Uri.file(file);
-    await vscode.commands.executeCommand(insideWorkspace(file) ? 'revealInExplorer' : 'revealFileInOS', uri);
+    const command = revealCommand(insideWorkspace(file), vscode.env.remoteName);
+    if (command) return void (await vscode.commands.executeCommand(command, vscode.Uri.file(file)));
+    const COPY = 'Copy Path';
+    const choice = await vscode.window.showInformationMessage(
+      `SFT Studio: ${file} is on the remote machine (${vscode.env.remoteName}), outside this window's folders; open it with File > Open Folder, or copy its path.`,
+      COPY,
+    );
+    if (choice === COPY) await vscode.env.clipboard.writeText(file);
   },
   showMarkdown: async (title, markdown) => {
     // The .md suffix gives the document the Markdown language, which the preview needs.

@@ -25,8 +25,21 @@ export interface Ui {
   confirm(message: string, detail: string, action: string): Promise<boolean>;
   executeCommand(command: string, ...args: unknown[]): Promise<unknown>;
   openFile(file: string): Promise<void>;
-  /** Shows a file or folder: in the Explorer when it is inside the workspace, else in the OS file manager. */
+  /**
+   * Shows a file or folder: in the Explorer when it is inside the workspace, else in the OS file manager when the
+   * files are on this machine, else (a remote window) says where it is and offers to copy its path.
+   */
   reveal(file: string): Promise<void>;
   /** Opens read-only Markdown (a report) rendered in a preview. */
   showMarkdown(title: string, markdown: string): Promise<void>;
+}
+
+/**
+ * How `reveal` shows a path: the Explorer inside the workspace; the OS file manager only in a local window (in a
+ * remote one, Remote-SSH, a dev container, WSL or Codespaces, the path is on another machine than the file manager);
+ * undefined when neither can.
+ */
+export function revealCommand(insideWorkspace: boolean, remoteName: string | undefined): 'revealInExplorer' | 'revealFileInOS' | undefined {
+  if (insideWorkspace) return 'revealInExplorer';
+  return remoteName ? undefined : 'revealFileInOS';
 }

@@ -41,11 +41,41 @@ function table(entries: [string, unknown][]): string[] {
   return rows;
 }
 
-function fence(text: string): string[] {
+function fence(text: string, language = 'text'): string[] {
   // A fence longer than any backtick run inside keeps the output verbatim.
   const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
   const marks = '`'.repeat(longest + 1);
-  return [marks + 'text', text, marks];
+  return [marks + language, text, marks];
+}
+
+/** `submit CONFIG --dry-run --json` for a `launcher: slurm` config: the script ▶ Run would hand to sbatch. */
+export interface SlurmDryRun {
+  /** From the JSON line; absent when the trainer could not write the script. */
+  script?: string;
+  runDir?: string;
+  output?: string;
+  exitCode?: number | null;
+}
+
+function slurmSection(slurm: SlurmDryRun): string[] {
+  const lines = ['## Slurm job', ''];
+  if (!slurm.script) {
+    lines.push(
+      `\`launcher: slurm\`, but the sbatch script could not be written (\`submit --dry-run\` exit code ${String(slurm.exitCode)}). The trainer's output:`,
+      '',
+      ...fence((slurm.output ?? '').trim() || '(no output)'),
+      '',
+    );
+    return lines;
+  }
+  lines.push(
+    "`launcher: slurm`: ▶ Run submits this script with `sbatch` (`python -m sft_studio submit`); nothing was submitted now. " +
+      `The run folder is named at submission${slurm.runDir ? `; submitted now it would be ${cell(slurm.runDir)}` : ''}.`,
+    '',
+    ...fence(slurm.script.replace(/\n$/, ''), 'bash'),
+    '',
+  );
+  return lines;
 }
 
 export function dryRunMarkdown(input: {
@@ -55,9 +85,12 @@ export function dryRunMarkdown(input: {
   /** Shown when there is no JSON result (older trainer, or a failure). */
   output?: string;
   exitCode?: number | null;
+  /** Only for `launcher: slurm` configs: the job script, after the trainer's dry run. */
+  slurm?: SlurmDryRun;
 }): string {
   const title = input.focus === 'memory' ? 'Memory estimate' : 'Dry run';
   const lines = [`# ${title}: ${cell(input.configLabel)}`, ''];
+  const slurm = input.slurm ? slurmSection(input.slurm) : [];
   if (!input.result) {
     lines.push(
       input.exitCode === 0
@@ -66,6 +99,7 @@ export function dryRunMarkdown(input: {
       '',
       ...fence((input.output ?? '').trim() || '(no output)'),
     );
+    if (slurm.length > 0) lines.push('', ...slurm.slice(0, -1));
     return `${lines.join('\n')}\n`;
   }
   const scalars: [string, unknown][] = [];
@@ -84,5 +118,6 @@ export function dryRunMarkdown(input: {
   if (scalars.length > 0) lines.push(...table(scalars), '');
   for (const [key, value] of nested) lines.push(`## ${cell(humanName(key))}`, '', ...table(Object.entries(value)), '');
   if (scalars.length === 0 && nested.length === 0) lines.push('_The trainer reported no fields of this kind._', '');
+  lines.push(...slurm);
   return `${lines.join('\n')}\n`;
 }

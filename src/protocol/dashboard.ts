@@ -54,11 +54,41 @@ export interface RunDelta {
 /** App → host requests; each gets exactly one reply. */
 export type DashboardRequests = {
   control: { params: { action: ControlAction }; result: { message: string } };
-  /** Replaces the overlaid runs; the reply holds their data, deltas follow as they train. */
-  compare: { params: { runDirs: string[] }; result: { runs: RunData[] } };
+  /** Replaces the overlaid runs; the reply holds their data and the config fields that differ, deltas follow as they train. */
+  compare: { params: { runDirs: string[] }; result: CompareResult };
   /** Full resolution (or `buckets` per range) of a shown run's rows whose x on `axis` lies in [min, max]: a zoomed chart. */
   detail: { params: DetailParams; result: { train: TrainRows } };
 };
+
+export interface CompareResult {
+  runs: RunData[];
+  configDiff: ConfigDiff;
+}
+
+/** A config value as the comparison table shows it: objects and arrays as JSON text, long text cut. */
+export type ConfigValue = string | number | boolean | null;
+
+/**
+ * The fields of config.resolved.json whose values differ among the shown runs (the dashboard's own
+ * and the overlaid ones), read by the host from each run folder.
+ */
+export interface ConfigDiff {
+  /** Field names, sorted. */
+  fields: string[];
+  /** One per shown run: its value of each field, in `fields` order (null where it has none). */
+  runs: ConfigDiffRun[];
+}
+
+export interface ConfigDiffRun {
+  runDir: string;
+  values: ConfigValue[];
+  /** Why the run's config could not be read; its values are then all null. */
+  error?: string;
+}
+
+/** Bounds a config diff from the host stays within; anything larger was not written by it. */
+export const MAX_DIFF_FIELDS = 500;
+export const MAX_CONFIG_TEXT = 1000;
 
 export interface DetailParams {
   runDir: string;
@@ -102,6 +132,8 @@ export interface StateMessage extends RunData {
   type: typeof HostMessageType.state;
   /** Runs overlaid for comparison. */
   compare: RunData[];
+  /** How the resolved configs of the run and the overlaid ones differ. */
+  configDiff: ConfigDiff;
   /** Every run the window knows, for the compare picker. */
   available: RunSummary[];
 }
@@ -130,7 +162,20 @@ export interface DashboardWebviewState {
   /** EMA weight of the smoothed train loss, in [0, 1). */
   smoothing?: number;
   xAxis?: XAxis;
+  /** Ids of the charts drawn with a logarithmic y axis. */
+  logScale?: string[];
+  /** The comparison table's order (several runs shown). */
+  compareSort?: SortOrder;
 }
+
+export interface SortOrder {
+  /** A column of the comparison table, e.g. `run`, `config:learning_rate`, `bestMetric`. */
+  key: string;
+  direction: 'ascending' | 'descending';
+}
+
+const isSortOrder = (v: unknown): v is SortOrder =>
+  isObject(v) && hasOnlyKeys(v, ['key', 'direction']) && isString(v.key) && v.key.length <= MAX_CONFIG_TEXT + 16 && (v.direction === 'ascending' || v.direction === 'descending');
 
 const isEvents = (value: unknown): value is RunEvent[] => Array.isArray(value) && value.every(isRunEvent);
 const isNumberOrNull = (v: unknown): boolean => v === null || isFiniteNumber(v);
@@ -150,6 +195,35 @@ export function isTrainRows(value: unknown): value is TrainRows {
   );
 }
 
+const isConfigValue = (v: unknown): v is ConfigValue =>
+  v === null || typeof v === 'boolean' || isFiniteNumber(v) || (isString(v) && v.length <= MAX_CONFIG_TEXT);
+
+export function isConfigDiff(value: unknown): value is ConfigDiff {
+  if (!isObject(value) || !hasOnlyKeys(value, ['fields', 'runs'])) return false;
+  const { fields, runs } = value;
+  if (!isStringArray(fields) || fields.length > MAX_DIFF_FIELDS || !fields.every((f) => f.length > 0 && f.length <= MAX_CONFIG_TEXT)) return false;
+  return (
+    Array.isArray(runs) &&
+    runs.length <= 17 &&
+    runs.every(
+      (r) =>
+        isObject(r) &&
+        hasOnlyKeys(r, ['runDir', 'values', 'error']) &&
+        isString(r.runDir) &&
+        r.runDir.length <= MAX_STATE_PATH &&
+        Array.isArray(r.values) &&
+        r.values.length === fields.length &&
+        r.values.every(isConfigValue) &&
+        (r.error === undefined || (isString(r.error) && r.error.length <= MAX_STATE_PATH + MAX_CONFIG_TEXT)),
+    )
+  );
+}
+
+/** The reply to a `compare` request, checked by the app before it uses it. */
+export function isCompareResult(value: unknown): value is CompareResult {
+  return isObject(value) && hasOnlyKeys(value, ['runs', 'configDiff']) && Array.isArray(value.runs) && value.runs.every(isRunData) && isConfigDiff(value.configDiff);
+}
+
 function isRunData(value: unknown): value is RunData {
   return isObject(value) && isRunSummary(value.run) && isEvents(value.events) && isTrainRows(value.train);
 }
@@ -167,7 +241,8 @@ export function isHostToWebview(value: unknown): value is HostToWebview {
         Array.isArray(value.compare) &&
         value.compare.every(isRunData) &&
         Array.isArray(value.available) &&
-        value.available.every(isRunSummary)
+        value.available.every(isRunSummary) &&
+        isConfigDiff(value.configDiff)
       );
     case HostMessageType.append:
       return Array.isArray(value.runs) && value.runs.every(isRunDelta);
@@ -185,7 +260,9 @@ export function isDashboardWebviewState(value: unknown): value is DashboardWebvi
     value.runDir.length > 0 &&
     (value.compare === undefined || isStringArray(value.compare)) &&
     (value.smoothing === undefined || (isFiniteNumber(value.smoothing) && value.smoothing >= 0 && value.smoothing < 1)) &&
-    (value.xAxis === undefined || (X_AXES as readonly unknown[]).includes(value.xAxis))
+    (value.xAxis === undefined || (X_AXES as readonly unknown[]).includes(value.xAxis)) &&
+    (value.logScale === undefined || (isStringArray(value.logScale) && value.logScale.length <= 64 && value.logScale.every((id) => id.length <= 64))) &&
+    (value.compareSort === undefined || isSortOrder(value.compareSort))
   );
 }
 

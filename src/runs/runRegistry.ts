@@ -146,6 +146,18 @@ export class RunRegistry implements Disposable {
     this.update(run);
   }
 
+  /**
+   * Something other than the run's trainer wrote into its folder (`slurm-state --record`: how a job Slurm ended
+   * ended): read the new events and status.json again, also for a run no longer followed.
+   */
+  async reread(runDir: string): Promise<void> {
+    const run = this.runs.get(runDir);
+    if (!run || run.summary.state === 'unreadable') return;
+    await run.reader.read().catch(() => undefined);
+    run.status = await readStatus(runDir);
+    this.update(run);
+  }
+
   dispose(): void {
     this.disposed = true;
     clearInterval(this.statusTimer);

@@ -20,6 +20,8 @@ export interface SlurmJob {
   clustersOption?: string;
   python: string;
   pythonpath: string;
+  /** The job whose end `slurm-state --record` has written into the run folder, once it has. */
+  recorded?: string;
 }
 
 /** `python -m sft_studio slurm-state RUN_DIR --json`: squeue's long state name, or UNKNOWN. */
@@ -58,7 +60,13 @@ export function readSlurmJob(runDir: string): SlurmJob | undefined {
     const data = JSON.parse(fs.readFileSync(path.join(runDir, SLURM_JOB_FILE), 'utf8')) as Record<string, unknown>;
     if (typeof data.job_id !== 'string' || typeof data.python !== 'string' || typeof data.pythonpath !== 'string') return undefined;
     const clusters = typeof data.clusters_option === 'string' ? data.clusters_option : undefined;
-    return { jobId: data.job_id, python: data.python, pythonpath: data.pythonpath, ...(clusters ? { clustersOption: clusters } : {}) };
+    return {
+      jobId: data.job_id,
+      python: data.python,
+      pythonpath: data.pythonpath,
+      ...(clusters ? { clustersOption: clusters } : {}),
+      ...(typeof data.recorded === 'string' ? { recorded: data.recorded } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -107,6 +115,8 @@ export interface SubmitDeps {
   launcher: { launch(plan: LaunchPlan): ChildProcess };
   openDashboard(runDir: string): void;
   slurm?: SlurmApi;
+  /** The window's SlurmFollower (slurmFollower.ts), which also follows the jobs of runs this window did not submit. */
+  followSlurm?(runDir: string): void;
 }
 
 export interface SubmitOutcome {
@@ -138,10 +148,11 @@ export async function submitAndFollow(deps: SubmitDeps, plan: SlurmPlan, progres
   }
   const job = readSlurmJob(plan.runDir);
   void deps.ui.showInfo(
-    `SFT Studio: ${path.basename(plan.runDir)} was submitted as Slurm job ${job?.jobId ?? '?'}; it shows as starting until the job runs, and its dashboard follows it from the run folder.`,
+    `SFT Studio: ${path.basename(plan.runDir)} was submitted as Slurm job ${job?.jobId ?? '?'}; it shows as queued while Slurm holds it, and its dashboard follows it from the run folder.`,
   );
   if (deps.settings.openDashboardOnStart()) deps.openDashboard(plan.runDir);
-  void watchSlurmJob(deps.slurm ?? nodeSlurmApi, plan.runDir);
+  if (deps.followSlurm) deps.followSlurm(plan.runDir);
+  else void watchSlurmJob(deps.slurm ?? nodeSlurmApi, plan.runDir);
   return { started: true };
 }
 
@@ -209,9 +220,13 @@ export interface SlurmStopOptions {
   onStep?: (step: SlurmStopStep) => void;
 }
 
-/** Stop for a Slurm run where no grace period is passed in: the default of sftStudio.stopGracePeriodSeconds. */
-export function stopSlurmWithDefaults(runDir: string, onStep: (step: StopStep) => void): Promise<StopOutcome> {
-  return stopSlurmRun(nodeSlurmApi, runDir, { graceMs: 30_000, onStep });
+/**
+ * Stop Run's stop for a Slurm run: sftStudio.stopGracePeriodSeconds (read at each stop, as for a local run) between
+ * the stop request and scancel.
+ */
+export function slurmStopper(settings: Pick<Settings, 'stopGraceSeconds'>, api: SlurmApi = nodeSlurmApi) {
+  return (runDir: string, onStep: (step: StopStep) => void): Promise<StopOutcome> =>
+    stopSlurmRun(api, runDir, { graceMs: settings.stopGraceSeconds() * 1000, onStep });
 }
 
 /**

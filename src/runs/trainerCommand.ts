@@ -58,9 +58,9 @@ export function passesToTrainer(name: string): boolean {
 
 /**
  * The trainer's environment: the allowed part of `base` (see PASSED_NAMES), then the extension's own trainer/
- * first on PYTHONPATH so its version matches the extension. The Hugging Face token stored with "Set Hugging Face
- * Token" becomes HF_TOKEN (it wins over one inherited from the environment); it travels only in the environment,
- * never in argv, so it shows in no process list or log.
+ * first on PYTHONPATH so its version matches the extension (read from there, never written: no bytecode). The
+ * Hugging Face token stored with "Set Hugging Face Token" becomes HF_TOKEN (it wins over one inherited from the
+ * environment); it travels only in the environment, never in argv, so it shows in no process list or log.
  */
 export function trainerEnv(base: NodeJS.ProcessEnv, extensionPath: string, hfToken?: string): NodeJS.ProcessEnv {
   const trainer = path.join(extensionPath, 'trainer');
@@ -70,6 +70,9 @@ export function trainerEnv(base: NodeJS.ProcessEnv, extensionPath: string, hfTok
     PYTHONPATH: base.PYTHONPATH ? `${trainer}${path.delimiter}${base.PYTHONPATH}` : trainer,
     // Unbuffered so trainer.log shows a crash's last lines, not whatever was still in a buffer.
     PYTHONUNBUFFERED: '1',
+    // No __pycache__ beside the bundled trainer: the extension's install folder is never written (it may be
+    // read-only, shared by users, or replaced on update). Installed packages keep the bytecode pip compiled.
+    PYTHONDONTWRITEBYTECODE: '1',
     ...(hfToken ? { HF_TOKEN: hfToken } : {}),
   };
 }

@@ -1,5 +1,6 @@
 // How runs look in the sidebar and status bar, as plain data so it can be tested without VS Code.
 import * as path from 'node:path';
+import { bestText, checkpointStepOf, type BestEvaluation } from '../protocol/bestCheckpoint';
 import { formatDownload, formatDuration, formatLoss, formatStep, statusBarText } from '../protocol/format';
 import { isActiveState, type RunState, type RunSummary } from '../protocol/runSummary';
 
@@ -55,6 +56,8 @@ export interface RunExtras {
   note?: string;
   /** Complete checkpoints in its folder. */
   checkpoints?: number;
+  /** Its best evaluation so far (runs that track metric_for_best_model). */
+  best?: BestEvaluation;
 }
 
 /** Whole percent of steps done, for runs that know their total. */
@@ -80,6 +83,7 @@ export function presentRun(run: RunSummary, extras: RunExtras = {}): RunItemPres
   if (step) lines.push(`Progress: ${step}${percent !== undefined ? ` (${percent}%)` : ''}`);
   if (run.loss !== undefined) lines.push(`Train loss: ${formatLoss(run.loss)}`);
   if (run.evalLoss !== undefined) lines.push(`Eval loss: ${formatLoss(run.evalLoss)}`);
+  if (extras.best) lines.push(`Best: ${bestText(extras.best)}${extras.best.checkpoint ? ` (${extras.best.checkpoint})` : ''}`);
   if (run.tokensPerSecond !== undefined) lines.push(`Throughput: ${Math.round(run.tokensPerSecond)} tokens/s`);
   if (isActiveState(run.state)) lines.push(`ETA: ${run.etaSeconds !== undefined ? formatDuration(run.etaSeconds) : 'estimating…'}`);
   if (run.error) lines.push(`Error (${run.error.kind}): ${run.error.message}`, `Hint: ${run.error.hint}`);
@@ -101,6 +105,30 @@ export function presentRun(run: RunSummary, extras: RunExtras = {}): RunItemPres
     tooltip: lines.join('\n'),
     icon: extras.note ? { id: 'loading~spin' } : stateIcons[run.state],
     contextValue: `run.${run.state}${resumable ? '.resumable' : ''}`,
+  };
+}
+
+export interface CheckpointPresentation {
+  label: string;
+  description: string;
+  tooltip: string;
+  icon: { id: string; color?: string };
+}
+
+/** Whether `checkpoint` (an absolute folder, as listCheckpoints gives) holds the run's best evaluation. */
+export function isBestCheckpoint(checkpoint: { step: number }, best: BestEvaluation | undefined): boolean {
+  return best?.checkpoint !== undefined && checkpointStepOf(best.checkpoint) === checkpoint.step;
+}
+
+/** A checkpoint row; the one holding the best evaluation gets a star and says by what measure. */
+export function presentCheckpoint(runName: string, checkpoint: { step: number; path: string }, best?: BestEvaluation): CheckpointPresentation {
+  const tooltip = `Checkpoint of ${runName} after step ${checkpoint.step}\n${checkpoint.path}`;
+  if (!best || !isBestCheckpoint(checkpoint, best)) return { label: `step ${checkpoint.step}`, description: 'checkpoint', tooltip, icon: { id: 'save' } };
+  return {
+    label: `step ${checkpoint.step}`,
+    description: 'best checkpoint',
+    tooltip: `Best checkpoint${best.final ? '' : ' so far'}: ${bestText(best)}\n${tooltip}`,
+    icon: { id: 'star-full', color: 'charts.yellow' },
   };
 }
 

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { bestOfEvents, type BestEvaluation } from '../protocol/bestCheckpoint';
 import { formatDuration } from '../protocol/format';
 import type { RunSummary } from '../protocol/runSummary';
 import type { Checkpoint } from '../runs/checkpoints';
@@ -7,7 +8,7 @@ import type { RunNotes } from '../runs/runNotes';
 import type { QueuedRun, RunQueue } from '../runs/runQueue';
 import type { RunRegistry } from '../runs/runRegistry';
 import { stallNote } from '../runs/runStatus';
-import { groupRunsByConfig, presentRun, type RunGroup } from './runPresentation';
+import { groupRunsByConfig, presentCheckpoint, presentRun, type RunGroup } from './runPresentation';
 import { treeRefresher } from './treeRefresh';
 
 export const RUNS_VIEW_ID = 'sftStudio.runs';
@@ -16,7 +17,7 @@ type RunNode = { kind: 'run'; run: RunSummary };
 type Node =
   | { kind: 'group'; group: RunGroup; queued: QueuedRun[] }
   | RunNode
-  | { kind: 'checkpoint'; run: RunSummary; checkpoint: Checkpoint }
+  | { kind: 'checkpoint'; run: RunSummary; checkpoint: Checkpoint; best?: BestEvaluation }
   | { kind: 'queued'; queued: QueuedRun }
   | { kind: 'loading' };
 
@@ -105,11 +106,13 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
           ...node.queued.map((queued): Node => ({ kind: 'queued', queued })),
           ...node.group.runs.map((run) => this.runNode(run)),
         ];
-      case 'run':
+      case 'run': {
+        const best = bestOfEvents(this.registry.events(node.run.runDir));
         // Newest first, like the runs themselves.
         return [...this.registry.checkpoints(node.run.runDir)]
           .reverse()
-          .map((checkpoint) => ({ kind: 'checkpoint', run: node.run, checkpoint }));
+          .map((checkpoint) => ({ kind: 'checkpoint', run: node.run, checkpoint, best }));
+      }
       default:
         return [];
     }
@@ -122,7 +125,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
       case 'run':
         return this.runItem(node.run);
       case 'checkpoint':
-        return checkpointItem(node.run, node.checkpoint);
+        return checkpointItem(node.run, node.checkpoint, node.best);
       case 'queued':
         return queuedItem(node.queued);
       case 'loading':
@@ -161,7 +164,8 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private runItem(run: RunSummary): vscode.TreeItem {
     const checkpoints = this.registry.checkpoints(run.runDir).length;
     const stalled = stallNote(run);
-    const look = presentRun(run, { note: this.notes.get(run.runDir) ?? stalled, checkpoints });
+    const best = bestOfEvents(this.registry.events(run.runDir));
+    const look = presentRun(run, { note: this.notes.get(run.runDir) ?? stalled, checkpoints, best });
     const item = new vscode.TreeItem(
       look.label,
       checkpoints > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
@@ -188,12 +192,13 @@ function groupItem(group: RunGroup): vscode.TreeItem {
   return item;
 }
 
-function checkpointItem(run: RunSummary, checkpoint: Checkpoint): vscode.TreeItem {
-  const item = new vscode.TreeItem(`step ${checkpoint.step}`, vscode.TreeItemCollapsibleState.None);
+function checkpointItem(run: RunSummary, checkpoint: Checkpoint, best: BestEvaluation | undefined): vscode.TreeItem {
+  const look = presentCheckpoint(run.name, checkpoint, best);
+  const item = new vscode.TreeItem(look.label, vscode.TreeItemCollapsibleState.None);
   item.id = `checkpoint:${checkpoint.path}`;
-  item.description = 'checkpoint';
-  item.tooltip = `Checkpoint of ${run.name} after step ${checkpoint.step}\n${checkpoint.path}`;
-  item.iconPath = new vscode.ThemeIcon('save');
+  item.description = look.description;
+  item.tooltip = look.tooltip;
+  item.iconPath = new vscode.ThemeIcon(look.icon.id, look.icon.color ? new vscode.ThemeColor(look.icon.color) : undefined);
   item.contextValue = 'checkpoint';
   item.resourceUri = vscode.Uri.file(checkpoint.path);
   return item;

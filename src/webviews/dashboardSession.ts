@@ -24,6 +24,7 @@ import type { RunSummary } from '../protocol/runSummary';
 import type { RunRegistry } from '../runs/runRegistry';
 import { TrainSeries } from '../runs/trainSeries';
 import { Coalescer, PANEL_FLUSH_MS, type Clock } from './coalescer';
+import { readConfigDiff } from './configDiff';
 import type { BridgeOptions, PanelBridge } from './panelBridge';
 
 export interface DashboardActions {
@@ -86,7 +87,8 @@ export class DashboardSession {
           this.queue(async () => {
             this.compare = await this.knownRuns(runDirs);
             this.keepShown();
-            return { runs: await this.allRunData(this.compare) };
+            const runs = await this.allRunData(this.compare);
+            return { runs, configDiff: await readConfigDiff([this.runDir, ...this.compare]) };
           }),
         detail: (params) => this.queue(async () => ({ train: this.detail(params) })),
       },
@@ -97,10 +99,11 @@ export class DashboardSession {
           this.compare = await this.knownRuns(this.compare);
           this.keepShown();
           const [own, ...compare] = await this.allRunData([this.runDir, ...this.compare]);
+          const configDiff = await readConfigDiff([this.runDir, ...this.compare]);
           const available = this.registry.list();
           this.sentRunsKey = runsKey(available);
           this.runsChanged = false;
-          return { type: HostMessageType.state, ...own, compare, available };
+          return { type: HostMessageType.state, ...own, compare, available, configDiff };
         }),
     };
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { dryRunConfig, validateConfigCommand, type ConfigActionDeps } from '../../src/commands/configActions';
+import { configLauncher, dryRunConfig, validateConfigCommand, type ConfigActionDeps } from '../../src/commands/configActions';
 import { dryRunMarkdown, formatBytes, humanName } from '../../src/config/dryRunReport';
 import { lastJsonLine, runTrainerCli, type CliResult } from '../../src/python/trainerCli';
 import { fakeSettings, fakeWorkspace, FakeUi, fixtures, repoRoot, tempDir } from './helpers';
@@ -118,4 +118,91 @@ test('validate runs the real trainer on a valid config and on one the trainer re
   const messages = [...rejected.ui.messages('error'), ...rejected.ui.messages('info')].join('\n');
   assert.equal(result, false, messages);
   assert.match(rejected.ui.messages('error')[0], /the trainer rejects .*combo\.sft\.yaml/);
+});
+
+const slurmScript = '#!/bin/bash\n#SBATCH --job-name=tiny\n#SBATCH --nodes=2\n#SBATCH --partition=gpu\nsrun --nodes=2 bash -c \'exec "$0" -m torch.distributed.run "$@"\' /venv/bin/python -m sft_studio train c.sft.yaml\n';
+
+/** A trainer whose `train --dry-run` and `submit --dry-run` answer differently, recording both. */
+function slurmHarness(configText: string, submit: Partial<CliResult>, overrides: string[] = []) {
+  const h = harness({}, {
+    settings: fakeSettings({ runOverrides: () => overrides }),
+    runCli: async (python, args, options) => {
+      h.calls.push({ python, args, cwd: options.cwd });
+      return args[0] === 'submit'
+        ? { code: 0, stdout: '', stderr: '', ...submit }
+        : { code: 0, stdout: `${JSON.stringify(dryRunJson)}\n`, stderr: '' };
+    },
+  });
+  h.deps.workspace.saveAndRead = async () => configText;
+  return h;
+}
+
+const slurmConfig = 'model_name_or_path: model\ntrain_file: data/train.jsonl\nlauncher: slurm\nslurm:\n  nodes: 2\n  partition: gpu\n';
+
+test('dry run of a `launcher: slurm` config shows the memory estimate and the sbatch script that would be submitted', async () => {
+  const submitJson = { script: slurmScript, run_dir: '/shared/runs/tiny-20260101-000000' };
+  const h = slurmHarness(slurmConfig, { stdout: `${slurmScript}${JSON.stringify(submitJson)}\n` }, ['max_steps=5']);
+  const markdown = (await dryRunConfig(h.deps, valid, 'all')) ?? '';
+  assert.deepEqual(h.calls.map((c) => c.args), [
+    ['train', valid, '--dry-run', '--json', '--set', 'max_steps=5'],
+    ['submit', valid, '--dry-run', '--json', '--set', 'max_steps=5'],
+  ]);
+  // Today's report first (the memory estimate among it), then the script, verbatim in a bash fence.
+  assert.match(markdown, /\| Estimated peak memory bytes \| 3\.50 GiB \|/);
+  const slurmAt = markdown.indexOf('## Slurm job');
+  assert.ok(slurmAt > markdown.indexOf('Estimated peak memory'), markdown);
+  assert.ok(markdown.includes(`\`\`\`bash\n${slurmScript}\`\`\`\n`), markdown);
+  assert.match(markdown.slice(slurmAt), /nothing was submitted now.*\/shared\/runs\/tiny-20260101-000000/);
+  assert.equal(h.ui.messages('progress-report').at(-1), 'writing the sbatch script (submit --dry-run)…');
+});
+
+test('only a slurm launcher gets the script: a local config, Estimate memory, and an override that switches either way', async () => {
+  const local = slurmHarness('model_name_or_path: model\ntrain_file: data/train.jsonl\n', {});
+  assert.doesNotMatch((await dryRunConfig(local.deps, valid, 'all')) ?? '', /Slurm/);
+  assert.deepEqual(local.calls.map((c) => c.args[0]), ['train']);
+
+  const memory = slurmHarness(slurmConfig, { stdout: JSON.stringify({ script: slurmScript }) });
+  assert.doesNotMatch((await dryRunConfig(memory.deps, valid, 'memory')) ?? '', /sbatch/);
+  assert.deepEqual(memory.calls.map((c) => c.args[0]), ['train']);
+
+  const switched = slurmHarness('model_name_or_path: model\n', { stdout: JSON.stringify({ script: slurmScript }) }, ['launcher="slurm"']);
+  assert.match((await dryRunConfig(switched.deps, valid, 'all')) ?? '', /## Slurm job/);
+  const back = slurmHarness(slurmConfig, {}, ['launcher=slurm', 'launcher=local']);
+  await dryRunConfig(back.deps, valid, 'all');
+  assert.deepEqual(back.calls.map((c) => c.args[0]), ['train'], 'the later override wins');
+  assert.deepEqual(
+    [configLauncher('launcher: slurm\n', []), configLauncher('{"launcher": "local"}', ['launcher=\'slurm\'']), configLauncher(':\n- [', [])],
+    ['slurm', 'slurm', 'local'],
+  );
+});
+
+test('a script the trainer cannot write is reported with its words, below the dry run', async () => {
+  const h = slurmHarness(slurmConfig, { code: 2, stderr: "error (config): `slurm.partition` cannot be written into an #SBATCH line: 'g pu'\n" });
+  const markdown = (await dryRunConfig(h.deps, valid, 'all')) ?? '';
+  assert.match(markdown, /\| Examples \| 1,200 \|/);
+  assert.match(markdown, /## Slurm job\n\n`launcher: slurm`, but the sbatch script could not be written \(`submit --dry-run` exit code 2\)/);
+  assert.match(markdown, /```text\nerror \(config\): `slurm\.partition` cannot be written/);
+});
+
+test('the real trainer\'s `submit --dry-run --json` fills the report (its JSON contract), and creates no run folder', { skip: !fs.existsSync(projectPython) }, async (t) => {
+  const examples = path.join(repoRoot, 'examples');
+  const dir = tempDir(t);
+  const config = path.join(dir, 'cluster.sft.yaml');
+  fs.writeFileSync(
+    config,
+    `model_name_or_path: ${path.join(examples, 'tiny-llama')}\ntrain_file: ${path.join(examples, 'data', 'instruct_train.jsonl')}\n` +
+      'run_name: cluster\nlauncher: slurm\nslurm:\n  nodes: 2\n  gpus_per_node: 4\n  partition: gpu\n',
+  );
+  const h = harness({}, {
+    resolvePython: async () => ({ path: projectPython, source: 'setting' }),
+    settings: fakeSettings(),
+    // The training dry run (tokenizer, data) is another test's; here only the script is the trainer's.
+    runCli: async (python, args, options) =>
+      args[0] === 'submit' ? runTrainerCli(python, args, options) : { code: 0, stdout: JSON.stringify(dryRunJson), stderr: '' },
+  });
+  const markdown = (await dryRunConfig(h.deps, config, 'all')) ?? '';
+  assert.match(markdown, /```bash\n#!\/bin\/bash\n#SBATCH --job-name=cluster\n#SBATCH --nodes=2\n#SBATCH --ntasks-per-node=1\n#SBATCH --gpus-per-node=4\n/, markdown);
+  assert.match(markdown, /#SBATCH --partition=gpu/);
+  assert.match(markdown, /--nproc_per_node=4 --rdzv_backend=c10d/);
+  assert.deepEqual(fs.readdirSync(dir), ['cluster.sft.yaml'], 'a dry run creates no run folder');
 });

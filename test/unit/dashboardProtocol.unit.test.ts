@@ -40,12 +40,14 @@ test('the envelope check rejects what is not an event', () => {
 test('host → webview messages are validated on receipt', () => {
   const events = demoEvents().filter((e) => (e as RunEvent).type !== 'train');
   const train = { row: [0, 5], step: [1, 6], epoch: [0.1, null], time: [100, 105], values: { loss: [2, null] } };
-  const state = { type: 'state', run: summary, events, train, compare: [], available: [summary] };
+  const state = { type: 'state', run: summary, events, train, compare: [], available: [summary], configDiff: { fields: ['lr'], runs: [{ runDir: '/r/demo', values: [0.1] }] } };
   assert.ok(isHostToWebview(state));
   assert.ok(isHostToWebview({ type: 'append', runs: [{ run: summary, events: [] }, { run: summary, events: [], train }] }));
   assert.ok(isHostToWebview({ type: 'runs', available: [summary] }));
   assert.equal(isHostToWebview({ type: 'state', run: summary, events, train }), false, 'compare and available missing');
   assert.equal(isHostToWebview({ ...state, train: undefined }), false, 'state without train rows');
+  assert.equal(isHostToWebview({ ...state, configDiff: undefined }), false, 'state without the config diff');
+  assert.equal(isHostToWebview({ ...state, configDiff: { fields: ['lr'], runs: [{ runDir: '/r/demo', values: [{}] }] } }), false, 'an object config value');
   assert.equal(isHostToWebview({ ...state, compare: [{ run: summary, train }] }), false, 'compared run without events');
   assert.equal(isHostToWebview({ type: 'events', run: summary, events: [] }), false, 'unknown type');
   assert.equal(isHostToWebview({ type: 'append', runs: [{ run: { ...summary, state: 'paused' }, events: [] }] }), false, 'unknown state');

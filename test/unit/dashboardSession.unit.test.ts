@@ -66,11 +66,14 @@ test('run paths from the webview are taken only when the registry knows them', a
   const state = panel.sent[0] as StateMessage;
   assert.deepEqual(state.compare.map((c) => c.run.runDir), [other]);
   assert.ok(state.available.every((r) => r.runDir !== '/etc'));
+  // Neither folder has a config.resolved.json: no field differs, each run says why.
+  assert.deepEqual(state.configDiff.runs.map((r) => [r.runDir, r.error]), [runDir, other].map((d) => [d, 'config.resolved.json: missing (the run never started)']));
 
   panel.send({ type: 'request', seq: 1, method: 'compare', params: { runDirs: ['/', '/etc', other] } });
   await eventually(() => panel.sent.length > 1);
-  const reply = panel.sent[1] as unknown as { ok: boolean; result: { runs: { run: { runDir: string } }[] } };
+  const reply = panel.sent[1] as unknown as { ok: boolean; result: { runs: { run: { runDir: string } }[]; configDiff: { runs: { runDir: string }[] } } };
   assert.deepEqual(reply.result.runs.map((r) => r.run.runDir), [other]);
+  assert.deepEqual(reply.result.configDiff.runs.map((r) => r.runDir), [runDir, other]);
   panel.send({ type: 'request', seq: 2, method: 'detail', params: { runDir: '/etc', axis: 'step', min: 0, max: 1, buckets: 10 } });
   await eventually(() => panel.sent.length > 2);
   assert.deepEqual({ ...(panel.sent[2] as object), error: undefined }, { type: 'reply', seq: 2, ok: false, error: undefined });

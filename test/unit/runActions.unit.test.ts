@@ -183,6 +183,7 @@ test('stop: each escalation is shown in the notification and beside the run, and
       ui,
       runs: { list: () => [run], get: () => run },
       notes,
+      stopSlurm: () => assert.fail('not a Slurm run'),
       stop: (runDir, onStep) =>
         stopRun(runDir, {
           graceMs: 30,

@@ -102,6 +102,27 @@ function makeWorkspace(root) {
   return runs;
 }
 
+/**
+ * A run that tracks its best checkpoint by eval loss: `steps` train steps (learning rate 0 at the warm-up's
+ * first step), evaluations every 10 steps (best at 20), checkpoints flagged as the trainer flags them.
+ */
+function writeBestRun(dir, config, steps, status, finished = false) {
+  const lines = [event(0, 1, 'run_started', { step: 0, config, total_steps: config.max_steps, steps_per_epoch: 10, num_parameters: 10, trainable_parameters: 10, world_size: 1, device: 'cpu' })];
+  const evals = { 0: 2.5, 10: 1.5, 20: 1.2, 30: 1.3 };
+  let best;
+  for (let step = 0; step <= steps; step++) {
+    if (step > 0) lines.push(event(lines.length, 1 + step, 'train', { step, epoch: step / 10, loss: 2 / Math.sqrt(step), grad_norm: 1, learning_rate: step === 1 ? 0 : 1e-4, tokens: step * 100, tokens_per_s: 500 }));
+    if (evals[step] === undefined) continue;
+    const improved = step > 0 && (best === undefined || evals[step] < best);
+    if (improved) best = evals[step];
+    lines.push(event(lines.length, 1.5 + step, 'eval', { step, epoch: step / 10, loss: evals[step], token_accuracy: 1 - evals[step] / 2, ...(step > 0 ? { best: improved } : {}) }));
+    if (step > 0) lines.push(event(lines.length, 1.6 + step, 'checkpoint', { step, path: `checkpoints/step-${step}`, best: improved }));
+  }
+  if (finished) lines.push(event(lines.length, 2 + steps, 'run_finished', { step: steps, status: 'completed', best_step: 20, best_metric: 1.2, best_checkpoint: 'checkpoints/step-20', metric_for_best_model: 'loss' }));
+  writeRun(dir, lines, status);
+  fs.writeFileSync(path.join(dir, 'config.resolved.json'), JSON.stringify(config));
+}
+
 let browser;
 let host;
 let work;
@@ -130,10 +151,11 @@ async function openPage(kind, options = {}) {
   });
   await page.exposeFunction('__sftToHost', (message) => panel.receive(message));
   await page.addInitScript(
-    ({ variables, themeClass }) => {
+    ({ variables, themeClass, state }) => {
       window.__sftPosted = [];
       window.__cspViolations = [];
-      window.__sftState = undefined;
+      // A saved state seeds a page as VS Code does when it restores a panel after a reload.
+      window.__sftState = state ?? undefined;
       document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`));
       window.acquireVsCodeApi = () => ({
         postMessage: (m) => {
@@ -157,7 +179,7 @@ async function openPage(kind, options = {}) {
       });
       observer.observe(document, { childList: true, subtree: true });
     },
-    { variables: themeVariables(theme), themeClass: theme === 'dark' ? 'vscode-dark' : 'vscode-light' },
+    { variables: themeVariables(theme), themeClass: theme === 'dark' ? 'vscode-dark' : 'vscode-light', state: options.state },
   );
   await page.route(`${ORIGIN}/**`, (route) => {
     const url = new URL(route.request().url());
@@ -296,6 +318,129 @@ describe('dashboard', () => {
       latencies.push(Date.now() - written);
     }
     bench.eventToChartMs = { median: latencies.sort((a, b) => a - b)[2], max: Math.max(...latencies), pollMs: 50 };
+    await safetyChecks(page, errors);
+    await finish();
+  });
+
+  test('best evaluation: marked on the eval charts while the run trains and after it ends', async () => {
+    const runDir = path.join(runsRoot, 'best-20260101-000000');
+    const config = { model_name_or_path: 'tiny-llama', learning_rate: 1e-4, max_steps: 40, eval_steps: 10, metric_for_best_model: 'loss' };
+    writeBestRun(runDir, config, 30, { pid: process.pid, state: 'running', heartbeat: Date.now() / 1000 + 3600, started: 1, step: 30, total_steps: 40 });
+    const { page, errors, finish } = await openPage('dashboard', { runDir });
+    await page.waitForSelector('#eval-loss-chart[data-markers="best@20"]');
+    // A line at step 20 of the eval x range [0, 30], the label, and a dot on the eval loss line (metric_for_best_model).
+    const marker = await page.$eval('#eval-loss-chart .chart-marker', (m) => ({
+      key: m.dataset.key,
+      label: m.querySelector('.chart-marker-label')?.textContent,
+      left: parseFloat(m.style.left),
+      width: m.parentElement.clientWidth,
+      dot: m.querySelector('.chart-marker-point') !== null,
+    }));
+    assert.deepEqual([marker.key, marker.label, marker.dot], ['best@20', 'best', true]);
+    assert.ok(Math.abs(marker.left - (marker.width * 20) / 30) < 2, `marker at ${marker.left} of ${marker.width} px`);
+    assert.match(await page.getAttribute('#eval-loss-chart', 'aria-label'), /best loss 1\.2 at step 20 so far/);
+    // The accuracy chart marks the step without a dot (its lines are not the metric); train charts have no marker.
+    assert.equal(await page.getAttribute('#accuracy-chart', 'data-markers'), 'best@20');
+    assert.equal(await page.$$eval('#accuracy-chart .chart-marker-point', (els) => els.length), 0);
+    assert.equal(await page.getAttribute('#loss-chart', 'data-markers'), '');
+    assert.equal(await page.$$eval('#loss-chart .chart-marker', (els) => els.length), 0);
+
+    // A new best arrives live, then the run ends and run_finished names it.
+    const append = (lines) => fs.appendFileSync(path.join(runDir, 'events.jsonl'), lines.map((l) => `${l}\n`).join(''));
+    append([event(500, 200, 'eval', { step: 40, epoch: 4, loss: 1.0, token_accuracy: 0.8, best: true })]);
+    await page.waitForSelector('#eval-loss-chart[data-markers="best@40"]');
+    append([
+      event(501, 201, 'checkpoint', { step: 40, path: 'checkpoints/step-40', final: true, best: true }),
+      event(502, 202, 'run_finished', { step: 40, status: 'completed', best_step: 40, best_metric: 1.0, best_checkpoint: 'checkpoints/step-40', metric_for_best_model: 'loss' }),
+    ]);
+    await page.waitForFunction(() => /best loss 1 at step 40\./.test(document.querySelector('#eval-loss-chart').getAttribute('aria-label')));
+    await screenshot(page, 'dashboard-best-dark');
+    await safetyChecks(page, errors);
+    await finish();
+  });
+
+  test('log scale: a toggle per chart, values at or below zero left out, remembered after a reload', async () => {
+    const runDir = path.join(runsRoot, 'best-20260101-000000');
+    const { page, errors, finish } = await openPage('dashboard', { runDir });
+    await page.waitForSelector('#lr-chart[data-scale="linear"][data-points="30"]');
+    for (const id of ['loss-chart', 'eval-loss-chart', 'lr-chart', 'grad-norm-chart', 'throughput-chart', 'accuracy-chart']) {
+      assert.equal(await page.$$eval(`#${id}-log`, (els) => els.map((e) => e.tagName.toLowerCase()).join()), 'vscode-checkbox', id);
+    }
+    assert.equal((await page.evaluate(() => window.sftDashboard.yScale('lr-chart'))).distr, 1);
+    await page.locator('#lr-chart-log').click();
+    await page.waitForSelector('#lr-chart[data-scale="log"]');
+    // The warm-up's learning rate of 0 at step 1 has no place on a log axis.
+    assert.equal(await page.getAttribute('#lr-chart', 'data-skipped'), '1');
+    const log = await page.evaluate(() => window.sftDashboard.yScale('lr-chart'));
+    assert.equal(log.distr, 3);
+    assert.ok(log.min > 0 && log.min <= 1e-4 && log.max >= 1e-4, JSON.stringify(log));
+    assert.equal(await page.getAttribute('#loss-chart', 'data-scale'), 'linear', 'only the toggled chart');
+    await page.locator('#eval-loss-chart-log').click();
+    await page.waitForSelector('#eval-loss-chart[data-scale="log"]');
+    // The best marker and its dot stay where the value is.
+    assert.equal(await page.$$eval('#eval-loss-chart .chart-marker-point', (els) => els.length), 1);
+    assert.deepEqual((await page.evaluate(() => window.__sftState)).logScale, ['lr-chart', 'eval-loss-chart']);
+    await screenshot(page, 'dashboard-log-dark');
+    await page.locator('#eval-loss-chart-log').click();
+    await page.waitForSelector('#eval-loss-chart[data-scale="linear"][data-skipped="0"]');
+    const state = await page.evaluate(() => window.__sftState);
+    assert.deepEqual(state.logScale, ['lr-chart']);
+    await safetyChecks(page, errors);
+    await finish();
+
+    // The panel comes back with the state VS Code kept.
+    const again = await openPage('dashboard', { runDir, state });
+    await again.page.waitForSelector('#lr-chart[data-scale="log"][data-points="30"]');
+    assert.equal(await again.page.$eval('#lr-chart-log', (e) => e.checked), true);
+    assert.equal(await again.page.getAttribute('#eval-loss-chart', 'data-scale'), 'linear');
+    await safetyChecks(again.page, again.errors);
+    await again.finish();
+  });
+
+  test('comparison table: differing config fields, final and best metrics, sortable, file text shown as text', async () => {
+    const tuned = path.join(runsRoot, 'tuned-20260101-000000');
+    const demoConfig = JSON.parse(fs.readFileSync(path.join(fixtureRun, 'config.resolved.json'), 'utf8'));
+    const config = { ...demoConfig, learning_rate: 5e-5, max_steps: 30, metric_for_best_model: 'loss', run_name: 'tuned', train_file: XSS[0] };
+    writeBestRun(tuned, config, 30, { pid: 1, state: 'completed', heartbeat: 100, started: 1, step: 30, total_steps: 30 }, true);
+    const runDir = path.join(runsRoot, 'demo-20260101-000000');
+    const live = path.join(runsRoot, 'live-20260101-000000');
+    const { page, errors, finish } = await openPage('dashboard', { runDir, compare: [tuned, live] });
+    await page.waitForSelector('#compare-table tbody tr:nth-child(3)');
+    const heads = await page.$$eval('#compare-table thead th', (els) => els.map((e) => e.textContent));
+    assert.deepEqual(heads, ['run', 'learning_rate', 'max_steps', 'metric_for_best_model', 'train_file', 'final train loss', 'final eval loss', 'final token accuracy', 'final exact match', 'best loss', 'best step']);
+    const rows = () => page.$$eval('#compare-table tbody tr', (trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+    const demoEvents = fs.readFileSync(path.join(fixtureRun, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const demoTrainLoss = demoEvents.filter((e) => e.type === 'train').at(-1).loss;
+    const [demo, tunedRow, liveRow] = await rows();
+    assert.deepEqual(demo.slice(0, 5), ['demo-20260101-000000', '0.0002', '12', '–', demoConfig.train_file]);
+    assert.equal(Number(demo[5]), Number(demoTrainLoss.toPrecision(4)));
+    assert.deepEqual(demo.slice(6), ['0.6207', '0.861', '1', '–', '–']);
+    assert.deepEqual(tunedRow, ['tuned-20260101-000000', '0.00005', '30', 'loss', XSS[0], String(Number((2 / Math.sqrt(30)).toPrecision(4))), '1.3', '0.35', '–', '1.2', '20']);
+    assert.equal(liveRow[0], 'live-20260101-000000');
+    assert.deepEqual(liveRow.slice(1, 5), ['–', '–', '–', '–'], 'the live run has no config.resolved.json');
+    assert.match(await page.textContent('#compare-note'), /^live-20260101-000000: config\.resolved\.json: missing/);
+    assert.equal(await page.$$eval('#compare-table img, #compare-table script', (els) => els.length), 0, 'config text stays text');
+
+    // Sorting: a click sorts ascending, a second descending; empty cells stay last.
+    const names = async () => (await rows()).map((r) => r[0].split('-')[0]);
+    await page.click('#compare-table th[data-key="config:learning_rate"] button');
+    assert.deepEqual(await names(), ['tuned', 'demo', 'live']);
+    assert.equal(await page.getAttribute('#compare-table th[data-key="config:learning_rate"]', 'aria-sort'), 'ascending');
+    await page.click('#compare-table th[data-key="config:learning_rate"] button');
+    assert.deepEqual(await names(), ['demo', 'tuned', 'live']);
+    assert.equal(await page.getAttribute('#compare-table th[data-key="config:learning_rate"]', 'aria-sort'), 'descending');
+    await page.click('#compare-table th[data-key="trainLoss"] button');
+    const losses = (await rows()).map((r) => Number(r[5]));
+    assert.ok(losses[0] <= losses[1] && losses[1] <= losses[2], losses.join(' ≤ '));
+    assert.deepEqual((await page.evaluate(() => window.__sftState)).compareSort, { key: 'trainLoss', direction: 'ascending' });
+    // The eval charts mark the best run's best step in its own colour.
+    assert.equal(await page.getAttribute('#eval-loss-chart', 'data-markers'), 'tuned-20260101-000000:best@20');
+    await screenshot(page, 'dashboard-compare-table-dark');
+
+    // Back to one run: no table.
+    for (let i = 0; i < 2; i++) await page.click('#compare-remove-0');
+    await page.waitForFunction(() => document.querySelectorAll('#compare-list li').length === 0);
+    await page.waitForSelector('#compare-section', { state: 'hidden' });
     await safetyChecks(page, errors);
     await finish();
   });

@@ -6,12 +6,15 @@ from the accounting database long after. Where accounting is off (sacct: "accoun
 
 A job can end without its trainer saying so: cancelled while pending, killed at its time limit, lost with a node.
 `record_outcome` then writes what the trainer could not, an `error` event naming the Slurm state and a
-`run_finished`, so the Runs view shows why and offers Resume, in every window and after a reload.
+`run_finished`, so the Runs view shows why and offers Resume, in every window and after a reload. Every window
+that sees a Slurm run asks, so two may see one end at the same moment: the one that creates the job's claim file
+(`slurm.record-<job>`, O_EXCL) writes it, the other writes nothing.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import time
@@ -22,6 +25,8 @@ from typing import Any, Callable
 from .events import EventWriter, write_json_atomic
 
 JOB_FILE = "slurm.json"
+# A claim older than this whose job is still not recorded was left by a process that died while writing.
+CLAIM_STALE_SECONDS = 60.0
 
 # Job states (squeue's long names) in which the job may still run or start.
 ACTIVE = frozenset({"PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",
@@ -140,6 +145,11 @@ def record_outcome(run_dir: Path, job: JobState) -> str | None:
     info = read_job(run_dir)
     if info is None or not job.ended or str(info.get("job_id")) != job.job_id or info.get("recorded") == job.job_id:
         return None
+    if not _claim(run_dir, job.job_id):
+        return None
+    info = read_job(run_dir) or info
+    if info.get("recorded") == job.job_id:
+        return None  # recorded between the first read and the claim
     since = _events_since(run_dir, int(info.get("events_before", 0)))
     finished = [e.get("status") for e in since if e.get("type") == "run_finished"]
     started = any(e.get("type") == "run_started" for e in since)
@@ -150,6 +160,25 @@ def record_outcome(run_dir: Path, job: JobState) -> str | None:
     write_json_atomic(run_dir / JOB_FILE, {**info, "state": job.state, "exit_code": job.exit_code,
                                            "recorded": job.job_id, "ended": time.time()})
     return verdict
+
+
+def _claim(run_dir: Path, job_id: str) -> bool:
+    """Whether this process may write the job's end: it created the claim, or took over a stale one."""
+    path = run_dir / f"slurm.record-{job_id}"
+    for _ in range(2):
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            return True
+        except FileExistsError:
+            try:
+                if time.time() - path.stat().st_mtime < CLAIM_STALE_SECONDS:
+                    return False
+                path.unlink()
+            except OSError:
+                return False
+        except OSError:
+            return False
+    return False
 
 
 def _verdict(state: str, last: str | None, stop_asked: bool) -> str | None:

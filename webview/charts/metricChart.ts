@@ -1,12 +1,20 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { el, themeColor } from '../ui/dom';
+import type { ChartMarker } from './chartMarker';
+import { logRange, positiveOnly } from './logScale';
+
+export type { ChartMarker };
 import type { Column } from './runMetrics';
 
 const HEIGHT = 240;
 const STEP_INCREMENTS = [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000, 1_000_000];
 /** Charts with the same key share the cursor: hovering one shows the same x in all of them. */
 const CURSOR_SYNC = 'sft-studio-dashboard';
+/** Pixels a marker's label needs right of its line; closer to the edge it goes to the left. */
+const LABEL_ROOM = 120;
+/** Pixels between two y labels of a log axis. */
+const MIN_LABEL_GAP = 18;
 
 export interface ChartSeries {
   label: string;
@@ -24,6 +32,7 @@ export interface ChartContent {
   data: Column[];
   /** Points that count as "drawn" for this chart (mirrored in data-points for tests and screen readers). */
   points: number;
+  markers?: ChartMarker[];
 }
 
 export interface ChartOptions {
@@ -37,13 +46,18 @@ export interface ChartOptions {
   build: () => ChartContent;
   /** The visible x range changed by the user (zoom, pan, reset); xRange() says what is shown now. */
   onView?: () => void;
+  /** Start with a logarithmic y axis. */
+  logScale?: boolean;
+  /** Controls shown next to the chart's title (e.g. its log-scale toggle). */
+  controls?: HTMLElement[];
 }
 
 /**
  * A uPlot chart that redraws at most once per animation frame, however many updates arrive in it
  * (a hidden page gets no frames and needs no drawing; it draws when shown). Zoom: drag across, or
  * Ctrl+wheel; pan: Shift+drag or ←/→ when focused; reset: double-click, 0 or Escape. The legend
- * reads out every series at the cursor.
+ * reads out every series at the cursor. On a logarithmic y axis, values at or below zero have no place
+ * and are left out (the line spans the gap); data-skipped says how many.
  */
 export class MetricChart {
   readonly element: HTMLElement;
@@ -52,8 +66,12 @@ export class MetricChart {
   private seriesKey = '';
   private pending = false;
   private zoomed = false;
+  private log: boolean;
+  private markers: ChartMarker[] = [];
+  private markerLayer: HTMLElement | undefined;
 
   constructor(private readonly options: ChartOptions) {
+    this.log = options.logScale ?? false;
     this.body = el('div', {
       id: options.id,
       className: 'chart',
@@ -64,7 +82,10 @@ export class MetricChart {
         'aria-label': `${options.title} chart. Drag to zoom, Shift+drag or arrow keys to pan, 0 to reset.`,
       },
     });
-    this.element = el('section', { className: 'chart-card' }, [el('h2', { text: options.title }), this.body]);
+    this.element = el('section', { className: 'chart-card' }, [
+      el('div', { className: 'chart-head' }, [el('h2', { text: options.title }), ...(options.controls ?? [])]),
+      this.body,
+    ]);
     new ResizeObserver(() => this.resize()).observe(this.body);
     this.body.addEventListener('keydown', (e) => this.onKey(e));
   }
@@ -76,6 +97,23 @@ export class MetricChart {
     requestAnimationFrame(() => {
       if (this.pending) this.flush();
     });
+  }
+
+  get logScale(): boolean {
+    return this.log;
+  }
+
+  /** Switches the y axis between linear and logarithmic; the chart is built again. */
+  setLogScale(on: boolean): void {
+    if (on === this.log) return;
+    this.log = on;
+    this.flush(true);
+  }
+
+  /** The y scale as drawn (for tests): its distribution (1 linear, 3 logarithmic) and range. */
+  yScale(): { distr: number; min: number | null; max: number | null } | undefined {
+    const y = this.plot?.scales.y;
+    return y ? { distr: y.distr ?? 1, min: y.min ?? null, max: y.max ?? null } : undefined;
   }
 
   get isZoomed(): boolean {
@@ -93,14 +131,21 @@ export class MetricChart {
     const started = performance.now();
     this.pending = false;
     const content = this.options.build();
+    const { data, skipped } = this.log ? positiveOnly(content.data) : { data: content.data, skipped: 0 };
+    this.markers = content.markers ?? [];
     const key = `${this.options.xLabel()}|${content.series.map((s) => `${s.label}/${s.color}`).join('|')}`;
     if (!this.plot || rebuild || key !== this.seriesKey) {
       this.seriesKey = key;
-      this.create(content);
+      this.create(content, data);
     } else {
-      this.plot.setData(content.data as unknown as uPlot.AlignedData, !this.zoomed);
+      this.plot.setData(data as unknown as uPlot.AlignedData, !this.zoomed);
     }
     this.body.setAttribute('data-points', String(content.points));
+    this.body.setAttribute('data-scale', this.log ? 'log' : 'linear');
+    this.body.setAttribute('data-skipped', String(skipped));
+    this.body.setAttribute('data-markers', this.markers.map((m) => m.key).join(' '));
+    const marked = this.markers.map((m) => m.title).join('; ');
+    this.body.setAttribute('aria-label', `${this.options.title} chart${this.log ? ', logarithmic y axis' : ''}.${marked ? ` ${marked}.` : ''} Drag to zoom, Shift+drag or arrow keys to pan, 0 to reset.`);
     // The newest x drawn, for tests and the editor-scale benchmark (rows held differ from steps once sampled).
     const x = content.data[0];
     this.body.setAttribute('data-x-max', x.length > 0 ? String(x[x.length - 1]) : '');
@@ -108,7 +153,7 @@ export class MetricChart {
     return performance.now() - started;
   }
 
-  private create(content: ChartContent): void {
+  private create(content: ChartContent, data: Column[]): void {
     this.plot?.destroy();
     this.zoomed = false;
     const foreground = themeColor('foreground', '#cccccc');
@@ -119,7 +164,7 @@ export class MetricChart {
       {
         width: this.width(),
         height: HEIGHT,
-        scales: { x: { time: false } },
+        scales: { x: { time: false }, y: this.log ? { distr: 3, log: 10, range: (_u, min, max) => logRange(min, max) } : {} },
         axes: [
           {
             ...axis,
@@ -127,7 +172,7 @@ export class MetricChart {
             ...(this.options.integerX() ? { incrs: STEP_INCREMENTS } : {}),
             values: (_u, ticks) => ticks.map(formatX),
           },
-          { ...axis, values: (_u, ticks) => ticks.map(format), size: 60 },
+          { ...axis, values: (u, ticks) => (this.log ? spacedLabels(u, ticks, format) : ticks.map(format)), size: 60 },
         ],
         series: [
           { label: this.options.xLabel(), value: (_u, v) => (v === null ? '–' : formatX(v)) },
@@ -150,16 +195,47 @@ export class MetricChart {
               if (key === 'x' && this.zoomed) this.options.onView?.();
             },
           ],
+          draw: [(u) => this.placeMarkers(u)],
         },
       },
-      content.data as unknown as uPlot.AlignedData,
+      data as unknown as uPlot.AlignedData,
       this.body,
     );
+    this.markerLayer = el('div', { className: 'chart-markers' });
+    this.plot.over.append(this.markerLayer);
+    this.placeMarkers(this.plot);
     this.plot.over.addEventListener('dblclick', () => {
       this.zoomed = false;
       this.options.onView?.();
     });
     this.enablePanAndWheel(this.plot);
+  }
+
+  /** Markers are elements over the plot, placed again after every draw (new data, zoom, resize). */
+  private placeMarkers(u: uPlot): void {
+    const layer = this.markerLayer;
+    if (!layer) return;
+    const width = u.over.clientWidth;
+    const height = u.over.clientHeight;
+    const shown: HTMLElement[] = [];
+    for (const m of this.markers) {
+      const left = u.valToPos(m.x, 'x');
+      if (!Number.isFinite(left) || left < 0 || left > width) continue;
+      const marker = el('div', { className: 'chart-marker', title: m.title, attributes: { 'data-key': m.key } }, [
+        el('span', { className: 'chart-marker-label', text: m.label }),
+      ]);
+      marker.style.left = `${left}px`;
+      marker.classList.toggle('at-end', left > width - LABEL_ROOM);
+      marker.style.setProperty('--marker-color', m.color);
+      const y = m.y === undefined || (this.log && m.y <= 0) ? undefined : u.valToPos(m.y, 'y');
+      if (y !== undefined && Number.isFinite(y) && y >= 0 && y <= height) {
+        const point = el('span', { className: 'chart-marker-point' });
+        point.style.top = `${y}px`;
+        marker.append(point);
+      }
+      shown.push(marker);
+    }
+    layer.replaceChildren(...shown);
   }
 
   private enablePanAndWheel(plot: uPlot): void {
@@ -231,6 +307,17 @@ export class MetricChart {
   private resize(): void {
     this.plot?.setSize({ width: this.width(), height: HEIGHT });
   }
+}
+
+/** A log axis ticks every mantissa of a decade: only labels at least MIN_LABEL_GAP pixels apart are written. */
+function spacedLabels(u: uPlot, ticks: number[], format: (v: number) => string): string[] {
+  let last = Number.NEGATIVE_INFINITY;
+  return ticks.map((v) => {
+    const y = u.valToPos(v, 'y');
+    if (Math.abs(y - last) < MIN_LABEL_GAP) return '';
+    last = y;
+    return format(v);
+  });
 }
 
 /** `#rrggbb` (what VS Code's chart colours are) with an alpha; other forms are returned unchanged. */

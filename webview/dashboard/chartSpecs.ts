@@ -1,10 +1,12 @@
 // Which charts the dashboard shows and which columns feed each one. Every run overlaid gets its own
 // colour; within a run, the raw train loss is faint under its smoothed line and eval is dashed.
+import type { BestEvaluation } from '../../src/protocol/bestCheckpoint';
 import type { XAxis } from '../../src/protocol/dashboard';
 import { formatDuration } from '../../src/protocol/format';
 import type { ChartContent, ChartSeries } from '../charts/metricChart';
 import { alignTables, type Column, type RunMetrics, type SeriesTable } from '../charts/runMetrics';
 import { themeColor } from '../ui/dom';
+import { bestMarkers } from './bestMarkers';
 
 type LineKind = 'raw' | 'smooth' | 'eval' | 'plain';
 
@@ -12,6 +14,8 @@ interface Line {
   table: 'train' | 'eval';
   label: string;
   kind: LineKind;
+  /** The evaluation metric an eval line draws (what a best marker's dot sits on). */
+  field?: string;
   column(m: RunMetrics): Column;
   present(m: RunMetrics): boolean;
 }
@@ -34,6 +38,7 @@ const evaluation = (field: Parameters<RunMetrics['evaluation']['has']>[0], label
   table: 'eval',
   label,
   kind,
+  field,
   column: (m) => m.evaluation.values[field],
   present: (m) => m.evaluation.has(field),
 });
@@ -93,6 +98,8 @@ export const CHARTS: ChartSpec[] = [
 export interface ShownRun {
   name: string;
   metrics: RunMetrics;
+  /** Its best evaluation so far (runs that track metric_for_best_model). */
+  best?: BestEvaluation;
 }
 
 const PALETTE: [string, string][] = [
@@ -143,7 +150,8 @@ export function buildChart(spec: ChartSpec, runs: readonly ShownRun[], axis: XAx
     const raw = series.findIndex((s) => s.faint);
     if (raw >= 0 && series[raw + 1]) series[raw + 1].color = series[raw].color;
   }
-  return { series, data: tables.length > 0 ? alignTables(tables) : [[]], points };
+  const markers = bestMarkers(spec.lines, runs, axis, (r, one) => (one ? themeColor('charts-yellow', '#cca700') : runColor(r)));
+  return { series, data: tables.length > 0 ? alignTables(tables) : [[]], points, markers };
 }
 
 export function xAxisLabel(axis: XAxis): string {

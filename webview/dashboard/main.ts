@@ -1,11 +1,14 @@
 // Dashboard app: says `ready`, draws the full state the host replies with, then applies deltas.
 // Messages only change data and mark what needs drawing; one animation frame draws it (the header,
 // the compare controls when their inputs changed, the charts), however many messages came in it.
+import { BestFollower } from '../../src/protocol/bestCheckpoint';
 import {
   HostMessageType,
+  isCompareResult,
   isHostToWebview,
   MAX_DETAIL_BUCKETS,
   X_AXES,
+  type ConfigDiff,
   type ControlAction,
   type DashboardRequests,
   type DashboardWebviewState,
@@ -18,10 +21,12 @@ import { formatDownload, formatDuration, formatLoss, formatStep } from '../../sr
 import { isActiveState, type RunSummary } from '../../src/protocol/runSummary';
 import { connect } from '../bridge';
 import { MetricChart } from '../charts/metricChart';
-import { RunMetrics } from '../charts/runMetrics';
-import { button, dropdown } from '../ui/controls';
+import { EVAL_FIELDS, RunMetrics, type EvalField } from '../charts/runMetrics';
+import { button, checkbox, dropdown } from '../ui/controls';
 import { el, setText } from '../ui/dom';
 import { buildChart, CHARTS, compact, formatX, xAxisLabel, type ShownRun } from './chartSpecs';
+import { comparisonTable, type ComparedRun } from './comparison';
+import { ComparisonView } from './comparisonTable';
 import './dashboard.css';
 
 interface Tracked extends ShownRun {
@@ -29,6 +34,8 @@ interface Tracked extends ShownRun {
   summary: RunSummary;
   /** Highest seq applied: a delta that overlaps the full state must not add points twice. */
   lastSeq: number;
+  /** Follows the run's events to its best evaluation (ShownRun.best). */
+  bestFollower: BestFollower;
 }
 
 const bridge = connect<DashboardRequests, HostToWebview, DashboardWebviewState>(isHostToWebview, receive);
@@ -38,8 +45,11 @@ let smoothing = saved.smoothing ?? 0.6;
 let primary: Tracked | undefined;
 let compared: Tracked[] = [];
 let available: RunSummary[] = [];
+/** How the resolved configs of the shown runs differ (from the host). */
+let configDiff: ConfigDiff = { fields: [], runs: [] };
+const logCharts = new Set(saved.logScale ?? []);
 /** What the next frame draws. */
-const dirty = { header: false, compare: false, charts: false };
+const dirty = { header: false, compare: false, charts: false, table: false };
 let frameRequested = false;
 /** What the compare controls were last built from: rebuilt only when this changes. */
 let compareKey = '';
@@ -126,19 +136,31 @@ const toolbar = el('div', { className: 'toolbar' }, [
 
 // Charts ------------------------------------------------------------------------------------------
 const shownRuns = (): Tracked[] => (primary ? [primary, ...compared] : []);
-const charts = CHARTS.map(
-  (spec) =>
-    new MetricChart({
-      id: spec.id,
-      title: spec.title,
-      xLabel: () => xAxisLabel(axis),
-      integerX: () => axis === 'step',
-      format: spec.format,
-      formatX: (v) => formatX(axis)(v),
-      build: () => buildChart(spec, shownRuns(), axis),
-      onView: () => detailSoon(),
-    }),
-);
+const charts = CHARTS.map((spec) => {
+  const log = checkbox('log', { id: `${spec.id}-log`, checked: logCharts.has(spec.id) });
+  log.element.title = `Logarithmic y axis for ${spec.title} (values at or below zero are left out)`;
+  log.element.setAttribute('aria-label', `Logarithmic y axis for ${spec.title}`);
+  const chart = new MetricChart({
+    id: spec.id,
+    title: spec.title,
+    xLabel: () => xAxisLabel(axis),
+    integerX: () => axis === 'step',
+    format: spec.format,
+    formatX: (v) => formatX(axis)(v),
+    build: () => buildChart(spec, shownRuns(), axis),
+    onView: () => detailSoon(),
+    logScale: logCharts.has(spec.id),
+    controls: [log.element],
+  });
+  log.onChange((on) => {
+    if (on) logCharts.add(spec.id);
+    else logCharts.delete(spec.id);
+    bridge.setState({ logScale: [...logCharts] });
+    chart.setLogScale(on);
+  });
+  return chart;
+});
+const comparison = new ComparisonView(saved.compareSort, (order) => bridge.setState({ compareSort: order }));
 const empty = el('p', { id: 'chart-empty', className: 'muted', text: 'Waiting for the first training step…' });
 
 document.getElementById('app')?.append(
@@ -151,6 +173,7 @@ document.getElementById('app')?.append(
   ]),
   error,
   toolbar,
+  comparison.element,
   empty,
   el('div', { className: 'charts' }, charts.map((c) => c.element)),
 );
@@ -170,6 +193,8 @@ document.getElementById('app')?.append(
     }
     return times;
   },
+  /** A chart's y scale as drawn, by the chart's id. */
+  yScale: (id: string) => charts.find((c) => c.element.querySelector(`#${CSS.escape(id)}`))?.yScale(),
   /** The rows the page holds for its own run's train loss: how many, and the highest value. */
   lossRows: () => {
     const loss = primary?.metrics.train.values.loss ?? [];
@@ -181,11 +206,15 @@ function track(data: RunData): Tracked {
   const metrics = new RunMetrics(smoothing);
   metrics.add(data.events);
   metrics.addRows(data.train);
+  const bestFollower = new BestFollower();
+  bestFollower.observe(data.events);
   return {
     runDir: data.run.runDir,
     name: data.run.name,
     summary: data.run,
     metrics,
+    bestFollower,
+    best: bestFollower.best,
     lastSeq: data.events.reduce((max, e) => Math.max(max, e.seq), -1),
   };
 }
@@ -195,8 +224,9 @@ function receive(message: HostToWebview): void {
     primary = track(message);
     compared = message.compare.map(track);
     available = message.available;
+    configDiff = message.configDiff;
     bridge.setState({ runDir: message.run.runDir, compare: compared.map((c) => c.runDir) });
-    markDirty('header', 'compare', 'charts');
+    markDirty('header', 'compare', 'charts', 'table');
   } else if (message.type === HostMessageType.append) {
     for (const delta of message.runs) apply(delta);
   } else {
@@ -210,13 +240,18 @@ function apply(delta: RunDelta): void {
   if (!target) return;
   target.summary = delta.run;
   if (target === primary) markDirty('header');
+  if (compared.length > 0) markDirty('table');
   const fresh = delta.events.filter((e) => e.seq > target.lastSeq);
   for (const e of fresh) target.lastSeq = Math.max(target.lastSeq, e.seq);
   const added = target.metrics.add(fresh);
+  target.bestFollower.observe(fresh);
+  const best = target.bestFollower.best;
+  const bestMoved = JSON.stringify(best) !== JSON.stringify(target.best);
+  target.best = best;
   const rows = delta.train ? target.metrics.addRows(delta.train) : false;
   // A zoomed chart holds detail rows the host sent for it; compaction waits until the zoom is reset.
   if (rows && !charts.some((c) => c.isZoomed)) target.metrics.compactIfLong(COMPACT_BUCKETS);
-  if (added || rows) markDirty('charts');
+  if (added || rows || bestMoved) markDirty('charts');
 }
 
 function markDirty(...parts: (keyof typeof dirty)[]): void {
@@ -228,10 +263,12 @@ function markDirty(...parts: (keyof typeof dirty)[]): void {
 
 async function setCompare(runDirs: string[]): Promise<void> {
   try {
-    const { runs } = await bridge.request('compare', { runDirs });
-    compared = runs.map(track);
+    const result: unknown = await bridge.request('compare', { runDirs });
+    if (!isCompareResult(result)) throw new Error('The runs to compare arrived malformed; reopen the dashboard.');
+    compared = result.runs.map(track);
+    configDiff = result.configDiff;
     bridge.setState({ compare: compared.map((c) => c.runDir) });
-    markDirty('compare', 'charts');
+    markDirty('compare', 'charts', 'table');
   } catch (e) {
     setText(feedback, (e as Error).message);
   }
@@ -268,7 +305,30 @@ function render(): void {
   if (dirty.header) renderSummary(primary);
   if (dirty.compare) renderCompare();
   if (dirty.charts) for (const chart of charts) chart.update();
-  dirty.header = dirty.compare = dirty.charts = false;
+  if (dirty.table) renderComparison();
+  dirty.header = dirty.compare = dirty.charts = dirty.table = false;
+}
+
+function renderComparison(): void {
+  const runs = shownRuns();
+  if (runs.length < 2) return comparison.show(undefined);
+  comparison.show(comparisonTable(runs.map(comparedRun), configDiff, EVAL_FIELDS));
+}
+
+function comparedRun(run: Tracked): ComparedRun {
+  const table = run.metrics.evaluation;
+  const finalEval: Partial<Record<EvalField, number>> = {};
+  for (const field of table.presentFields()) {
+    const column = table.values[field];
+    for (let i = column.length - 1; i >= 0; i--) {
+      const v = column[i];
+      if (v !== null) {
+        finalEval[field] = v;
+        break;
+      }
+    }
+  }
+  return { runDir: run.runDir, name: run.name, trainLoss: run.summary.loss, finalEval, best: run.best };
 }
 
 function renderSummary(tracked: Tracked): void {

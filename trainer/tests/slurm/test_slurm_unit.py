@@ -5,8 +5,12 @@ and squeue, and how an ended job is written into the run folder."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -220,3 +224,31 @@ def test_what_an_ended_job_writes(tmp_path, state, trainer, stop, written, last)
     assert (new[0]["message"].startswith(last) if last else new == [])
     if state == "OUT_OF_MEMORY":
         assert new[0]["kind"] == "oom"
+
+
+def test_two_windows_seeing_one_end_write_it_once(tmp_path):
+    # Every window that shows a Slurm run asks `slurm-state --record`; whoever claims the job writes its end.
+    run_dir = ended_run(tmp_path, [])
+    claim = run_dir / "slurm.record-9"
+    claim.touch()
+    assert record_outcome(run_dir, JobState("9", "CANCELLED")) is None, "another process holds the claim"
+    assert recorded_events(run_dir) == [] and "recorded" not in json.loads((run_dir / "slurm.json").read_text())
+
+    # A claim left by a process that died while writing is taken over once it is old.
+    old = time.time() - 120
+    os.utime(claim, (old, old))
+    assert record_outcome(run_dir, JobState("9", "CANCELLED")) == "failed"
+    assert [e["type"] for e in recorded_events(run_dir)] == ["error", "run_finished"]
+
+    (tmp_path / "many").mkdir()
+    run_dir = ended_run(tmp_path / "many", [])
+    barrier = threading.Barrier(8)
+
+    def record() -> str | None:
+        barrier.wait()
+        return record_outcome(run_dir, JobState("9", "TIMEOUT"))
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: record(), range(8)))
+    assert results.count("failed") == 1 and results.count(None) == 7
+    assert [e["type"] for e in recorded_events(run_dir)] == ["error", "run_finished"]
