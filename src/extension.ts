@@ -7,7 +7,6 @@ import { vscodeWorkspace } from './common/workspace.apis';
 import { CONFIG_SELECTOR, RunCodeLensProvider } from './config/configCodeLens';
 import { registerConfigDiagnostics } from './config/configDiagnostics';
 import { registerConfigLanguage } from './config/configLanguage';
-import { DASHBOARD_VIEW_TYPE } from './protocol/dashboard';
 import { RunRegistry } from './runs/runRegistry';
 import { runRoots } from './runs/runStore';
 import { runDirOf, RunsTreeProvider, RUNS_VIEW_ID } from './views/runsTree';
@@ -15,7 +14,6 @@ import { RunStatusBar } from './views/runStatusBar';
 import { registerInsight } from './insight/registerInsight';
 import { registerCompare } from './commands/registerCompare';
 import { registerPanels } from './webviews/registerPanels';
-import type { DashboardPanels } from './webviews/dashboardPanel';
 
 /**
  * What activate() returns: a handle for the integration tests (test/integration), which have no other
@@ -38,21 +36,8 @@ export function activate(context: vscode.ExtensionContext): TestApi {
   const registry = new RunRegistry({ roots, stallSeconds: () => vscodeSettings.stallMinutes() * 60 });
   const refresh = () => void registry.refresh().catch((error) => console.error('[sft-studio] refresh failed', error));
 
-  let dashboards: DashboardPanels | undefined;
-  const getDashboards = async () => {
-    if (!dashboards) {
-      const [{ DashboardPanels }, { appendControl }] = await Promise.all([import('./webviews/dashboardPanel'), import('./runs/runManager')]);
-      dashboards = new DashboardPanels(context.extensionUri, registry, {
-        stopRun: (runDir) => stopRun(runDir),
-        requestControl: (runDir, type) => appendControl(runDir, { type, time: Date.now() / 1000 }),
-      });
-      context.subscriptions.push(dashboards);
-    }
-    return dashboards;
-  };
-  const openDashboard = async (runDir: string) => (await getDashboards()).open(runDir);
-
-  const lifecycle = new RunLifecycle(context, registry, (runDir) => void openDashboard(runDir));
+  const panels = registerPanels(context, registry, { stopRun: (runDir) => stopRun(runDir) });
+  const lifecycle = new RunLifecycle(context, registry, (runDir) => void panels.openDashboard(runDir));
   const stopRun = (runDir?: string) => lifecycle.stopRun(runDir);
   const startRun = (target?: string) => lifecycle.startRun(target);
 
@@ -79,17 +64,9 @@ export function activate(context: vscode.ExtensionContext): TestApi {
     new RunStatusBar(registry),
     registerConfigDiagnostics(),
     vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, new RunCodeLensProvider()),
-    vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel, state) => (await getDashboards()).restore(panel, state),
-    }),
-    ...registerPanels(context, registry),
+    ...panels.disposables,
     vscode.commands.registerCommand('sftStudio.startRun', (arg?: unknown) => startRun(configPathOf(arg))),
     vscode.commands.registerCommand('sftStudio.stopRun', (arg?: unknown) => stopRun(runDirOf(arg))),
-    vscode.commands.registerCommand('sftStudio.openDashboard', async (arg?: unknown) => {
-      // While the first scan runs, "no runs yet" is not known: wait for it before offering a pick.
-      const runDir = runDirOf(arg) ?? (await registry.loaded(), await (await import('./commands/pickRun')).pickRun(vscodeUi, registry.list(), 'Run to show'));
-      if (runDir) await openDashboard(runDir);
-    }),
     vscode.commands.registerCommand('sftStudio.selectPythonInterpreter', async () => {
       const [{ selectInterpreter }, { interpreterCandidates }, fs] = await Promise.all([
         import('./python/selectInterpreter'),

@@ -4,7 +4,7 @@ import type { CliCommand, CliIo } from './cliCommand';
 
 const commands: Record<string, () => CliCommand> = {
   validate: () => require('./validateCommand').validateCommand,
-  judge: () => require('../judge/cli').judgeCliCommand,
+  judge: () => require('./judgeCommand').judgeCliCommand,
   tokens: () => require('./tokensCommand').tokensCommand,
 };
 

@@ -9,8 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { CHAT_VIEW_TYPE, chatGuards, type ChatHostMessage, type ChatRequests, type ChatSampling } from '../protocol/chat';
+import { KeyedPanels } from '../webviews/keyedPanels';
 import { PanelBridge } from '../webviews/panelBridge';
-import { loadPanelPage, panelOptions } from '../webviews/panelShell';
+import { loadPanelPage } from '../webviews/panelShell';
 import { ChatWorker } from './chatWorker';
 import { restoreChatState } from './restoreState';
 
@@ -26,7 +27,6 @@ class ChatPanel {
     readonly panel: vscode.WebviewPanel,
     checkpoint: string,
     extensionUri: vscode.Uri,
-    onDispose: () => void,
   ) {
     this.state = { type: 'chatState', checkpoint, status: 'loading', sampling: DEFAULT_SAMPLING };
     loadPanelPage(panel, extensionUri, 'chat', `Chat: ${path.basename(path.dirname(path.dirname(checkpoint)))}/${path.basename(checkpoint)}`);
@@ -56,7 +56,6 @@ class ChatPanel {
       this.abort?.abort();
       this.bridge.dispose();
       this.model.dispose();
-      onDispose();
     });
   }
 
@@ -75,47 +74,22 @@ function realPath(folder: string): string {
   }
 }
 
-export class ChatPanels implements vscode.Disposable {
-  private readonly panels = new Map<string, ChatPanel>();
-
-  constructor(private readonly extensionUri: vscode.Uri) {}
-
-  open(checkpoint: string): void {
-    const existing = this.panels.get(realPath(checkpoint));
-    if (existing) {
-      existing.panel.reveal();
-      return;
-    }
-    // Retained when hidden: the conversation lives in the page, and a reload would lose it mid-stream.
-    // VS Code keeps this option with the panel, so a restored panel is retained as well.
-    const panel = vscode.window.createWebviewPanel(CHAT_VIEW_TYPE, 'Chat', vscode.ViewColumn.Beside, {
-      ...panelOptions(this.extensionUri),
+/** One chat per checkpoint folder (by real path); `roots` are the folders a restored checkpoint may lie in. */
+export class ChatPanels extends KeyedPanels<string, ChatPanel> {
+  constructor(extensionUri: vscode.Uri, roots: () => Promise<readonly string[]>) {
+    super(extensionUri, {
+      viewType: CHAT_VIEW_TYPE,
+      title: 'Chat',
+      column: vscode.ViewColumn.Beside,
+      // Retained when hidden: the conversation lives in the page, and a reload would lose it mid-stream.
       retainContextWhenHidden: true,
+      key: realPath,
+      restoreTarget: async (saved) => {
+        const restored = restoreChatState(saved, await roots());
+        if (!restored.ok) console.warn(`[sft-studio] chat panel not restored: ${restored.reason}`);
+        return restored.ok ? restored.value.checkpoint : undefined;
+      },
+      create: (panel, checkpoint) => new ChatPanel(panel, checkpoint, extensionUri),
     });
-    this.attach(panel, checkpoint);
-  }
-
-  /**
-   * Called by the serializer after a window reload with the state the app saved; `roots` are the
-   * folders a restored checkpoint may lie in. A state that fails the checks closes the panel.
-   */
-  restore(panel: vscode.WebviewPanel, state: unknown, roots: readonly string[]): void {
-    const restored = restoreChatState(state, roots);
-    if (!restored.ok || this.panels.has(realPath(restored.value.checkpoint))) {
-      if (!restored.ok) console.warn(`[sft-studio] chat panel not restored: ${restored.reason}`);
-      panel.dispose();
-      return;
-    }
-    panel.webview.options = panelOptions(this.extensionUri);
-    this.attach(panel, restored.value.checkpoint);
-  }
-
-  private attach(panel: vscode.WebviewPanel, checkpoint: string): void {
-    const key = realPath(checkpoint);
-    this.panels.set(key, new ChatPanel(panel, checkpoint, this.extensionUri, () => this.panels.delete(key)));
-  }
-
-  dispose(): void {
-    for (const view of this.panels.values()) view.panel.dispose();
   }
 }

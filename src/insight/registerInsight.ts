@@ -3,15 +3,13 @@
 // loads on first use, a restored panel included.
 import * as vscode from 'vscode';
 import { registerExportCheckpoint } from '../commands/registerExport';
+import { lazy } from '../common/lazy';
 import { vscodeUi } from '../common/ui.apis';
 import { CONFIG_SELECTOR } from '../config/configCodeLens';
 import { CHAT_VIEW_TYPE } from '../protocol/chat';
 import { TOKENS_VIEW_TYPE } from '../protocol/tokens';
-import type { ChatPanels } from './chatPanel';
 import { checkpointPathOf } from './chatTarget';
 import { InsightCodeLensProvider, PREVIEW_TOKENS_COMMAND } from './insightCodeLens';
-import type { TokenStatsCache } from './tokenStatsCache';
-import type { TokensPanels } from './tokensPanel';
 
 export const CHAT_COMMAND = 'sftStudio.chatWithCheckpoint';
 
@@ -27,22 +25,15 @@ export interface InsightDeps {
 }
 
 export function registerInsight(context: vscode.ExtensionContext, deps: InsightDeps): void {
-  let cache: TokenStatsCache | undefined;
-  const lenses = new InsightCodeLensProvider(() => getCache());
-  const getCache = async () => {
-    if (!cache) {
-      const [{ TokenStatsCache, inputsStamp }, { countStatsInWorker }] = await Promise.all([import('./tokenStatsCache'), import('./tokenStatsWorker')]);
-      cache ??= new TokenStatsCache(countStatsInWorker, inputsStamp, () => lenses.refresh());
-    }
-    return cache;
-  };
-  // One promise each, so serializers restoring several panels at once share one host object.
-  let tokens: TokensPanels | undefined;
-  let tokensLoading: Promise<TokensPanels> | undefined;
-  const getTokens = () => (tokensLoading ??= import('./tokensPanel').then(({ TokensPanels }) => (tokens = new TokensPanels(context.extensionUri))));
-  let chats: ChatPanels | undefined;
-  let chatsLoading: Promise<ChatPanels> | undefined;
-  const getChats = () => (chatsLoading ??= import('./chatPanel').then(({ ChatPanels }) => (chats = new ChatPanels(context.extensionUri))));
+  const lenses = new InsightCodeLensProvider(() => cache.get());
+  const cache = lazy(async () => {
+    const [{ TokenStatsCache, inputsStamp }, { countStatsInWorker }] = await Promise.all([import('./tokenStatsCache'), import('./tokenStatsWorker')]);
+    return new TokenStatsCache(countStatsInWorker, inputsStamp, () => lenses.refresh());
+  });
+  const tokens = lazy(async () => new (await import('./tokensPanel')).TokensPanels(context.extensionUri, deps.workspaceFolders));
+  const chats = lazy(
+    async () => new (await import('./chatPanel')).ChatPanels(context.extensionUri, async () => [...deps.workspaceFolders(), ...(await deps.runRoots())]),
+  );
 
   const previewTokens = async (arg?: unknown) => {
     const configPath = arg instanceof vscode.Uri ? arg.fsPath : vscode.window.activeTextEditor?.document.uri.fsPath;
@@ -50,7 +41,7 @@ export function registerInsight(context: vscode.ExtensionContext, deps: InsightD
       await vscodeUi.showError('Open a *.sft.yaml run config first, then run Preview Tokens.');
       return;
     }
-    (await getTokens()).open(configPath);
+    await (await tokens.get()).open(configPath);
   };
 
   const chat = async (arg?: unknown) => {
@@ -70,7 +61,7 @@ export function registerInsight(context: vscode.ExtensionContext, deps: InsightD
           if (!python) return 'no Python interpreter found (set sftStudio.pythonPath or run SFT Studio: Select Python Interpreter)';
           return vscodeUi.withProgress(`Exporting ${checkpoint} to ONNX`, () => runOnnxExport(python, checkpoint, context.extensionPath));
         },
-        openChat: async (checkpoint) => (await getChats()).open(checkpoint),
+        openChat: async (checkpoint) => (await chats.get()).open(checkpoint),
       },
       target,
     );
@@ -83,11 +74,11 @@ export function registerInsight(context: vscode.ExtensionContext, deps: InsightD
     vscode.commands.registerCommand(CHAT_COMMAND, chat),
     registerExportCheckpoint(context, deps),
     vscode.window.registerWebviewPanelSerializer(TOKENS_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel, state) => (await getTokens()).restore(panel, state, deps.workspaceFolders()),
+      deserializeWebviewPanel: async (panel, state) => (await tokens.get()).restore(panel, state),
     }),
     vscode.window.registerWebviewPanelSerializer(CHAT_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel, state) => (await getChats()).restore(panel, state, [...deps.workspaceFolders(), ...(await deps.runRoots())]),
+      deserializeWebviewPanel: async (panel, state) => (await chats.get()).restore(panel, state),
     }),
-    { dispose: () => (tokens?.dispose(), chats?.dispose(), cache?.dispose()) },
+    { dispose: () => (tokens.current()?.dispose(), chats.current()?.dispose(), cache.current()?.dispose()) },
   );
 }

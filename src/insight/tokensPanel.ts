@@ -6,8 +6,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { TOKENS_VIEW_TYPE, tokensGuards, type TokensRequests, type TokensState } from '../protocol/tokens';
+import { KeyedPanels } from '../webviews/keyedPanels';
 import { PanelBridge } from '../webviews/panelBridge';
-import { loadPanelPage, panelOptions } from '../webviews/panelShell';
+import { loadPanelPage } from '../webviews/panelShell';
 import { insightErrorMessage } from './configTokenStats';
 import { restoreTokensState } from './restoreState';
 import { CancelledError, TokenStatsJob } from './tokenStatsWorker';
@@ -21,7 +22,6 @@ class TokensPanel {
     readonly panel: vscode.WebviewPanel,
     private readonly configPath: string,
     extensionUri: vscode.Uri,
-    onDispose: () => void,
   ) {
     this.state = { type: 'tokensState', configPath, status: 'computing', progress: { done: 0, total: 0 } };
     loadPanelPage(panel, extensionUri, 'tokens', `Tokens: ${path.basename(configPath)}`);
@@ -43,7 +43,6 @@ class TokensPanel {
     panel.onDidDispose(() => {
       this.job?.cancel();
       this.bridge.dispose();
-      onDispose();
     });
   }
 
@@ -90,44 +89,25 @@ class TokensPanel {
   }
 }
 
-/** One panel per config; opening it again reveals it and counts afresh. */
-export class TokensPanels implements vscode.Disposable {
-  private readonly panels = new Map<string, TokensPanel>();
-
-  constructor(private readonly extensionUri: vscode.Uri) {}
-
-  open(configPath: string): void {
-    const existing = this.panels.get(configPath);
-    if (existing) {
-      existing.panel.reveal();
-      void existing.compute();
-      return;
-    }
-    this.attach(vscode.window.createWebviewPanel(TOKENS_VIEW_TYPE, 'Tokens', vscode.ViewColumn.Beside, panelOptions(this.extensionUri)), configPath);
-  }
-
-  /**
-   * Called by the serializer after a window reload with the state the app saved; `roots` are the
-   * folders a restored config may lie in. A state that fails the checks closes the panel.
-   */
-  restore(panel: vscode.WebviewPanel, state: unknown, roots: readonly string[]): void {
-    const restored = restoreTokensState(state, roots);
-    if (!restored.ok || this.panels.has(restored.value.configPath)) {
-      if (!restored.ok) console.warn(`[sft-studio] tokens panel not restored: ${restored.reason}`);
-      panel.dispose();
-      return;
-    }
-    panel.webview.options = panelOptions(this.extensionUri);
-    this.attach(panel, restored.value.configPath);
-  }
-
-  private attach(panel: vscode.WebviewPanel, configPath: string): void {
-    const view = new TokensPanel(panel, configPath, this.extensionUri, () => this.panels.delete(configPath));
-    this.panels.set(configPath, view);
-    void view.compute();
-  }
-
-  dispose(): void {
-    for (const view of this.panels.values()) view.panel.dispose();
+/** One panel per config; opening it again reveals it and counts afresh. `roots` are the folders a restored config may lie in. */
+export class TokensPanels extends KeyedPanels<string, TokensPanel> {
+  constructor(extensionUri: vscode.Uri, roots: () => readonly string[]) {
+    super(extensionUri, {
+      viewType: TOKENS_VIEW_TYPE,
+      title: 'Tokens',
+      column: vscode.ViewColumn.Beside,
+      key: (configPath) => configPath,
+      restoreTarget: async (saved) => {
+        const restored = restoreTokensState(saved, roots());
+        if (!restored.ok) console.warn(`[sft-studio] tokens panel not restored: ${restored.reason}`);
+        return restored.ok ? restored.value.configPath : undefined;
+      },
+      create: (panel, configPath) => {
+        const view = new TokensPanel(panel, configPath, extensionUri);
+        void view.compute();
+        return view;
+      },
+      reopened: (view) => void view.compute(),
+    });
   }
 }

@@ -21,7 +21,23 @@ export { redactText, redactUrl, urlHasCredentials } from './redact';
 export { matchesReference, normalizeAnswer, ReferenceJudge, type MatchMode } from './referenceJudge';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry';
 export { combineOrders, summarize, wilsonInterval, winnerOf, promptRecord } from './stats';
-export { judgeDirectory, newJudgeId, readOptionalJson, readRecords, readSummary, RECORDS_FILE, RESULTS_FILE, SUMMARY_FILE } from './store';
+export {
+  judgeDirectory,
+  listJudgements,
+  newJudgeId,
+  readOptionalJson,
+  readRecords,
+  readRequest,
+  readResults,
+  readSummary,
+  RECORDS_FILE,
+  REQUEST_FILE,
+  RESULTS_FILE,
+  storedView,
+  SUMMARY_FILE,
+  writeRequest,
+  type StoredRequest,
+} from './store';
 export { DEFAULT_TEMPLATE, loadTemplateFile, renderTemplate, validateTemplate } from './template';
 export { VscodeLmJudgeProvider } from './vscodeLmProvider';
 export type * from './types';

@@ -4,7 +4,7 @@
 //   summary.json   the JudgeSummary (rewritten at the end of a run)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isJudgeSummary } from '../protocol/judge';
+import { isJudgeSummary, isOrderRecord, startParamsProblem, type JudgeListing, type JudgeView, type StartParams } from '../protocol/judge';
 import { JudgeInputError } from './errors';
 import { redactText } from './redact';
 import type { CallResult, JudgeSummary, OrderRecord, PromptRecord, TokenUsage } from './types';
@@ -12,6 +12,9 @@ import type { CallResult, JudgeSummary, OrderRecord, PromptRecord, TokenUsage } 
 export const RESULTS_FILE = 'results.jsonl';
 export const RECORDS_FILE = 'records.jsonl';
 export const SUMMARY_FILE = 'summary.json';
+/** Written next to the engine's files so the panel can resume the same judgement later. */
+export const REQUEST_FILE = 'panel-request.json';
+
 
 /** `<runs directory>/judge/<id>`, where the extension keeps each judgement. */
 export function judgeDirectory(runsDirectory: string, id: string): string {
@@ -37,6 +40,32 @@ function isCallResult(value: unknown): value is CallResult {
   );
 }
 
+/**
+ * The usable lines of a results.jsonl: a call result of the right shape whose verdict fields are what a
+ * record may hold. One rule for the engine's resume and the panel's live view; anything else (a line
+ * cut short by a crash, another program's line) is skipped.
+ */
+function parseResults(text: string): CallResult[] {
+  return text.split('\n').flatMap((line) => {
+    if (!line.trim()) return [];
+    try {
+      const value: unknown = JSON.parse(line);
+      return isCallResult(value) && isOrderRecord(value) ? [value] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The call results recorded in a judgement folder (none when it has no results.jsonl yet). */
+export function readResults(outDir: string): CallResult[] {
+  try {
+    return parseResults(fs.readFileSync(path.join(outDir, RESULTS_FILE), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
 /** The append-only log of call results. A line cut short by a crash is skipped, not fatal. */
 export class ResultsLog {
   readonly file: string;
@@ -52,16 +81,7 @@ export class ResultsLog {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        continue;
-      }
-      if (isCallResult(value)) this.remember(value);
-    }
+    for (const result of parseResults(text)) this.remember(result);
     // A crash mid-write leaves a line without its newline; start the next line on a fresh one.
     if (text.length > 0 && !text.endsWith('\n')) fs.appendFileSync(this.file, '\n');
   }
@@ -173,4 +193,79 @@ export function readRecords(outDir: string): PromptRecord[] {
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line) as PromptRecord);
+}
+
+/** A finished judgement read back from its folder; throws when its summary is broken. */
+export function storedView(dir: string): JudgeView | undefined {
+  const summary = readSummary(dir);
+  if (!summary) return undefined;
+  const records = readRecords(dir);
+  return { id: path.basename(dir), dir, running: false, done: summary.calls - summary.errors, total: summary.pairs * 2, summary, records };
+}
+
+export interface StoredRequest {
+  params: StartParams;
+}
+
+export function writeRequest(dir: string, params: StartParams): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, REQUEST_FILE), `${JSON.stringify({ params } satisfies StoredRequest, null, 2)}\n`);
+}
+
+/**
+ * The request a panel judgement was started with; undefined when the folder has none. The file
+ * may come from anywhere (a cloned repository, a shared drive), so it is held to the same rules as a
+ * start request from the panel, and anything else is refused with the field at fault.
+ */
+export function readRequest(dir: string): StoredRequest | undefined {
+  const file = path.join(dir, REQUEST_FILE);
+  const value = readOptionalJson(file, '; start the judgement again from the panel');
+  if (value === undefined) return undefined;
+  const problem =
+    typeof value !== 'object' || value === null || Array.isArray(value)
+      ? 'not an object'
+      : Object.keys(value).some((k) => k !== 'params')
+        ? `unknown field ${Object.keys(value).filter((k) => k !== 'params').map((k) => JSON.stringify(k)).join(', ')}`
+        : startParamsProblem((value as Record<string, unknown>).params);
+  if (problem) throw new Error(`${file} is not a judge request: ${problem}; start the judgement again from the panel`);
+  return value as StoredRequest;
+}
+
+/** Judgement folders under each root, newest first. A folder that cannot be read is listed with its error. */
+export function listJudgements(roots: Iterable<string>): JudgeListing[] {
+  const found: { listing: JudgeListing; mtime: number }[] = [];
+  for (const root of new Set(roots)) {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(root, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      if (entry.isDirectory()) found.push(listingOf(path.join(root, entry.name)));
+    }
+  }
+  return found.sort((a, b) => b.mtime - a.mtime).map((f) => f.listing);
+}
+
+function listingOf(dir: string): { listing: JudgeListing; mtime: number } {
+  const listing: JudgeListing = { id: path.basename(dir), dir, resumable: false };
+  let complete = false;
+  try {
+    const summary = readSummary(dir);
+    if (summary) {
+      listing.summary = summary;
+      complete = summary.calls - summary.errors >= summary.pairs * 2;
+    }
+  } catch (error) {
+    listing.error = (error as Error).message;
+  }
+  let mtime = 0;
+  try {
+    listing.resumable = !complete && fs.existsSync(path.join(dir, REQUEST_FILE));
+    mtime = fs.statSync(dir).mtimeMs;
+  } catch {
+    // Removed while listing: it sorts last and cannot be resumed.
+  }
+  return { listing, mtime };
 }

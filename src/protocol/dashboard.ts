@@ -3,7 +3,7 @@
 // both run the guards on receipt and ignore anything malformed.
 import { hasOnlyKeys, isFiniteNumber, isObject, isString, isStringArray, MAX_STATE_PATH, type ParamGuards } from './bridge';
 import { isRunEvent, type RunEvent } from './events';
-import { RUN_STATES, type RunSummary } from './runSummary';
+import { isRunSummary, type RunSummary } from './runSummary';
 
 export const DASHBOARD_VIEW_TYPE = 'sftStudio.dashboard';
 
@@ -263,32 +263,5 @@ export function isDashboardWebviewState(value: unknown): value is DashboardWebvi
     (value.xAxis === undefined || (X_AXES as readonly unknown[]).includes(value.xAxis)) &&
     (value.logScale === undefined || (isStringArray(value.logScale) && value.logScale.length <= 64 && value.logScale.every((id) => id.length <= 64))) &&
     (value.compareSort === undefined || isSortOrder(value.compareSort))
-  );
-}
-
-export function isRunSummary(value: unknown): value is RunSummary {
-  if (!isObject(value)) return false;
-  const optionalNumbers = ['step', 'totalSteps', 'loss', 'evalLoss', 'startedAt', 'etaSeconds', 'tokensPerSecond', 'pid', 'stalledMinutes'];
-  return (
-    typeof value.runDir === 'string' &&
-    typeof value.name === 'string' &&
-    (RUN_STATES as readonly unknown[]).includes(value.state) &&
-    (value.configPath === undefined || typeof value.configPath === 'string') &&
-    optionalNumbers.every((k) => value[k] === undefined || typeof value[k] === 'number') &&
-    (value.error === undefined ||
-      (isObject(value.error) &&
-        typeof value.error.kind === 'string' &&
-        typeof value.error.message === 'string' &&
-        typeof value.error.hint === 'string')) &&
-    (value.download === undefined || isDownloadState(value.download))
-  );
-}
-
-function isDownloadState(value: unknown): boolean {
-  return (
-    isObject(value) &&
-    typeof value.model === 'string' &&
-    typeof value.file === 'string' &&
-    ['bytesDone', 'bytesTotal', 'filesDone', 'filesTotal'].every((k) => isFiniteNumber(value[k]) && (value[k] as number) >= 0)
   );
 }

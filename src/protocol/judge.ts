@@ -1,6 +1,6 @@
 // The judge panel's messages, shared by src/webviews/judgePanel.ts and webview/judge/main.ts.
 // The on-disk shapes (PromptRecord, JudgeSummary) are the judge engine's own.
-import type { JudgeSummary, OrderRecord, PromptRecord } from '../judge/types';
+import type { JudgeSummary, OrderRecord, PromptRecord } from './judgeRecords';
 import { hasOnlyKeys, isFiniteNumber, isObject, isStep, isString, type ParamGuards } from './bridge';
 
 export const JUDGE_VIEW_TYPE = 'sftStudio.judge';

@@ -1,4 +1,5 @@
 /** Shared by the sidebar, the status bar and the dashboard webview. */
+import { isFiniteNumber, isObject } from './bridge';
 
 /** `unreadable`: the folder could not be read (permissions, a directory where a file belongs); `error` says why. */
 export const RUN_STATES = ['starting', 'running', 'completed', 'stopped', 'failed', 'crashed', 'unreadable'] as const;
@@ -38,4 +39,31 @@ export interface DownloadState {
   bytesTotal: number;
   filesDone: number;
   filesTotal: number;
+}
+
+export function isRunSummary(value: unknown): value is RunSummary {
+  if (!isObject(value)) return false;
+  const optionalNumbers = ['step', 'totalSteps', 'loss', 'evalLoss', 'startedAt', 'etaSeconds', 'tokensPerSecond', 'pid', 'stalledMinutes'];
+  return (
+    typeof value.runDir === 'string' &&
+    typeof value.name === 'string' &&
+    (RUN_STATES as readonly unknown[]).includes(value.state) &&
+    (value.configPath === undefined || typeof value.configPath === 'string') &&
+    optionalNumbers.every((k) => value[k] === undefined || typeof value[k] === 'number') &&
+    (value.error === undefined ||
+      (isObject(value.error) &&
+        typeof value.error.kind === 'string' &&
+        typeof value.error.message === 'string' &&
+        typeof value.error.hint === 'string')) &&
+    (value.download === undefined || isDownloadState(value.download))
+  );
+}
+
+function isDownloadState(value: unknown): boolean {
+  return (
+    isObject(value) &&
+    typeof value.model === 'string' &&
+    typeof value.file === 'string' &&
+    ['bytesDone', 'bytesTotal', 'filesDone', 'filesTotal'].every((k) => isFiniteNumber(value[k]) && (value[k] as number) >= 0)
+  );
 }

@@ -2,12 +2,10 @@
 // requests, and the deltas it forwards from the registry. generationsPanel.ts supplies the diff
 // editor and the save dialog; the webview tests supply their own.
 import * as path from 'node:path';
+import { GenerationTable, generationsOf } from '../shared/generationTable';
+import { toCsv, toJsonl } from './generationsExport';
 import {
-  GenerationTable,
   generationsGuards,
-  generationsOf,
-  toCsv,
-  toJsonl,
   type CellRef,
   type ExportFormat,
   type Generation,

@@ -5,16 +5,20 @@ import { createLanguageModelApi, type LanguageModelApi } from '../judge/lm.apis'
 import { isJudgeWebviewState, JUDGE_VIEW_TYPE, type JudgeHostMessage, type JudgeRequests } from '../protocol/judge';
 import type { RunRegistry } from '../runs/runRegistry';
 import { endpointLabel, JudgeController, type JudgeActions } from './judgeSession';
+import { KeyedPanels, type PanelView } from './keyedPanels';
 import { PanelBridge } from './panelBridge';
-import { loadPanelPage, panelOptions } from './panelShell';
+import { loadPanelPage } from './panelShell';
+
+/** There is one judge panel: every open reveals it. */
+const JUDGE_KEY = 'judge';
 
 const apiKeyName = (baseURL: string) => `sftStudio.judge.apiKey:${baseURL.replace(/\/+$/, '')}`;
 
 /** The single judge panel: pick two sides and a judge, watch the verdicts arrive, read past judgements. */
 export class JudgePanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
   private lm: LanguageModelApi | undefined;
   private readonly controller: JudgeController;
+  private readonly panels: KeyedPanels<typeof JUDGE_KEY, PanelView>;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -56,36 +60,34 @@ export class JudgePanel implements vscode.Disposable {
       showError: (message) => void vscode.window.showErrorMessage(message),
     };
     this.controller = new JudgeController(registry, actions);
+    this.panels = new KeyedPanels(extensionUri, {
+      viewType: JUDGE_VIEW_TYPE,
+      title: 'SFT Judge',
+      column: vscode.ViewColumn.Active,
+      key: () => JUDGE_KEY,
+      restoreTarget: async (saved) => (isJudgeWebviewState(saved ?? {}) ? JUDGE_KEY : undefined),
+      create: (panel) => this.attach(panel),
+    });
   }
 
-  open(): void {
-    if (this.panel) {
-      this.panel.reveal();
-      return;
-    }
-    this.attach(vscode.window.createWebviewPanel(JUDGE_VIEW_TYPE, 'SFT Judge', vscode.ViewColumn.Active, panelOptions(this.extensionUri)));
+  open(): Promise<void> {
+    return this.panels.open(JUDGE_KEY);
   }
 
-  restore(panel: vscode.WebviewPanel, state: unknown): void {
-    if (this.panel || !isJudgeWebviewState(state ?? {})) {
-      panel.dispose();
-      return;
-    }
-    panel.webview.options = panelOptions(this.extensionUri);
-    this.attach(panel);
+  restore(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
+    return this.panels.restore(panel, state);
   }
 
   dispose(): void {
     this.controller.cancel();
-    this.panel?.dispose();
+    this.panels.dispose();
   }
 
   private lmApi(): LanguageModelApi {
     return (this.lm ??= createLanguageModelApi());
   }
 
-  private attach(panel: vscode.WebviewPanel): void {
-    this.panel = panel;
+  private attach(panel: vscode.WebviewPanel): PanelView {
     loadPanelPage(panel, this.extensionUri, 'judge', 'SFT Judge');
     const bridge = new PanelBridge<JudgeRequests, JudgeHostMessage>(panel.webview, this.controller.options());
     this.controller.connect(bridge);
@@ -98,7 +100,7 @@ export class JudgePanel implements vscode.Disposable {
     panel.onDidDispose(() => {
       disposables.forEach((d) => d.dispose());
       this.controller.connect(undefined);
-      this.panel = undefined;
     });
+    return { panel };
   }
 }

@@ -1,39 +1,37 @@
 // The judge panel's work that needs no vscode: which runs can be judged, the pairs a start request
 // names, the live view of a running judgement, and the judgements already on disk. The engine
 // itself (src/judge) is used through its public API only.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
+  listJudgements,
   loadRunGenerations,
   newJudgeId,
   runJudge,
   pairSides,
-  readOptionalJson,
-  readRecords,
-  readSummary,
+  readRequest,
+  readResults,
   redactText,
   redactUrl,
   referenceSide,
-  RESULTS_FILE,
+  storedView,
   summarize,
   promptRecord,
   urlHasCredentials,
+  writeRequest,
   type CallResult,
   type JudgePair,
   type JudgeProgress,
   type JudgeProvider,
   type JudgeSummary,
 } from '../judge';
-import { csvField, generationsOf } from '../protocol/generations';
+import { generationsOf } from '../shared/generationTable';
+import { csvField } from './generationsExport';
 import type { RunEvent } from '../protocol/events';
 import {
-  isOrderRecord,
   judgeGuards,
-  startParamsProblem,
   type JudgeableRun,
   type JudgeChoice,
   type JudgeHostMessage,
-  type JudgeListing,
   type JudgeRequests,
   type JudgeView,
   type StartParams,
@@ -41,9 +39,6 @@ import {
 import type { RunSummary } from '../protocol/runSummary';
 import type { RegistryView } from './dashboardSession';
 import type { BridgeOptions, PanelBridge } from './panelBridge';
-
-/** Written next to the engine's files so the panel can resume the same judgement later. */
-export const REQUEST_FILE = 'panel-request.json';
 
 export function judgeableRuns(runs: readonly RunSummary[], eventsOf: (runDir: string) => readonly RunEvent[]): JudgeableRun[] {
   return runs.flatMap((run) => {
@@ -129,100 +124,6 @@ export class LiveJudgement {
     if (!previous || previous.error !== undefined || result.error === undefined) entry[result.order] = result;
     this.results.set(result.prompt_id, entry);
   }
-}
-
-function readResults(dir: string): CallResult[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(path.join(dir, RESULTS_FILE), 'utf8');
-  } catch {
-    return [];
-  }
-  return text.split('\n').flatMap((line) => {
-    try {
-      const value = JSON.parse(line) as CallResult;
-      // A line of the wrong shape would make every progress message fail the webview's check.
-      const usable = value !== null && typeof value.prompt_id === 'string' && (value.order === 'ab' || value.order === 'ba') && isOrderRecord(value);
-      return usable ? [value] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
-/** A finished judgement read back from its folder; throws when its summary is broken. */
-export function storedView(dir: string): JudgeView | undefined {
-  const summary = readSummary(dir);
-  if (!summary) return undefined;
-  const records = readRecords(dir);
-  return { id: path.basename(dir), dir, running: false, done: summary.calls - summary.errors, total: summary.pairs * 2, summary, records };
-}
-
-export interface StoredRequest {
-  params: StartParams;
-}
-
-export function writeRequest(dir: string, params: StartParams): void {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, REQUEST_FILE), `${JSON.stringify({ params } satisfies StoredRequest, null, 2)}\n`);
-}
-
-/**
- * The request a panel judgement was started with; undefined when the folder has none. The file
- * may come from anywhere (a cloned repository, a shared drive), so it is held to the same rules as a
- * start request from the panel, and anything else is refused with the field at fault.
- */
-export function readRequest(dir: string): StoredRequest | undefined {
-  const file = path.join(dir, REQUEST_FILE);
-  const value = readOptionalJson(file, '; start the judgement again from the panel');
-  if (value === undefined) return undefined;
-  const problem =
-    typeof value !== 'object' || value === null || Array.isArray(value)
-      ? 'not an object'
-      : Object.keys(value).some((k) => k !== 'params')
-        ? `unknown field ${Object.keys(value).filter((k) => k !== 'params').map((k) => JSON.stringify(k)).join(', ')}`
-        : startParamsProblem((value as Record<string, unknown>).params);
-  if (problem) throw new Error(`${file} is not a judge request: ${problem}; start the judgement again from the panel`);
-  return value as StoredRequest;
-}
-
-/** Judgement folders under each root, newest first. A folder that cannot be read is listed with its error. */
-export function listJudgements(roots: Iterable<string>): JudgeListing[] {
-  const found: { listing: JudgeListing; mtime: number }[] = [];
-  for (const root of new Set(roots)) {
-    let entries: fs.Dirent[];
-    try {
-      entries = fs.readdirSync(root, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const entry of entries) {
-      if (entry.isDirectory()) found.push(listingOf(path.join(root, entry.name)));
-    }
-  }
-  return found.sort((a, b) => b.mtime - a.mtime).map((f) => f.listing);
-}
-
-function listingOf(dir: string): { listing: JudgeListing; mtime: number } {
-  const listing: JudgeListing = { id: path.basename(dir), dir, resumable: false };
-  let complete = false;
-  try {
-    const summary = readSummary(dir);
-    if (summary) {
-      listing.summary = summary;
-      complete = summary.calls - summary.errors >= summary.pairs * 2;
-    }
-  } catch (error) {
-    listing.error = (error as Error).message;
-  }
-  let mtime = 0;
-  try {
-    listing.resumable = !complete && fs.existsSync(path.join(dir, REQUEST_FILE));
-    mtime = fs.statSync(dir).mtimeMs;
-  } catch {
-    // Removed while listing: it sorts last and cannot be resumed.
-  }
-  return { listing, mtime };
 }
 
 const RECORD_COLUMNS = ['prompt_id', 'prompt', 'reference', 'answer_a', 'answer_b', 'outcome', 'consistent', 'ab_winner', 'ab_argument', 'ba_winner', 'ba_argument'] as const;

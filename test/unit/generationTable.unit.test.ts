@@ -3,17 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { RunEvent } from '../../src/protocol/events';
-import {
-  csvField,
-  GenerationTable,
-  generationsGuards,
-  generationsOf,
-  isGenerationsHostMessage,
-  samplingText,
-  toCsv,
-  toJsonl,
-  type Generation,
-} from '../../src/protocol/generations';
+import { generationsGuards, isGenerationsHostMessage, type Generation } from '../../src/protocol/generations';
+import { GenerationTable, generationsOf, samplingText } from '../../src/shared/generationTable';
+import { csvField, toCsv, toJsonl } from '../../src/webviews/generationsExport';
 import { fixtures } from './helpers';
 
 const gen = (step: number, promptId: string, completion: string, reference?: string): Generation => ({

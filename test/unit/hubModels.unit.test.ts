@@ -10,7 +10,7 @@ import { cachedSnapshot, hubCacheDir, isHubId, modelKind } from '../../src/confi
 import { validateConfigText } from '../../src/config/validateConfig';
 import { loadInsightConfig } from '../../src/insight/insightConfig';
 import { loadTokenizer, resolveModelDir, TokenizerLoadError } from '../../src/insight/tokenizerLoader';
-import { isRunSummary } from '../../src/protocol/dashboard';
+import { isRunSummary } from '../../src/protocol/runSummary';
 import type { RunEvent } from '../../src/protocol/events';
 import { formatDownload, statusBarText } from '../../src/protocol/format';
 import { planResume } from '../../src/runs/runManager';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { judgeCommand } from '../../src/judge/cli';
+import { judgeCommand } from '../../src/cli/judgeCommand';
 import { preferGood, preferGoodScript, startFakeServer, toolReply } from '../fixtures/judge/fakeOpenAiServer';
 import { captureIo, fixture, readJsonl, tempDir } from '../fixtures/judge/helpers';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { judgeCommand } from '../../src/judge/cli';
+import { judgeCommand } from '../../src/cli/judgeCommand';
 import { runJudge } from '../../src/judge/engine';
 import { OpenAiJudgeProvider } from '../../src/judge/openaiProvider';
 import { redactText, redactUrl, urlHasCredentials } from '../../src/judge/redact';

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
-import { OpenAiJudgeProvider, ReferenceJudge } from '../../src/judge';
+import { listJudgements, OpenAiJudgeProvider, readRequest, ReferenceJudge, REQUEST_FILE, writeRequest } from '../../src/judge';
 import type { RunEvent } from '../../src/protocol/events';
 import { isJudgeHostMessage, type JudgeChoice, type StartParams } from '../../src/protocol/judge';
 import type { RunSummary } from '../../src/protocol/runSummary';
-import { JudgeController, listJudgements, LiveJudgement, readRequest, REQUEST_FILE, writeRequest, type JudgeActions, type RemoteJudge } from '../../src/webviews/judgeSession';
+import { JudgeController, LiveJudgement, type JudgeActions, type RemoteJudge } from '../../src/webviews/judgeSession';
 import { preferGoodScript, startFakeServer, type FakeServer } from '../fixtures/judge/fakeOpenAiServer';
 import { fixture, tempDir } from '../fixtures/judge/helpers';
 

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import type { CallResult } from '../../src/judge';
 import { isJudgeHostMessage, judgeGuards, type StartParams } from '../../src/protocol/judge';
 import type { RunEvent } from '../../src/protocol/events';
-import { judgeableRuns, judgeInputs, listJudgements, LiveJudgement, recordsCsv, writeRequest } from '../../src/webviews/judgeSession';
+import { listJudgements, writeRequest } from '../../src/judge';
+import { judgeableRuns, judgeInputs, LiveJudgement, recordsCsv } from '../../src/webviews/judgeSession';
 import { fixtures, tempDir } from './helpers';
 
 const runA = path.join(fixtures, 'judge', 'run-a');

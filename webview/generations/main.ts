@@ -1,11 +1,9 @@
 // Generations app: prompts down, evaluation steps across (step 0, the base model, first). Every
 // completion is model output, so it only ever reaches the page as textContent.
+import { GenerationTable, isExactMatch, samplingText, type TableRow } from '../../src/shared/generationTable';
 import {
-  GenerationTable,
-  isExactMatch,
   isGenerationsHostMessage,
   ROW_FILTERS,
-  samplingText,
   type CellRef,
   type ExportFormat,
   type GenerationsHostMessage,
@@ -13,7 +11,6 @@ import {
   type GenerationsWebviewState,
   type RowFilter,
   type TableFilter,
-  type TableRow,
 } from '../../src/protocol/generations';
 import type { RunSummary } from '../../src/protocol/runSummary';
 import { connect } from '../bridge';

@@ -1,6 +1,6 @@
 // Judge app: choose two sides and a judge, start, and watch the tally and the per-prompt verdicts
 // fill in. Answers and the judge's arguments are untrusted text: textContent only.
-import type { OrderRecord, PromptRecord } from '../../src/judge/types';
+import type { OrderRecord, PromptRecord } from '../../src/protocol/judgeRecords';
 import {
   isJudgeHostMessage,
   type JudgeableRun,

@@ -1,16 +1,16 @@
 // `sft-studio judge`: the judge engine without VS Code. src/cli.ts dispatches `judge` here.
 import * as path from 'node:path';
-import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type CliCommand, type CliIo } from '../cli/cliCommand';
-import { DEFAULT_MAX_OUTPUT_TOKENS } from './choice';
-import { runJudge, type JudgeBudget, type JudgeProgress } from './engine';
-import { JudgeCallError, JudgeInputError } from './errors';
-import { loadSide, pairSides, referenceSide } from './inputs';
-import { OpenAiJudgeProvider } from './openaiProvider';
-import { ReferenceJudge, type MatchMode } from './referenceJudge';
-import { DEFAULT_RETRY } from './retry';
-import { RECORDS_FILE } from './store';
-import { loadTemplateFile } from './template';
-import type { JudgeProvider, JudgeSummary } from './types';
+import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type CliCommand, type CliIo } from './cliCommand';
+import { DEFAULT_MAX_OUTPUT_TOKENS } from '../judge/choice';
+import { runJudge, type JudgeBudget, type JudgeProgress } from '../judge/engine';
+import { JudgeCallError, JudgeInputError } from '../judge/errors';
+import { loadSide, pairSides, referenceSide } from '../judge/inputs';
+import { OpenAiJudgeProvider } from '../judge/openaiProvider';
+import { ReferenceJudge, type MatchMode } from '../judge/referenceJudge';
+import { DEFAULT_RETRY } from '../judge/retry';
+import { RECORDS_FILE } from '../judge/store';
+import { loadTemplateFile } from '../judge/template';
+import type { JudgeProvider, JudgeSummary } from '../judge/types';
 
 export const JUDGE_USAGE = `usage: sft-studio judge --a A.jsonl|RUN_DIR (--b B.jsonl|RUN_DIR | --vs-reference)
                        (--base-url URL --model M | --reference [--match normalized|exact])
@@ -286,7 +286,7 @@ async function judge(args: ParsedArgs, io: CliIo, env: NodeJS.ProcessEnv, signal
   return EXIT_OK;
 }
 
-/** The entry for the command table in src/cli/main.ts: `judge: () => require('../judge/cli').judgeCliCommand`. */
+/** The entry for the command table in src/cli/main.ts: `judge: () => require('./judgeCommand').judgeCliCommand`. */
 export const judgeCliCommand: CliCommand = {
   usage: '--a A --b B (--base-url URL --model M | --reference) --out DIR [--json]',
   summary: 'pairwise judging of two runs or answer files, both orders, with a win rate and its 95% CI',
