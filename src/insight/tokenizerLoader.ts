@@ -88,6 +88,31 @@ async function readJson(file: string): Promise<object> {
   return parsed;
 }
 
+const SPECIAL_TOKEN_FIELDS = ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'sep_token', 'cls_token', 'mask_token'] as const;
+
+const kindOf = (value: unknown): string => (Array.isArray(value) ? 'a list' : value === null ? 'null' : `a ${typeof value}`);
+
+/**
+ * Fields of tokenizer_config.json that transformers.js takes on trust: a special token that is not text
+ * (or an added-token object with text `content`) or a chat template that is neither text nor a list of
+ * named templates would fail much later, at the first encode or render, with an error that names no file.
+ */
+function checkTokenizerConfig(file: string, config: Record<string, unknown>): void {
+  const fix = 'fix the field or save the tokenizer again (tokenizer.save_pretrained(folder) in Python)';
+  for (const field of SPECIAL_TOKEN_FIELDS) {
+    const value = config[field];
+    const isAddedToken = typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { content?: unknown }).content === 'string';
+    if (value === undefined || value === null || typeof value === 'string' || isAddedToken) continue;
+    throw new TokenizerLoadError(`${file}: \`${field}\` is ${kindOf(value)} (${JSON.stringify(value).slice(0, 40)}); it must be the token's text, e.g. "</s>"; ${fix}`);
+  }
+  const template = config.chat_template;
+  const isNamedList =
+    Array.isArray(template) && template.every((t) => typeof t === 'object' && t !== null && typeof t.name === 'string' && typeof t.template === 'string');
+  if (template !== undefined && template !== null && typeof template !== 'string' && !isNamedList) {
+    throw new TokenizerLoadError(`${file}: \`chat_template\` is ${kindOf(template)}; it must be Jinja text (or a list of {name, template}); ${fix}`);
+  }
+}
+
 /**
  * Checkpoints saved by Python transformers keep the chat template in chat_template.jinja instead of
  * tokenizer_config.json; the tokenizer takes it from there.
@@ -121,6 +146,7 @@ export async function openTokenizer(modelDir: string): Promise<RawTokenizer> {
     );
   }
   const [tokenizerJSON, tokenizerConfig] = await Promise.all(TOKENIZER_FILES.map((file) => readJson(path.join(dir, file))));
+  checkTokenizerConfig(path.join(dir, 'tokenizer_config.json'), tokenizerConfig as Record<string, unknown>);
   const lib = transformersLib();
   let tok: RawTokenizer;
   try {

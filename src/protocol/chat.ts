@@ -50,9 +50,25 @@ export function isSampling(value: unknown): value is ChatSampling {
   );
 }
 
+/**
+ * The most turns one request may carry and characters per turn (a message typed or pasted, or a reply the
+ * app sends back as history): the host would otherwise tokenize whatever a page sends. The app keeps to
+ * both (the composer's maxlength, history trimmed), and the saved transcript uses the same limits.
+ */
+export const MAX_TURNS = 200;
+export const MAX_TURN_CHARS = 32_768;
+
+const isSentTurn = (value: unknown): value is ChatTurn => isTurn(value) && value.content.length <= MAX_TURN_CHARS;
+
 export const chatGuards: ParamGuards<ChatRequests> = {
   send: (p): p is ChatRequests['send']['params'] =>
-    isObject(p) && hasOnlyKeys(p, ['messages', 'sampling']) && Array.isArray(p.messages) && p.messages.length > 0 && p.messages.every(isTurn) && isSampling(p.sampling),
+    isObject(p) &&
+    hasOnlyKeys(p, ['messages', 'sampling']) &&
+    Array.isArray(p.messages) &&
+    p.messages.length > 0 &&
+    p.messages.length <= MAX_TURNS &&
+    p.messages.every(isSentTurn) &&
+    isSampling(p.sampling),
   stop: (p): p is Record<string, never> => isObject(p) && Object.keys(p).length === 0,
 };
 
@@ -63,8 +79,8 @@ export function isChatHostMessage(value: unknown): value is ChatHostMessage {
 }
 
 /** The most turns (and characters per turn) the chat app keeps with setState; older turns are dropped. */
-export const MAX_SAVED_TURNS = 200;
-export const MAX_SAVED_TURN_CHARS = 32_768;
+export const MAX_SAVED_TURNS = MAX_TURNS;
+export const MAX_SAVED_TURN_CHARS = MAX_TURN_CHARS;
 
 /**
  * What the chat app keeps with setState: the checkpoint, the transcript and the sampling fields. After
@@ -76,9 +92,6 @@ export interface ChatWebviewState {
   sampling?: ChatSampling;
 }
 
-function isSavedTurn(value: unknown): value is ChatTurn {
-  return isTurn(value) && value.content.length <= MAX_SAVED_TURN_CHARS;
-}
 
 export function isChatWebviewState(value: unknown): value is ChatWebviewState {
   return (
@@ -87,7 +100,7 @@ export function isChatWebviewState(value: unknown): value is ChatWebviewState {
     isString(value.checkpoint) &&
     value.checkpoint.length > 0 &&
     value.checkpoint.length <= MAX_STATE_PATH &&
-    (value.turns === undefined || (Array.isArray(value.turns) && value.turns.length <= MAX_SAVED_TURNS && value.turns.every(isSavedTurn))) &&
+    (value.turns === undefined || (Array.isArray(value.turns) && value.turns.length <= MAX_SAVED_TURNS && value.turns.every(isSentTurn))) &&
     (value.sampling === undefined || isSampling(value.sampling))
   );
 }

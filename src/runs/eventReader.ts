@@ -9,7 +9,8 @@ import { isRunEvent, type RunEvent } from '../protocol/events';
 import { classifyLine } from './eventLines';
 
 export type ReaderProblem =
-  | { kind: 'malformed-line'; line: string }
+  /** `lineNumber`: the line's number in the file (1-based), absent when the reader resumed at an offset without it. */
+  | { kind: 'malformed-line'; line: string; lineNumber?: number }
   | { kind: 'seq-gap'; expected: number; got: number }
   | { kind: 'duplicate'; seq: number }
   | { kind: 'truncated'; size: number; offset: number };
@@ -31,6 +32,8 @@ export interface EventReaderOptions {
   /** Resume from a previous reader's position: bytes already consumed and the next expected seq. */
   offset?: number;
   nextSeq?: number;
+  /** Lines before `offset` (with it, malformed lines are reported with their line number). */
+  lines?: number;
   select?: LineSelection;
 }
 
@@ -52,6 +55,8 @@ const takeChunk = (): Uint8Array => spareChunks.pop() ?? new Uint8Array(CHUNK_BY
 export class EventReader implements Disposable {
   private _offset: number;
   private _nextSeq: number;
+  /** Complete lines consumed so far, when known (always from offset 0). */
+  private _lines: number | undefined;
   private readonly eventsEmitter = new Emitter<RunEvent[]>();
   private readonly problemEmitter = new Emitter<ReaderProblem>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -69,6 +74,12 @@ export class EventReader implements Disposable {
   ) {
     this._offset = options.offset ?? 0;
     this._nextSeq = options.nextSeq ?? 0;
+    this._lines = options.offset ? options.lines : 0;
+  }
+
+  /** Complete lines consumed (the `lines` a reader resuming at `offset` takes), when known. */
+  get lines(): number | undefined {
+    return this._lines;
   }
 
   /** Bytes consumed: everything up to the end of the last complete line. */
@@ -171,6 +182,7 @@ export class EventReader implements Disposable {
         // Replaced by a shorter file: read it again from the start; seqs already delivered are skipped.
         this.problemEmitter.fire({ kind: 'truncated', size, offset: this._offset });
         this._offset = 0;
+        this._lines = 0;
       }
       // Up to the size seen now: a file that grows while it is read is finished by the next read.
       while (this._offset < size && !this.closed) {
@@ -216,7 +228,8 @@ export class EventReader implements Disposable {
       const end = Buffer.from(chunk.buffer, 0, bytesRead).indexOf(NEWLINE);
       if (end >= 0) {
         this._offset = at + end + 1;
-        this.problemEmitter.fire({ kind: 'malformed-line', line: `${start}… (longer than ${MAX_LINE_BYTES >> 20} MiB)` });
+        const lineNumber = this.countLine();
+        this.problemEmitter.fire({ kind: 'malformed-line', line: `${start}… (longer than ${MAX_LINE_BYTES >> 20} MiB)`, ...(lineNumber && { lineNumber }) });
         return Buffer.alloc(0);
       }
     }
@@ -231,7 +244,7 @@ export class EventReader implements Disposable {
   private parse(bytes: Buffer): RunEvent[] {
     const select = this.selection;
     const events: RunEvent[] = [];
-    // Summary: the train lines since the last other line, not parsed yet, as [start, end) of `bytes`.
+    // Summary: the train lines since the last other line, not parsed yet, as [start, end, line number] of `bytes`.
     let burst: number[] = [];
     const endBurst = () => {
       if (burst.length > 0) events.push(...this.burstEnds(bytes, burst));
@@ -242,22 +255,23 @@ export class EventReader implements Disposable {
       if (end < 0) end = bytes.length;
       const from = start;
       start = end + 1;
+      const lineNumber = this.countLine() ?? 0;
       const known = select === 'all' ? undefined : classifyLine(bytes, from, end);
       if (known) {
         if (!this.acceptSeq(known.seq)) continue;
         if (known.type === 'train' ? select === 'summary' : select === 'train') {
-          if (known.type === 'train') burst.push(from, end);
+          if (known.type === 'train') burst.push(from, end, lineNumber);
           continue;
         }
       }
       const text = bytes.toString('utf8', from, end);
       if (!text.trim()) continue;
-      const value = this.parseLine(text);
+      const value = this.parseLine(text, lineNumber);
       if (!value) continue;
       if (!known && !this.acceptSeq(value.seq)) continue;
       if (select === 'train' && value.type !== 'train') continue;
       if (select === 'summary' && value.type === 'train') {
-        burst.push(from, end);
+        burst.push(from, end, lineNumber);
         continue;
       }
       endBurst();
@@ -269,8 +283,8 @@ export class EventReader implements Disposable {
 
   /** The first and the last train event of a burst that parse (the rest of the burst is not needed). */
   private burstEnds(bytes: Buffer, ranges: readonly number[]): RunEvent[] {
-    const lineAt = (k: number) => this.parseLine(bytes.toString('utf8', ranges[2 * k], ranges[2 * k + 1]));
-    const count = ranges.length / 2;
+    const lineAt = (k: number) => this.parseLine(bytes.toString('utf8', ranges[3 * k], ranges[3 * k + 1]), ranges[3 * k + 2]);
+    const count = ranges.length / 3;
     let first = -1;
     let firstEvent: RunEvent | undefined;
     for (let k = 0; k < count && !firstEvent; k++) {
@@ -285,7 +299,15 @@ export class EventReader implements Disposable {
     return [firstEvent];
   }
 
-  private parseLine(line: string): RunEvent | undefined {
+  /** Counts one consumed line; its number when the count is known. */
+  private countLine(): number | undefined {
+    if (this._lines === undefined) return undefined;
+    this._lines += 1;
+    return this._lines;
+  }
+
+  /** `lineNumber` 0: not known. */
+  private parseLine(line: string, lineNumber: number): RunEvent | undefined {
     let value: unknown;
     try {
       value = JSON.parse(line);
@@ -293,7 +315,7 @@ export class EventReader implements Disposable {
       value = undefined;
     }
     if (isRunEvent(value)) return value;
-    this.problemEmitter.fire({ kind: 'malformed-line', line: line.slice(0, 200) });
+    this.problemEmitter.fire({ kind: 'malformed-line', line: line.slice(0, 200), ...(lineNumber > 0 && { lineNumber }) });
     return undefined;
   }
 

@@ -317,6 +317,7 @@ export class RunRegistry implements Disposable {
       pollMs: this.options.eventPollMs,
       offset: run.reader.offset,
       nextSeq: run.reader.nextSeq,
+      lines: run.reader.lines,
       select: 'summary',
     });
     reader.onEvents((events) => this.append(run, events));

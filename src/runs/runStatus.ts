@@ -110,6 +110,14 @@ export interface EventFacts {
   download?: DownloadState;
 }
 
+/**
+ * A number field of an event, or undefined. Events are checked for their envelope only (events.ts), and a
+ * file written by something other than the trainer may carry `"loss": "abc"`: a summary holds numbers or nothing,
+ * or every panel that checks it (isRunSummary) would refuse the run.
+ */
+const numberOf = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+const textOf = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
 export function foldEvents(facts: EventFacts, events: readonly RunEvent[]): EventFacts {
   const next = { ...facts };
   for (const e of events) {
@@ -117,37 +125,39 @@ export function foldEvents(facts: EventFacts, events: readonly RunEvent[]): Even
     switch (e.type) {
       case 'run_started':
         next.startedAt ??= e.time;
-        next.totalSteps = e.total_steps;
-        if (e.config_path) next.configPath = e.config_path;
+        next.totalSteps = numberOf(e.total_steps);
+        if (textOf(e.config_path)) next.configPath = e.config_path;
         // A resumed run restarts the clock: its rate is measured from its own first step.
         next.rateOrigin = undefined;
         next.finished = undefined;
         next.download = undefined;
         break;
       case 'download': {
-        const complete = e.bytes_done >= e.bytes_total && e.files_done >= e.files_total;
-        next.download = complete
-          ? undefined
-          : { model: e.model, file: e.file, bytesDone: e.bytes_done, bytesTotal: e.bytes_total, filesDone: e.files_done, filesTotal: e.files_total };
+        const [bytesDone, bytesTotal, filesDone, filesTotal] = [e.bytes_done, e.bytes_total, e.files_done, e.files_total].map(numberOf);
+        const model = textOf(e.model);
+        const file = textOf(e.file);
+        if (bytesDone === undefined || bytesTotal === undefined || filesDone === undefined || filesTotal === undefined || model === undefined || file === undefined) break;
+        const complete = bytesDone >= bytesTotal && filesDone >= filesTotal;
+        next.download = complete ? undefined : { model, file, bytesDone, bytesTotal, filesDone, filesTotal };
         break;
       }
       case 'train':
         next.step = e.step;
-        next.loss = e.loss;
-        next.tokensPerSecond = e.tokens_per_s;
+        next.loss = numberOf(e.loss);
+        next.tokensPerSecond = numberOf(e.tokens_per_s);
         if (e.step !== undefined) {
           next.rateOrigin ??= { time: e.time, step: e.step };
           next.lastTrain = { time: e.time, step: e.step };
         }
         break;
       case 'eval':
-        next.evalLoss = e.loss;
+        next.evalLoss = numberOf(e.loss);
         break;
       case 'error':
-        next.error = { kind: e.kind, message: e.message, hint: e.hint };
+        next.error = { kind: textOf(e.kind) ?? 'crash', message: textOf(e.message) ?? '(no message)', hint: textOf(e.hint) ?? '' };
         break;
       case 'run_finished':
-        next.finished = e.status;
+        next.finished = (['completed', 'stopped', 'failed'] as const).find((status) => status === e.status) ?? 'failed';
         next.download = undefined;
         break;
     }

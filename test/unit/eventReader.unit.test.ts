@@ -67,6 +67,27 @@ test('seq gaps are reported, malformed lines skipped, and nothing stops the read
     ['malformed-line', 'malformed-line', 'seq-gap'],
   );
   assert.deepEqual(problems[2], { kind: 'seq-gap', expected: 1, got: 3 });
+  // Each malformed line names its line in the file, counted across reads and in every selection.
+  assert.deepEqual(problems.slice(0, 2).map((p) => p.kind === 'malformed-line' && p.lineNumber), [2, 3]);
+  fs.appendFileSync(file, '\n{broken\n');
+  await reader.read();
+  assert.deepEqual(problems.slice(3).map((p) => p.kind === 'malformed-line' && p.lineNumber), [7]);
+  for (const select of ['summary', 'train'] as const) {
+    const selective = new EventReader(file, { watch: false, select });
+    const seen: ReaderProblem[] = [];
+    selective.onProblem((p) => seen.push(p));
+    await selective.read();
+    selective.close();
+    assert.deepEqual(seen.filter((p) => p.kind === 'malformed-line').map((p) => p.kind === 'malformed-line' && p.lineNumber), [2, 3, 7], select);
+  }
+  // A reader resumed at an offset knows line numbers only when told the lines before it.
+  const resumed = new EventReader(file, { watch: false, offset: reader.offset, nextSeq: reader.nextSeq, lines: reader.lines });
+  const later: ReaderProblem[] = [];
+  resumed.onProblem((p) => later.push(p));
+  fs.appendFileSync(file, 'oops\n');
+  await resumed.read();
+  resumed.close();
+  assert.deepEqual(later.map((p) => p.kind === 'malformed-line' && p.lineNumber), [8]);
 });
 
 test('a reader re-opened from the previous offset never delivers an event twice', async (t) => {

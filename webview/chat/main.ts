@@ -6,6 +6,8 @@ import {
   MAX_NEW_TOKENS,
   MAX_SAVED_TURN_CHARS,
   MAX_SAVED_TURNS,
+  MAX_TURN_CHARS,
+  MAX_TURNS,
   type ChatHostMessage,
   type ChatRequests,
   type ChatSampling,
@@ -20,7 +22,9 @@ import { el, setText } from '../ui/dom';
 const app = document.getElementById('app') as HTMLElement;
 const status = el('div', { className: 'status' });
 const transcript = el('div', { className: 'transcript', attributes: { 'aria-live': 'polite' } });
-const input = el('textarea', { attributes: { 'aria-label': 'message', placeholder: 'Message the checkpoint (Enter sends, Shift+Enter is a new line)' } });
+const input = el('textarea', {
+  attributes: { 'aria-label': 'message', placeholder: 'Message the checkpoint (Enter sends, Shift+Enter is a new line)', maxlength: String(MAX_TURN_CHARS) },
+});
 const send = button('Send', { id: 'send', title: 'Send the message (Enter)', onClick: () => void submit() });
 const stop = button('Stop', { id: 'stop', title: 'Stop the reply', secondary: true, onClick: () => void bridge.request('stop', {}) });
 const clear = button('New chat', { id: 'new-chat', title: 'Start a new conversation', secondary: true, onClick: () => newChat() });
@@ -108,7 +112,10 @@ async function submit(): Promise<void> {
   streaming = el('div', { className: 'turn assistant' });
   transcript.append(streaming);
   try {
-    const answer = await bridge.request('send', { messages: turns, sampling: sampling() });
+    // The host accepts at most MAX_TURNS turns of MAX_TURN_CHARS characters: the oldest turns and the
+    // tail of an overlong reply are left out of the history sent, as they are of the saved transcript.
+    const history = turns.slice(-MAX_TURNS).map((t) => ({ role: t.role, content: t.content.slice(0, MAX_TURN_CHARS) }));
+    const answer = await bridge.request('send', { messages: history, sampling: sampling() });
     // The final text replaces the streamed pieces: it is cut at end-of-sequence exactly.
     streaming.textContent = answer.text;
     turns.push({ role: 'assistant', content: answer.text });
