@@ -11,6 +11,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const targets = [
   { schema: 'schema/events.schema.json', out: 'src/protocol/generated/events.ts' },
   { schema: 'schema/run-config.schema.json', out: 'src/protocol/generated/runConfig.ts' },
+  { schema: 'schema/run-directory.schema.json', out: 'src/protocol/generated/runDirectory.ts' },
 ];
 
 const banner = (schema) =>
@@ -24,7 +25,7 @@ export async function generateTypes() {
     files[out] = await compile(json, json.title, {
       bannerComment: banner(schema),
       cwd: path.join(root, 'schema'),
-      // Both schemas list every field; an open index signature would hide typos in the TS code.
+      // The schemas list every field; an open index signature would hide typos in the TS code.
       additionalProperties: false,
       unknownAny: true,
       format: true,

@@ -2,7 +2,8 @@
 import * as vscode from 'vscode';
 import { vscodeSettings } from './common/settings.apis';
 import { registerReportDocuments, vscodeUi } from './common/ui.apis';
-import { configPathOf, RunLifecycle } from './commands/runLifecycle';
+import { registerConfigActions } from './commands/registerConfigActions';
+import { RunLifecycle } from './commands/runLifecycle';
 import { vscodeWorkspace } from './common/workspace.apis';
 import { CONFIG_SELECTOR, RunCodeLensProvider } from './config/configCodeLens';
 import { registerConfigDiagnostics } from './config/configDiagnostics';
@@ -13,6 +14,8 @@ import { runDirOf, RunsTreeProvider, RUNS_VIEW_ID } from './views/runsTree';
 import { RunStatusBar } from './views/runStatusBar';
 import { registerInsight } from './insight/registerInsight';
 import { registerCompare } from './commands/registerCompare';
+import { PythonEnvironment } from './python/pythonEnvironment';
+import { registerSweep } from './sweeps/registerSweep';
 import { registerPanels } from './webviews/registerPanels';
 
 /**
@@ -36,10 +39,9 @@ export function activate(context: vscode.ExtensionContext): TestApi {
   const registry = new RunRegistry({ roots, stallSeconds: () => vscodeSettings.stallMinutes() * 60 });
   const refresh = () => void registry.refresh().catch((error) => console.error('[sft-studio] refresh failed', error));
 
-  const panels = registerPanels(context, registry, { stopRun: (runDir) => stopRun(runDir) });
-  const lifecycle = new RunLifecycle(context, registry, (runDir) => void panels.openDashboard(runDir));
-  const stopRun = (runDir?: string) => lifecycle.stopRun(runDir);
-  const startRun = (target?: string) => lifecycle.startRun(target);
+  const environment = new PythonEnvironment(context);
+  const panels = registerPanels(context, registry, { stopRun: (runDir) => lifecycle.stopRun(runDir) });
+  const lifecycle = new RunLifecycle(context, registry, environment, (runDir) => void panels.openDashboard(runDir));
 
   const tree = new RunsTreeProvider(registry, lifecycle.queue, lifecycle.notes);
   const watcher = vscode.workspace.createFileSystemWatcher('**/{status.json,events.jsonl,*.sft.yaml,*.sft.json}');
@@ -55,7 +57,11 @@ export function activate(context: vscode.ExtensionContext): TestApi {
   context.subscriptions.push(
     registry,
     lifecycle,
-    ...lifecycle.registerCommands(),
+    ...lifecycle.registerCommands(refresh),
+    environment,
+    ...environment.registerCommands(),
+    ...registerConfigActions(context),
+    ...registerSweep(context, registry, lifecycle),
     registerConfigLanguage(),
     registerReportDocuments(),
     tree,
@@ -65,23 +71,6 @@ export function activate(context: vscode.ExtensionContext): TestApi {
     registerConfigDiagnostics(),
     vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, new RunCodeLensProvider()),
     ...panels.disposables,
-    vscode.commands.registerCommand('sftStudio.startRun', (arg?: unknown) => startRun(configPathOf(arg))),
-    vscode.commands.registerCommand('sftStudio.stopRun', (arg?: unknown) => stopRun(runDirOf(arg))),
-    vscode.commands.registerCommand('sftStudio.selectPythonInterpreter', async () => {
-      const [{ selectInterpreter }, { interpreterCandidates }, fs] = await Promise.all([
-        import('./python/selectInterpreter'),
-        import('./python/python.apis'),
-        import('node:fs'),
-      ]);
-      const chosen = await selectInterpreter({
-        ui: vscodeUi,
-        candidates: interpreterCandidates,
-        exists: (file) => fs.existsSync(file),
-        setPythonPath: vscodeSettings.setPythonPath,
-      });
-      if (chosen) await lifecycle.forgetInterpreter(chosen);
-    }),
-    vscode.commands.registerCommand('sftStudio.refreshRuns', refresh),
     watcher,
     watcher.onDidCreate(refreshSoon),
     watcher.onDidDelete(refreshSoon),

@@ -1,11 +1,12 @@
-// "Export Checkpoint…": a checkpoint to a standalone merged model, to the Hugging Face Hub, or to ONNX for the
-// editor's chat, through `python -m sft_studio export CHECKPOINT --format … --json`. The trainer does the work;
+// "Export Checkpoint…": a checkpoint to a standalone merged model, to the Hugging Face Hub, to ONNX for the
+// editor's chat, or to GGUF for llama.cpp / Ollama, through `python -m sft_studio export CHECKPOINT --format … --json`. The trainer does the work;
 // this asks what to export, shows its progress lines in a cancellable notification and offers the result.
 import type { PickItem, Ui } from '../common/ui';
 import type { ExportProcess, ExportRun } from '../insight/exportRunner';
 import { lastJsonLine } from '../python/trainerCli';
 
-export type ExportFormat = 'merged' | 'hub' | 'onnx';
+export type ExportFormat = 'merged' | 'hub' | 'onnx' | 'gguf';
+export type GgufType = 'f16' | 'q8_0';
 
 export interface ExportRequest {
   checkpoint: string;
@@ -14,10 +15,12 @@ export interface ExportRequest {
   repoId?: string;
   public?: boolean;
   push?: 'merged' | 'adapter';
+  /** gguf only */
+  ggufType?: GgufType;
 }
 
 export type ExportOutcome =
-  | { kind: 'done'; format: ExportFormat; path?: string; url?: string; repoId?: string; private?: boolean }
+  | { kind: 'done'; format: ExportFormat; path?: string; url?: string; repoId?: string; private?: boolean; modelfile?: string }
   | { kind: 'failed'; message: string; hint?: string; errorKind?: string }
   | { kind: 'cancelled' };
 
@@ -41,6 +44,11 @@ export const FORMAT_ITEMS: readonly FormatItem[] = [
   { label: 'Merged model', description: 'standalone folder for transformers', detail: 'LoRA merged into the base weights (or the full fine-tune): safetensors, tokenizer, chat template, generation config', format: 'merged' },
   { label: 'Push to Hugging Face Hub', description: 'private by default', detail: 'the merged model or the adapter, with a model card of the run; needs a token with write access', format: 'hub' },
   { label: 'ONNX for the editor chat', description: 'CHECKPOINT/onnx', detail: 'what Chat with This Checkpoint runs on onnxruntime', format: 'onnx' },
+  { label: 'GGUF for llama.cpp / Ollama', description: 'f16 or q8_0, with a Modelfile', detail: 'one model.gguf (LoRA merged, tokenizer and chat template inside) and an Ollama Modelfile beside it', format: 'gguf' },
+];
+export const GGUF_ITEMS: readonly (PickItem & { ggufType: GgufType })[] = [
+  { label: 'f16', description: 'full quality', detail: '16-bit weights: answers as the checkpoint does', ggufType: 'f16' },
+  { label: 'q8_0', description: 'about half the size of f16', detail: '8-bit weights with a scale per 32 values: close to f16, a near-tie may go the other way', ggufType: 'q8_0' },
 ];
 export const REVEAL = 'Reveal in Explorer';
 export const OPEN_ON_HUB = 'Open on the Hub';
@@ -58,9 +66,10 @@ export function repoIdProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** `-m sft_studio export CHECKPOINT --format F --json [--repo-id ID [--public] [--push adapter]]`. */
+/** `-m sft_studio export CHECKPOINT --format F --json [--repo-id ID [--public] [--push adapter]] [--gguf-type T]`. */
 export function exportArgs(request: ExportRequest): string[] {
   const args = ['-m', 'sft_studio', 'export', request.checkpoint, '--format', request.format, '--json'];
+  if (request.format === 'gguf') return [...args, '--gguf-type', request.ggufType ?? 'f16'];
   if (request.format !== 'hub') return args;
   if (!request.repoId) throw new Error('a Hub export needs a repository id');
   return [...args, '--repo-id', request.repoId.trim(), ...(request.public ? ['--public'] : []), ...(request.push === 'adapter' ? ['--push', 'adapter'] : [])];
@@ -79,6 +88,7 @@ export function parseExportOutcome(run: ExportRun, format: ExportFormat, cancell
       url: typeof json.url === 'string' ? json.url : undefined,
       repoId: typeof json.repo_id === 'string' ? json.repo_id : undefined,
       private: typeof json.private === 'boolean' ? json.private : undefined,
+      ...(typeof json.modelfile === 'string' ? { modelfile: json.modelfile } : {}),
     };
   }
   if (json && typeof json.error === 'string') {
@@ -133,8 +143,12 @@ export async function exportCheckpoint(deps: ExportDeps, checkpoint: string): Pr
 }
 
 async function askDetails(deps: ExportDeps, request: ExportRequest): Promise<ExportRequest | undefined> {
-  if (request.format !== 'hub') return request;
   const { ui } = deps;
+  if (request.format === 'gguf') {
+    const type = await ui.pick(GGUF_ITEMS, 'Weights in the GGUF file');
+    return type ? { ...request, ggufType: type.ggufType } : undefined;
+  }
+  if (request.format !== 'hub') return request;
   const repoId = await ui.input({ prompt: 'Hub repository to push to (OWNER/NAME); it is created when it does not exist', validate: repoIdProblem });
   if (repoId === undefined || repoIdProblem(repoId)) return undefined;
   const visibility = await ui.pick(
@@ -162,7 +176,23 @@ async function askDetails(deps: ExportDeps, request: ExportRequest): Promise<Exp
 
 function progressTitle(request: ExportRequest): string {
   if (request.format === 'hub') return `SFT Studio: pushing to ${request.repoId}`;
+  if (request.format === 'gguf') return `SFT Studio: exporting to GGUF (${request.ggufType ?? 'f16'})`;
   return request.format === 'onnx' ? 'SFT Studio: exporting to ONNX' : 'SFT Studio: exporting the merged model';
+}
+
+/** An Ollama model name for a GGUF export: RUN-step-N from RUN/checkpoints/step-N/gguf-T/model.gguf, else the
+ *  checkpoint folder's name; lower case, with what Ollama allows in a name (letters, digits, '-', '_', '.'). */
+export function ollamaName(ggufPath: string): string {
+  const parts = ggufPath.split(/[\\/]+/).filter(Boolean);
+  const checkpoint = parts.at(-3) ?? 'model';
+  const name = parts.at(-4) === 'checkpoints' && parts.at(-5) ? `${parts.at(-5)}-${checkpoint}` : checkpoint;
+  return name.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '') || 'model';
+}
+
+/** `ollama create NAME -f MODELFILE`, the path quoted when it needs it. */
+export function ollamaCommand(ggufPath: string, modelfile: string): string {
+  const quoted = /^[\w@%+=:,./\\-]+$/.test(modelfile) ? modelfile : `"${modelfile.replace(/(["\\$`])/g, '\\$1')}"`;
+  return `ollama create ${ollamaName(ggufPath)} -f ${quoted}`;
 }
 
 async function announce(deps: ExportDeps, outcome: ExportOutcome): Promise<void> {
@@ -183,6 +213,13 @@ async function announce(deps: ExportDeps, outcome: ExportOutcome): Promise<void>
     return;
   }
   if (!outcome.path) return;
+  if (outcome.format === 'gguf') {
+    const modelfile = outcome.modelfile ?? outcome.path.replace(/model\.gguf$/, 'Modelfile');
+    const message = `SFT Studio: GGUF written to ${outcome.path}, with an Ollama Modelfile beside it (${modelfile}). ` +
+      `For Ollama run: ${ollamaCommand(outcome.path, modelfile)}; for llama.cpp: llama-cli -m ${outcome.path}.`;
+    if ((await ui.showInfo(message, REVEAL)) === REVEAL) await ui.reveal(outcome.path);
+    return;
+  }
   const what = outcome.format === 'onnx' ? 'ONNX graph' : 'merged model';
   if ((await ui.showInfo(`SFT Studio: ${what} written to ${outcome.path}.`, REVEAL)) === REVEAL) await ui.reveal(outcome.path);
 }

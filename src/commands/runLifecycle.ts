@@ -1,14 +1,13 @@
-// Wiring of the run lifecycle commands (start, stop, resume, rerun, delete, reveal, logs, queue) and
-// the config actions. Command bodies load their modules on first use, so activation stays cheap.
+// Wiring of the run lifecycle commands: start, stop, resume, rerun, delete, reveal, logs, the queue, and the
+// Runs view's refresh. Command bodies load their modules on first use, so activation stays cheap. The config's
+// own commands are registerConfigActions.ts, the training environment's python/pythonEnvironment.ts.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { HF_TOKEN_SECRET } from '../common/hfToken';
 import { vscodeSettings } from '../common/settings.apis';
 import { vscodeUi } from '../common/ui.apis';
 import { vscodeWorkspace } from '../common/workspace.apis';
-import type { ReportFocus } from '../config/dryRunReport';
-import type { TrainingEnvChecker } from '../python/envCheck';
-import type { RunCli } from '../python/trainerCli';
+import type { PythonEnvironment } from '../python/pythonEnvironment';
 import { RunNotes } from '../runs/runNotes';
 import { RunQueue } from '../runs/runQueue';
 import type { RunRegistry } from '../runs/runRegistry';
@@ -17,6 +16,7 @@ import { nodeSlurmApi } from '../runs/slurmLauncher';
 import { isActiveState, type RunSummary } from '../protocol/runSummary';
 import { RunLogChannels } from '../views/runLogChannels';
 import { queuedIdOf, runDirOf } from '../views/runsTree';
+import { configPathOf } from './registerConfigActions';
 import { ResumeGuard } from './resumeGuard';
 import type { LaunchDeps } from './startRun';
 
@@ -27,13 +27,12 @@ export class RunLifecycle implements vscode.Disposable {
   private readonly slurm: SlurmFollower;
   private readonly resumes: ResumeGuard;
   private readonly logs: RunLogChannels;
-  private envChecker: TrainingEnvChecker | undefined;
-  private setupOutput: vscode.OutputChannel | undefined;
   private readonly subscriptions: { dispose(): void }[];
 
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly registry: RunRegistry,
+    private readonly environment: PythonEnvironment,
     private readonly openDashboard: (runDir: string) => void,
   ) {
     this.queue = new RunQueue({
@@ -45,10 +44,6 @@ export class RunLifecycle implements vscode.Disposable {
     this.slurm = new SlurmFollower({ api: nodeSlurmApi, runs: registry, notes: this.notes });
     // A run that ends frees a slot for the next queued start.
     this.subscriptions = [registry.onDidChange(() => this.queue.pump())];
-  }
-
-  async forgetInterpreter(python: string): Promise<void> {
-    (await this.checker()).forget(python);
   }
 
   async startRun(target?: string): Promise<string | undefined> {
@@ -70,9 +65,13 @@ export class RunLifecycle implements vscode.Disposable {
     );
   }
 
-  registerCommands(): vscode.Disposable[] {
+  /** `refresh`: rescan the run roots (the Runs view's Refresh). */
+  registerCommands(refresh: () => void): vscode.Disposable[] {
     const command = (id: string, body: (arg?: unknown) => unknown) => vscode.commands.registerCommand(id, body);
     return [
+      command('sftStudio.startRun', (arg) => this.startRun(configPathOf(arg))),
+      command('sftStudio.stopRun', (arg) => this.stopRun(runDirOf(arg))),
+      command('sftStudio.refreshRuns', refresh),
       command('sftStudio.resumeRun', async (arg) => {
         const [{ resumeRun, resumableRuns }, deps] = await Promise.all([import('./runActions'), this.resumeDeps()]);
         // The run is picked here, not in resumeRun, so the guard knows it before anything starts.
@@ -114,43 +113,6 @@ export class RunLifecycle implements vscode.Disposable {
         const id = queuedIdOf(arg);
         if (id !== undefined) this.queue.cancel(id);
       }),
-      command('sftStudio.setHuggingFaceToken', async () => (await import('../common/hfToken')).setHfToken(vscodeUi, this.context.secrets)),
-      command('sftStudio.clearHuggingFaceToken', async () => (await import('../common/hfToken')).clearHfToken(vscodeUi, this.context.secrets)),
-      command('sftStudio.dryRun', (arg) => this.configAction(arg, 'all')),
-      command('sftStudio.estimateMemory', (arg) => this.configAction(arg, 'memory')),
-      command('sftStudio.validateConfig', async (arg) => {
-        const configPath = configPathOf(arg) ?? vscodeWorkspace.activeConfigPath();
-        if (!configPath) return void vscodeUi.showInfo('SFT Studio: open a *.sft.yaml run config to validate it.');
-        const { validateConfigCommand } = await import('./configActions');
-        return validateConfigCommand(await this.configActionDeps(), configPath);
-      }),
-      command('sftStudio.newRunConfig', async () => {
-        const [{ newRunConfig }, fs] = await Promise.all([import('./newRunConfig'), import('node:fs')]);
-        return newRunConfig({
-          ui: vscodeUi,
-          folder: () => vscodeWorkspace.folders()[0],
-          exists: (file) => fs.existsSync(file),
-          writeFile: (file, text) => fs.promises.writeFile(file, text, { flag: 'wx' }),
-        });
-      }),
-      command('sftStudio.setUpEnvironment', async () => {
-        const [{ setUpEnvironment, spawnStreaming }, fs] = await Promise.all([import('../python/setupEnvironment'), import('node:fs')]);
-        const output = (this.setupOutput ??= vscode.window.createOutputChannel('SFT Studio: environment setup'));
-        const python = await setUpEnvironment({
-          ui: vscodeUi,
-          isTrusted: vscodeWorkspace.isTrusted,
-          folder: () => vscodeWorkspace.folders()[0],
-          extensionPath: this.context.extensionPath,
-          exists: (file) => fs.existsSync(file),
-          run: spawnStreaming,
-          log: (line) => output.appendLine(line),
-          showLog: () => output.show(true),
-          setPythonPath: vscodeSettings.setPythonPath,
-          platform: process.platform,
-          basePythons: process.platform === 'win32' ? ['py', 'python'] : ['python3', 'python'],
-        });
-        if (python) await this.forgetInterpreter(python);
-      }),
     ];
   }
 
@@ -160,11 +122,6 @@ export class RunLifecycle implements vscode.Disposable {
     this.queue.dispose();
     this.notes.dispose();
     this.logs.dispose();
-    this.setupOutput?.dispose();
-  }
-
-  private async checker(): Promise<TrainingEnvChecker> {
-    return (this.envChecker ??= new (await import('../python/envCheck')).TrainingEnvChecker());
   }
 
   /** The Hugging Face token from SecretStorage, for the trainer's HF_TOKEN (gated and private Hub models). */
@@ -172,12 +129,13 @@ export class RunLifecycle implements vscode.Disposable {
     return Promise.resolve(this.context.secrets.get(HF_TOKEN_SECRET));
   }
 
-  private async launchDeps(): Promise<LaunchDeps> {
+  /** What starting a trainer process needs (also the sweeps': src/sweeps/registerSweep.ts). */
+  async launchDeps(): Promise<LaunchDeps> {
     const [manager, { resolveInterpreter }, { vscodeInterpreterSources }, checker, hfToken] = await Promise.all([
       import('../runs/runManager'),
       import('../python/interpreter'),
       import('../python/python.apis'),
-      this.checker(),
+      this.environment.checker(),
       this.hfToken(),
     ]);
     return {
@@ -189,6 +147,7 @@ export class RunLifecycle implements vscode.Disposable {
       launcher: {
         plan: (request) => manager.planLaunch({ ...request, hfToken }),
         planResume: (request) => manager.planResume({ ...request, hfToken }),
+        planInFolder: (request, runDir) => manager.planInFolder({ ...request, hfToken }, runDir),
         launch: (plan) => manager.launch(plan),
         tailOfLog: (dir) => manager.tailOfLog(dir),
       },
@@ -212,36 +171,4 @@ export class RunLifecycle implements vscode.Disposable {
     const [deps, { listCheckpoints }, fs] = await Promise.all([this.launchDeps(), import('../runs/checkpoints'), import('node:fs')]);
     return { ...deps, lookup: this.registry, checkpoints: listCheckpoints, exists: (file: string) => fs.existsSync(file) };
   }
-
-  private async configActionDeps() {
-    const [{ resolveInterpreter }, { vscodeInterpreterSources }, { runTrainerCli }, hfToken] = await Promise.all([
-      import('../python/interpreter'),
-      import('../python/python.apis'),
-      import('../python/trainerCli'),
-      this.hfToken(),
-    ]);
-    // A dry run of a Hub model fetches its config and tokenizer, which a gated model needs the token for.
-    const runCli: RunCli = (python, args, options) => runTrainerCli(python, args, { ...options, hfToken });
-    return {
-      ui: vscodeUi,
-      workspace: vscodeWorkspace,
-      settings: vscodeSettings,
-      resolvePython: () => resolveInterpreter(vscodeInterpreterSources),
-      runCli,
-      extensionPath: this.context.extensionPath,
-    };
-  }
-
-  private async configAction(arg: unknown, focus: ReportFocus) {
-    const configPath = configPathOf(arg) ?? vscodeWorkspace.activeConfigPath();
-    if (!configPath) return void vscodeUi.showInfo('SFT Studio: open a *.sft.yaml run config first.');
-    const { dryRunConfig } = await import('./configActions');
-    return dryRunConfig(await this.configActionDeps(), configPath, focus);
-  }
-}
-
-/** The code lens passes a Uri, the explorer a Uri, the palette nothing. */
-export function configPathOf(arg: unknown): string | undefined {
-  if (arg instanceof vscode.Uri) return arg.fsPath;
-  return typeof arg === 'string' ? arg : undefined;
 }

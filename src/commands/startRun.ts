@@ -38,6 +38,8 @@ export interface LaunchDeps {
   launcher: {
     plan(request: LaunchRequest): LaunchPlan;
     planResume(request: { runDir: string; python: string; extensionPath: string }): LaunchPlan;
+    /** A run in a folder chosen beforehand (a sweep's trial-<k>). */
+    planInFolder?(request: LaunchRequest, runDir: string): LaunchPlan;
     launch(plan: LaunchPlan): ChildProcess;
     tailOfLog(runDir: string): string;
   };
@@ -56,6 +58,24 @@ export type StartRunDeps = LaunchDeps;
  * a progress notification until it reports run_started.
  * Resolves to the run folder, or undefined when nothing was started (yet).
  */
+/**
+ * The config parsed from `text` when it has no errors; otherwise the first error is shown (with the count)
+ * and the Problems view opened, and the result is undefined. Shared by Start Run and Start Sweep.
+ */
+export async function checkedConfig(
+  deps: Pick<StartRunDeps, 'ui' | 'workspace'>,
+  configPath: string,
+  text: string,
+): Promise<NonNullable<ReturnType<typeof validateConfigText>['config']> | undefined> {
+  const { config, problems } = validateConfigText(text, { configPath });
+  const errors = problems.filter((p) => p.severity === 'error');
+  if (errors.length === 0 && config) return config;
+  const first = errors[0] ? formatProblem(deps.workspace.asRelativePath(configPath), errors[0]) : 'not a mapping';
+  void deps.ui.showError(`Config has ${errors.length} error${errors.length === 1 ? '' : 's'}: ${first}`);
+  await deps.ui.executeCommand('workbench.actions.view.problems');
+  return undefined;
+}
+
 export async function startRun(deps: StartRunDeps, target?: string): Promise<string | undefined> {
   const { ui } = deps;
   if (!(await ensureTrusted(ui, deps.workspace))) return undefined;
@@ -64,14 +84,8 @@ export async function startRun(deps: StartRunDeps, target?: string): Promise<str
   if (!configPath) return undefined;
 
   const text = await deps.workspace.saveAndRead(configPath);
-  const { config, problems } = validateConfigText(text, { configPath });
-  const errors = problems.filter((p) => p.severity === 'error');
-  if (errors.length > 0 || !config) {
-    const first = errors[0] ? formatProblem(deps.workspace.asRelativePath(configPath), errors[0]) : 'not a mapping';
-    void ui.showError(`Config has ${errors.length} error${errors.length === 1 ? '' : 's'}: ${first}`);
-    await ui.executeCommand('workbench.actions.view.problems');
-    return undefined;
-  }
+  const config = await checkedConfig(deps, configPath, text);
+  if (!config) return undefined;
 
   let overrides: string[];
   try {
@@ -156,7 +170,8 @@ export async function preflightAndLaunch(
   });
 }
 
-async function launchPlanned(
+/** Starts one planned process (or submits a Slurm job) and waits until it reports run_started or ends. */
+export async function launchPlanned(
   deps: LaunchDeps,
   makePlan: () => LaunchPlan,
   progress: ProgressReporter,

@@ -16,6 +16,7 @@ import {
   type SourceSpan,
 } from './parseConfig';
 import { fieldNames, fieldSchemas, pathFields, runConfigSchema } from './runConfigSchema';
+import { isSweepParameterError, sweepProblems } from './sweepProblems';
 import { bundledTemplateNames, isTemplateFile } from '../insight/chatTemplates';
 
 export interface ConfigProblem extends SourceSpan {
@@ -91,11 +92,13 @@ export function validateConfigText(text: string, options: ValidateOptions): Conf
   const problems: ConfigProblem[] = [...nonFinite];
   if (!validate(value)) {
     for (const error of validate.errors ?? []) {
+      if (isSweepParameterError(error)) continue; // one problem per swept parameter: sweepProblems
       const problem = schemaProblem(parsed, error);
       if (!nonFinite.some((p) => problem.field === p.field || problem.field.startsWith(`${p.field}.`))) problems.push(problem);
     }
   }
   if (isRecord(value)) problems.push(...missingFileProblems(parsed, value, options));
+  if (isRecord(value)) problems.push(...sweepProblems(parsed, value, validate.errors ?? []));
   return { config: isRecord(value) ? value : undefined, problems: sortUnique(problems) };
 }
 
@@ -146,7 +149,7 @@ function schemaProblem(parsed: ParsedConfig, error: ErrorObject): ConfigProblem 
   switch (error.keyword) {
     case 'additionalProperties': {
       const name = String(params.additionalProperty);
-      const known = at.length === 0 ? fieldNames : at[0] === 'train_files' && at.length === 2 ? trainFileKeys : undefined;
+      const known = at.length === 0 ? fieldNames : at[0] === 'train_files' && at.length === 2 ? trainFileKeys : at[0] === 'sweep' && at.length === 1 ? sweepKeys : undefined;
       const suggestion = known ? didYouMean(name, known) : undefined;
       const hint = suggestion
         ? `; did you mean "${suggestion}"?`
@@ -339,6 +342,7 @@ function chatTemplateProblems(parsed: ParsedConfig, config: Record<string, unkno
   return [{ severity: 'error', code: 'invalid-value', field: 'chat_template', message: `chat_template: must be one of ${names.join(', ')} or a .jinja file, got "${value}"`, ...span }];
 }
 
+const sweepKeys = Object.keys((fieldSchemas.sweep as unknown as { properties?: object }).properties ?? {});
 const trainFileKeys = Object.keys((fieldSchemas.train_files as unknown as { items?: { properties?: object } }).items?.properties ?? {});
 
 /** `train_files.1.weight` as the trainer names it, `train_files[1].weight`; other fields as they are. */

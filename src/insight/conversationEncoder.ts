@@ -1,3 +1,7 @@
+// PORT of trainer/sft_studio/conversation.py (and data.py's CausalRowEncoder), held equal by
+// test/unit/insight.crosscheck.unit.test.ts (the trainer's own ids and labels for every data path) and
+// test/unit/insight.families.unit.test.ts with trainer/tests/test_chat_families.py (real chat templates): change the
+// two together.
 // Conversations to input ids and labels with the model's chat template: the trainer's
 // ConversationTokenizer (trainer/sft_studio/conversation.py) in TypeScript, step for step, because the
 // token counts and the label-mask preview must be the trainer's own. What is trained: per assistant turn,

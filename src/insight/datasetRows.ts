@@ -1,3 +1,6 @@
+// PORT of trainer/sft_studio/readers.py and data.py (read_rows, row_to_messages), held equal by
+// test/unit/insight.readers.unit.test.ts (the trainer reads the same files in the same test) and
+// test/unit/insight.crosscheck.unit.test.ts: change the two together.
 // Dataset rows as the trainer reads them (trainer/sft_studio/readers.py and data.py: read_rows,
 // row_to_messages; the row formats are in rowFormats.ts). Kept rule for rule equivalent, because the
 // token counts shown in the editor must be the trainer's own numbers.

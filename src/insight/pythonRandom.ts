@@ -1,3 +1,6 @@
+// PORT of CPython's random.Random (MT19937), which trainer/sft_studio/data.py draws with, held equal by
+// test/unit/insight.parts.unit.test.ts (values CPython printed) and test/unit/insight.crosscheck.unit.test.ts
+// (validation hold-out and subsample drawn by the trainer).
 // Python's random.Random(seed).sample(range(n), k), bit for bit: the trainer draws its validation
 // hold-out and its subsample this way, and token insight must count the same rows. MT19937 with
 // CPython's integer seeding (init_by_array over the seed's 32-bit words) and _randbelow by rejection.

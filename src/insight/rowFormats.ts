@@ -1,3 +1,6 @@
+// PORT of trainer/sft_studio/formats.py, held equal by test/unit/insight.formats.unit.test.ts and
+// trainer/tests/test_formats.py (both over test/fixtures/formats/) and test/unit/insight.crosscheck.unit.test.ts:
+// change the two together.
 // Dataset row formats (alpaca, messages, sharegpt, prompt_completion, text, auto) turned into one
 // Conversation: trainer/sft_studio/formats.py in TypeScript, rule for rule and message for message, because
 // the editor's token counts must be the trainer's. The rules are documented there;

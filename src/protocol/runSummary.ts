@@ -30,6 +30,8 @@ export interface RunSummary {
   stalledMinutes?: number;
   /** Fetching a Hub model before training, while it lasts (from the latest `download` event). */
   download?: DownloadState;
+  /** A sweep's trial: the sweep's id and the trial's index (run_started config sweep_id / sweep_trial). */
+  sweep?: { id: string; trial: number };
 }
 
 export interface DownloadState {

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { ControlRequest } from '../protocol/generated/runDirectory';
 import { checkProcess, sendSignal, type Liveness, type ProcessIdentity, type Signal } from './processes';
 import { createRunFolder } from './runFolder';
 import { readRecordedProcesses, stopTargets } from './stopTargets';
@@ -37,7 +38,13 @@ export const LOG_FILE = 'trainer.log';
 /** Validates the overrides, then claims a fresh run folder. Nothing is created if the request is bad. */
 export function planLaunch(request: LaunchRequest): LaunchPlan {
   checkOverrides(request.overrides);
-  const runDir = createRunFolder(request);
+  return planInFolder(request, createRunFolder(request));
+}
+
+/** A new run in a folder chosen beforehand (a sweep's `trial-<k>`, named in sweep.json); created if missing. */
+export function planInFolder(request: LaunchRequest, runDir: string): LaunchPlan {
+  checkOverrides(request.overrides);
+  fs.mkdirSync(runDir, { recursive: true });
   return {
     runDir,
     logPath: path.join(runDir, LOG_FILE),
@@ -154,7 +161,8 @@ export async function stopRun(runDir: string, options: StopOptions): Promise<Sto
   return 'killed';
 }
 
-export type ControlRequest = { type: 'stop' | 'save' | 'generate'; time: number };
+/** One line of control.jsonl (schema/run-directory.schema.json). */
+export type { ControlRequest };
 
 /** One request per line, appended: the trainer reads new lines from its last offset. */
 export function appendControl(runDir: string, request: ControlRequest): void {

@@ -2,6 +2,7 @@
 // reloaded window reaches the same answer as the window that started the run.
 import * as path from 'node:path';
 import type { RunEvent } from '../protocol/events';
+import type { StatusFile as WrittenStatusFile } from '../protocol/generated/runDirectory';
 import type { DownloadState, RunState, RunSummary } from '../protocol/runSummary';
 import { checkProcess, systemProbe, type Liveness, type ProcessIdentity } from './processes';
 
@@ -11,20 +12,15 @@ export const HEARTBEAT_STALE_SECONDS = 30;
 /** Default of sftStudio.stallMinutes: long enough for a checkpoint save or a first compiled step. */
 export const DEFAULT_STALL_MINUTES = 15;
 
-/** status.json as the trainer writes it; every field optional because the file is read mid-run. */
-export interface StatusFile {
-  state?: string;
-  pid?: number;
-  /** Refreshed by a thread while the process lives, also while its training loop hangs. */
-  heartbeat?: number;
-  /** Unix s of the training loop's last beat: a step, a forward pass of an evaluation or generation, a save. */
-  progress?: number;
-  step?: number;
-  total_steps?: number;
-  /** The trainer (rank 0 under torchrun) and, under torchrun, the launcher that started the ranks. */
+/**
+ * status.json as the trainer writes it (schema/run-directory.schema.json, generated type); every field optional
+ * because the file is read as it is found, also one written by an older trainer. A recorded process may lack its
+ * host or start here: checkProcess treats such a record as one it cannot verify.
+ */
+export type StatusFile = Partial<Omit<WrittenStatusFile, 'process' | 'launcher'>> & {
   process?: ProcessIdentity;
   launcher?: ProcessIdentity;
-}
+};
 
 export interface StateInput {
   status?: StatusFile;
@@ -108,6 +104,7 @@ export interface EventFacts {
   error?: { kind: string; message: string; hint: string };
   /** A Hub model being fetched; gone once the fetch is complete or the run has started. */
   download?: DownloadState;
+  sweep?: { id: string; trial: number };
 }
 
 /**
@@ -127,6 +124,7 @@ export function foldEvents(facts: EventFacts, events: readonly RunEvent[]): Even
         next.startedAt ??= e.time;
         next.totalSteps = numberOf(e.total_steps);
         if (textOf(e.config_path)) next.configPath = e.config_path;
+        next.sweep = sweepOf(e.config);
         // A resumed run restarts the clock: its rate is measured from its own first step.
         next.rateOrigin = undefined;
         next.finished = undefined;
@@ -165,6 +163,12 @@ export function foldEvents(facts: EventFacts, events: readonly RunEvent[]): Even
   return next;
 }
 
+/** The sweep a trial belongs to, from its resolved config (set by `sweep` as --set sweep_id / sweep_trial). */
+function sweepOf(config: unknown): { id: string; trial: number } | undefined {
+  const c = config as { sweep_id?: unknown; sweep_trial?: unknown } | undefined;
+  return typeof c?.sweep_id === 'string' && Number.isSafeInteger(c.sweep_trial) ? { id: c.sweep_id, trial: c.sweep_trial as number } : undefined;
+}
+
 /** Seconds left at the pace since the first step of this (re)start; undefined until two steps exist. */
 export function etaSeconds(facts: EventFacts): number | undefined {
   const { rateOrigin: origin, lastTrain: last, totalSteps: total } = facts;
@@ -181,6 +185,7 @@ export function summarize(runDir: string, facts: EventFacts, state: RunState, pi
     if (value !== undefined) summary[key] = value;
   };
   set('configPath', facts.configPath);
+  set('sweep', facts.sweep);
   set('step', facts.step);
   set('totalSteps', facts.totalSteps);
   set('loss', facts.loss);

@@ -37,10 +37,18 @@ export async function runRoots(input: RootsInput): Promise<string[]> {
   return [...new Set(roots)];
 }
 
-/** Run folders are the children of a root holding status.json or events.jsonl; sorted, unique. */
+/**
+ * Run folders are the children of a root holding status.json or events.jsonl, and the trial folders of a sweep
+ * (a child holding sweep.json: `<output_dir>/<name>-sweep-<UTC>/trial-<k>`); sorted, unique.
+ */
 export async function findRunFolders(roots: readonly string[]): Promise<string[]> {
   const found = new Set<string>();
+  const sweeps: string[] = [];
   for (const root of roots) {
+    const entries = await fs.promises.readdir(root, { withFileTypes: true }).catch(() => [] as fs.Dirent[]);
+    for (const e of entries) if (e.isDirectory() && fs.existsSync(path.join(root, e.name, 'sweep.json'))) sweeps.push(path.join(root, e.name));
+  }
+  for (const root of [...roots, ...sweeps]) {
     let entries: fs.Dirent[];
     try {
       entries = await fs.promises.readdir(root, { withFileTypes: true });

@@ -99,6 +99,10 @@ export function presentRun(run: RunSummary, extras: RunExtras = {}): RunItemPres
   if (isActiveState(run.state) && percent !== undefined) parts.push(`${percent}%`);
   if (step) parts.push(step);
   if (run.loss !== undefined) parts.push(`loss ${formatLoss(run.loss)}`);
+  if (run.sweep) {
+    parts.push(`sweep ${run.sweep.id} #${run.sweep.trial}`);
+    lines.splice(1, 0, `Sweep: ${run.sweep.id}, trial #${run.sweep.trial}`);
+  }
   return {
     label: run.name,
     description: parts.join(' · '),

@@ -6,6 +6,8 @@ import {
   exportArgs,
   exportCheckpoint,
   MANAGE_TRUST,
+  ollamaCommand,
+  ollamaName,
   OPEN_ON_HUB,
   parseExportOutcome,
   repoIdProblem,
@@ -106,6 +108,35 @@ test('merged: progress lines in the notification, the JSON line not, then Reveal
   assert.deepEqual(h.ui.messages('progress-report'), ['loading the base model /m', 'merging the LoRA adapter into the base weights']);
   assert.deepEqual(h.ui.messages('reveal'), ['/runs/demo-1/checkpoints/step-600/merged']);
   assert.deepEqual(h.ui.calls.find((c) => c.kind === 'info')?.buttons, [REVEAL]);
+});
+
+test('gguf: the weight type is asked, becomes --gguf-type, and the result names the file, the Modelfile and the ollama command', async () => {
+  const dir = '/runs/demo-1/checkpoints/step-600/gguf-q8_0';
+  const json = `{"format": "gguf", "path": "${dir}/model.gguf", "modelfile": "${dir}/Modelfile", "gguf_type": "q8_0"}`;
+  const h = harness({ lines: ['converting llama weights to GGUF (q8_0)', json], result: run({ stdout: json }) });
+  h.ui.pickAnswers = [byLabel('GGUF for llama.cpp / Ollama'), byLabel('q8_0')];
+  h.ui.buttonAnswers = [REVEAL];
+  const outcome = await exportCheckpoint(h.deps, CKPT);
+  assert.deepEqual(outcome, { kind: 'done', format: 'gguf', path: `${dir}/model.gguf`, url: undefined, repoId: undefined, private: undefined, modelfile: `${dir}/Modelfile` });
+  assert.deepEqual(h.started[0].args, ['-m', 'sft_studio', 'export', CKPT, '--format', 'gguf', '--json', '--gguf-type', 'q8_0']);
+  assert.equal(h.started[0].offline, true);
+  assert.deepEqual(h.ui.messages('progress'), ['SFT Studio: exporting to GGUF (q8_0)']);
+  assert.deepEqual(h.ui.messages('progress-report'), ['converting llama weights to GGUF (q8_0)']);
+  const [message] = h.ui.messages('info');
+  assert.match(message, /GGUF written to \/runs\/demo-1\/checkpoints\/step-600\/gguf-q8_0\/model\.gguf/);
+  assert.ok(message.includes(`Modelfile beside it (${dir}/Modelfile)`));
+  assert.ok(message.includes(`ollama create demo-1-step-600 -f ${dir}/Modelfile`));
+  assert.deepEqual(h.ui.messages('reveal'), [`${dir}/model.gguf`]);
+});
+
+test('gguf: backing out of the weight type starts nothing; ollama names and paths are made safe', async () => {
+  const h = harness();
+  h.ui.pickAnswers = [byLabel('GGUF for llama.cpp / Ollama'), () => undefined];
+  assert.equal(await exportCheckpoint(h.deps, CKPT), undefined);
+  assert.equal(h.started.length, 0);
+  assert.equal(ollamaName('/w/runs/My Run 2024-01-02T03/checkpoints/step-9/gguf-f16/model.gguf'), 'my-run-2024-01-02t03-step-9');
+  assert.equal(ollamaName('C:\\models\\Tuned\\gguf-f16\\model.gguf'), 'tuned');
+  assert.equal(ollamaCommand('/a b/ck/gguf-f16/model.gguf', '/a b/ck/gguf-f16/Modelfile'), 'ollama create ck -f "/a b/ck/gguf-f16/Modelfile"');
 });
 
 test('hub on an adapter: repo id, visibility and what to push become flags; the token goes in the environment only', async () => {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { checkProcess, identityOf, isPidAlive, startToken, type Liveness, type ProcessIdentity, type Signal } from '../../src/runs/processes';
 import { stopRun } from '../../src/runs/runManager';
-import { deriveRunState } from '../../src/runs/runStatus';
+import { deriveRunState, type StatusFile } from '../../src/runs/runStatus';
 import { stopTargets } from '../../src/runs/stopTargets';
 import { eventually, repoRoot, tempDir } from './helpers';
 
@@ -54,7 +54,7 @@ test('a live process whose start time differs from the record is gone: it is nev
   assert.ok(isPidAlive(pid) && child.exitCode === null && child.signalCode === null);
   assert.match(fs.readFileSync(path.join(dir, 'control.jsonl'), 'utf8'), /"type":"stop"/);
 
-  const status = { pid, state: 'running', heartbeat: now, process: recorded };
+  const status: StatusFile = { pid, state: 'running', heartbeat: now, process: recorded };
   assert.equal(deriveRunState({ status, now, isPidAlive }), 'crashed', 'a fresh heartbeat does not make a stranger the trainer');
   assert.equal(deriveRunState({ status: { ...status, process: real }, now, isPidAlive }), 'running');
 });

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { identityOf } from '../../src/runs/processes';
 import { RunRegistry } from '../../src/runs/runRegistry';
-import { deriveRunState, stalledMinutes, stallNote, summarize } from '../../src/runs/runStatus';
+import { deriveRunState, stalledMinutes, stallNote, summarize, type StatusFile } from '../../src/runs/runStatus';
 import { presentRun } from '../../src/views/runPresentation';
 import { eventually, tempDir } from './helpers';
 
@@ -14,7 +14,7 @@ const alive = () => true;
 
 test('a running run whose loop has not beaten for the limit is stalled, though its heartbeat is fresh', () => {
   const now = 10_000;
-  const status = { state: 'running', pid: 7, heartbeat: now - 1, progress: now - 16 * 60 - 5 };
+  const status: StatusFile = { state: 'running', pid: 7, heartbeat: now - 1, progress: now - 16 * 60 - 5 };
   const state = deriveRunState({ status, now, isPidAlive: alive });
   assert.equal(state, 'running', 'the process lives');
   assert.equal(stalledMinutes(status, state, now, 15 * 60), 16);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { RunRegistry } from '../../src/runs/runRegistry';
-import { deriveRunState } from '../../src/runs/runStatus';
+import { deriveRunState, type StatusFile } from '../../src/runs/runStatus';
 import { findRunFolders, loadRun, runRoots } from '../../src/runs/runStore';
 import { eventually, fixtures, tempDir } from './helpers';
 
@@ -66,19 +66,19 @@ test('the fixture run loads as completed with its last numbers', async () => {
 });
 
 test('a run whose status says running but whose pid is dead is crashed', () => {
-  const status = { state: 'running', pid: 1234, heartbeat: 1000 };
+  const status: StatusFile = { state: 'running', pid: 1234, heartbeat: 1000 };
   assert.equal(deriveRunState({ status, now: 1005, isPidAlive: dead }), 'crashed');
   assert.equal(deriveRunState({ status, now: 1005, isPidAlive: alive }), 'running');
 });
 
 test('a heartbeat older than 30 s means crashed, even with a live pid (pid reuse)', () => {
-  const status = { state: 'running', pid: 1234, heartbeat: 1000 };
+  const status: StatusFile = { state: 'running', pid: 1234, heartbeat: 1000 };
   assert.equal(deriveRunState({ status, now: 1030, isPidAlive: alive }), 'running');
   assert.equal(deriveRunState({ status, now: 1031, isPidAlive: alive }), 'crashed');
 });
 
 test('endings: run_finished beats status, status beats liveness', () => {
-  const running = { state: 'running', pid: 1, heartbeat: 1000 };
+  const running: StatusFile = { state: 'running', pid: 1, heartbeat: 1000 };
   assert.equal(deriveRunState({ status: running, finished: 'stopped', now: 1001, isPidAlive: alive }), 'stopped');
   assert.equal(deriveRunState({ status: { state: 'failed', pid: 1 }, now: 9999, isPidAlive: dead }), 'failed');
 });

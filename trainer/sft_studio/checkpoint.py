@@ -21,6 +21,7 @@ from typing import Any, Callable
 import torch
 
 from . import faults, lora
+from .errors import CheckpointError, CheckpointWriteError
 
 CHECKPOINTS = "checkpoints"
 TRAINER_STATE = "trainer_state.json"
@@ -31,14 +32,6 @@ MARKER_FORMAT = 1
 STATE_FORMAT = 1
 # Folders of an unfinished save, of a replaced step, and of a pruned one; `step-N` never matches them.
 TEMP_PREFIX, OLD_PREFIX, DELETED_PREFIX = ".tmp-", ".old-", ".del-"
-
-
-class CheckpointError(Exception):
-    """A checkpoint that cannot be resumed from; the message names the file and why."""
-
-
-class CheckpointWriteError(Exception):
-    """Writing a checkpoint failed (full disk, lost permission); its temporary folder is already removed."""
 
 
 def checkpoint_name(step: int) -> str:

@@ -21,7 +21,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .readers import DataError, Row
+from .errors import DataError
+from .readers import Row
 
 
 @dataclass

@@ -7,35 +7,20 @@ import atexit
 import json
 import os
 import sys
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 from . import hub, run_lock
-from .config import MODEL_COMMIT, ConfigError, RunConfig, config_from_resolved, load_config
+from .config import MODEL_COMMIT, RunConfig, config_from_resolved, load_config
+from .errors import ConfigError, DataError, HubError, RunFolderLocked
+from .events import record_failure
 from .export import add_export_command
 from .inference import add_inference_commands
+from .run_folder import new_run_dir
 from .slurm import add_slurm_commands
+from .sweep import add_sweep_command
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
-
-
-def new_run_dir(cfg: RunConfig) -> Path:
-    """<output_dir>/<run_name>-<UTC timestamp>, with a numeric suffix if that folder already exists."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    base = Path(cfg.output_dir) / f"{cfg.run_name}-{stamp}"
-    candidate, n = base, 2
-    while candidate.exists():
-        candidate, n = Path(f"{base}-{n}"), n + 1
-    return candidate
-
-
-def _print_issues(error: ConfigError) -> None:
-    for issue in error.issues:
-        print(issue, file=sys.stderr)
-    count = len(error.issues)
-    print(f"{count} problem{'s' if count != 1 else ''} in the config; nothing was started.", file=sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -73,7 +58,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         return refused
     try:
         source = _fetch_model(cfg, config_path, run_dir)
-    except hub.HubError as exc:
+    except HubError as exc:
         return _hub_failure(run_dir, exc)
     overrides = [arg for kv in args.set for arg in ("--set", kv)]
     launched = relaunch_if_needed(cfg, ["train", str(config_path), "--output-dir", str(run_dir), *overrides], run_dir)
@@ -96,7 +81,7 @@ def _claim(run_dir: Path, cfg: RunConfig) -> int | None:
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         run_lock.acquire(run_dir)
-    except run_lock.RunFolderLocked as exc:
+    except RunFolderLocked as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     # Released when this process ends without training (a failed Hub fetch); an exec into torchrun skips it.
@@ -128,9 +113,9 @@ def _fetch_model(cfg: RunConfig, config_path: Path, run_dir: Path, commit: str |
     return source
 
 
-def _hub_failure(run_dir: Path, exc: hub.HubError) -> int:
+def _hub_failure(run_dir: Path, exc: HubError) -> int:
     print(f"error (config): {exc.message}\nhint: {exc.hint}", file=sys.stderr)
-    _record_failure(run_dir, exc.message, exc.hint)
+    record_failure(run_dir, exc.message, exc.hint)
     return EXIT_BAD_INPUT
 
 
@@ -157,7 +142,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def _config_error(exc: ConfigError, as_json: bool) -> int:
-    _print_issues(exc)
+    exc.report()
     if as_json:
         print(json.dumps({"errors": [str(i) for i in exc.issues]}))
     return EXIT_BAD_INPUT
@@ -165,11 +150,9 @@ def _config_error(exc: ConfigError, as_json: bool) -> int:
 
 def _print_report(build: Callable[[], dict], describe: Callable[[dict], list[str]], as_json: bool) -> int:
     """A report for people, then (with --json) the same report as the last line of stdout; data errors exit 2."""
-    from .data import DataError
-
     try:
         report = build()
-    except (DataError, hub.HubError) as exc:
+    except (DataError, HubError) as exc:
         print(f"{exc}\nhint: {exc.hint}", file=sys.stderr)
         if as_json:
             print(json.dumps({"error": str(exc), "hint": exc.hint}))
@@ -201,7 +184,7 @@ def _resume(args: argparse.Namespace) -> int:
         return refused
     try:
         source = _fetch_model(cfg, config_path, run_dir, commit=recorded.get(MODEL_COMMIT))
-    except hub.HubError as exc:
+    except HubError as exc:
         return _hub_failure(run_dir, exc)
     launched = relaunch_if_needed(cfg, ["train", "--resume", str(run_dir)], run_dir)
     if launched is not None:
@@ -213,22 +196,7 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _record_config_error(run_dir: Path, exc: ConfigError) -> None:
-    _record_failure(run_dir, "\n".join(str(i) for i in exc.issues), f"Fix {exc.issues[0]} and start the run again.")
-
-
-def _record_failure(run_dir: Path, message: str, hint: str) -> None:
-    """A config problem found before training: one `error` event (kind config) and a failed run."""
-    # The extension already follows this folder; leave it an explanation instead of silence.
-    from .events import EventWriter, write_json_atomic
-
-    run_dir.mkdir(parents=True, exist_ok=True)
-    events = EventWriter(run_dir / "events.jsonl")
-    events.emit("error", kind="config", message=message, hint=hint)
-    events.emit("run_finished", status="failed")
-    events.close()
-
-    write_json_atomic(run_dir / "status.json", {"pid": os.getpid(), "state": "failed", "heartbeat": time.time(),
-                                                "started": time.time(), "step": 0, "total_steps": 0})
+    record_failure(run_dir, "\n".join(str(i) for i in exc.issues), f"Fix {exc.issues[0]} and start the run again.")
 
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:
@@ -249,7 +217,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     try:
         source = hub.fetch(args.model, args.revision, trust_remote_code=args.trust_remote_code,
                            progress=hub.reporters(hub.ProgressLine(), fetched.append))
-    except hub.HubError as exc:
+    except HubError as exc:
         print(f"{exc.message}\nhint: {exc.hint}", file=sys.stderr)
         if args.json:
             print(json.dumps({"error": exc.message, "hint": exc.hint}))
@@ -306,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_inference_commands(sub)
     add_export_command(sub)
     add_slurm_commands(sub)
+    add_sweep_command(sub)
     return parser
 
 

@@ -20,10 +20,13 @@ import jsonschema
 
 from .best_model import KNOWN_METRICS, metric_key
 from .chat_templates import bundled_names, is_template_file
+from .errors import ConfigError, ConfigIssue, SourceError
 from .hub import model_kind
 from .hub_data import is_hub_reference, reference_problem
 from .readers import DATA_SUFFIXES, MAPPABLE_COLUMNS
-from .source_map import Position, SourceError, SourceMap, decode_utf8, load_with_positions, parse_scalar
+from .run_folder import config_stem
+from .source_map import Position, SourceMap, decode_utf8, load_with_positions, parse_scalar
+from .sweep_config import sweep_problems, sweep_schema_issue
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "run-config.schema.json"
 
@@ -224,30 +227,16 @@ class RunConfig:
     """Where the run trains: local (this machine) or slurm (`submit` hands an sbatch job to the cluster, slurm.py)."""
     slurm: Optional[dict[str, Any]] = None
     """The job of launcher slurm: partition, nodes, gpus_per_node, cpus_per_task, time, account, qos, extra_sbatch, setup."""
+    # --- sweep (sweep.py) ---
+    sweep: Optional[dict[str, Any]] = None
+    """A hyperparameter sweep {method, parameters, max_trials, seed, early_stopping_patience}; `train` ignores it."""
+    sweep_id: Optional[str] = None
+    """Set by a sweep on each of its trials: the sweep folder's name."""
+    sweep_trial: Optional[int] = None
+    """Set by a sweep on each of its trials: the trial's index in sweep.json."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-@dataclass(frozen=True)
-class ConfigIssue:
-    """One problem found in a config, located in the file (or in a `--set` override)."""
-
-    where: str
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        if self.line <= 0:
-            return f"{self.where}: {self.message}"
-        return f"{self.where}:{self.line}:{self.column}: {self.message}"
-
-
-class ConfigError(Exception):
-    def __init__(self, issues: list[ConfigIssue]):
-        super().__init__("\n".join(str(i) for i in issues))
-        self.issues = issues
 
 
 def load_schema() -> dict[str, Any]:
@@ -336,6 +325,8 @@ def _check_schema(data: Any, smap: SourceMap, overrides: dict[str, str]) -> list
             issues.append(_train_files_issue(error, smap, overrides, props["train_files"]))
         elif error.absolute_path and error.absolute_path[0] == "slurm":
             issues.append(_slurm_issue(error, smap, overrides, props["slurm"]))
+        elif error.absolute_path and error.absolute_path[0] == "sweep":
+            issues.append(ConfigIssue(*sweep_schema_issue(error, smap, overrides, props["sweep"])))
         elif error.validator == "required":
             missing = error.message.split("'")[1]
             issues.append(ConfigIssue(smap.path, 1, 1, f"missing required key `{missing}`: add `{missing}: ...` ({props[missing]['description'].split('.')[0]})"))
@@ -425,6 +416,7 @@ def _check_semantics(cfg: dict[str, Any], smap: SourceMap, overrides: dict[str, 
         issues.append(ConfigIssue(*at("max_steps"), "`max_steps` must be a positive number of steps, or -1 to use num_train_epochs"))
     issues += [ConfigIssue(*where, message) for where, message in _data_field_problems(cfg, smap, overrides, base)]
     issues += [ConfigIssue(*where, message) for where, message in _training_field_problems(cfg, smap, overrides, base)]
+    issues += [ConfigIssue(*where, message) for where, message in sweep_problems(cfg, smap, overrides, load_schema(), _KEY_ALIASES)]
     return issues
 
 
@@ -720,15 +712,6 @@ def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> 
     if cfg.run_name is None:
         cfg.run_name = config_stem(config_path)
     return cfg, config_path
-
-
-def config_stem(config_path: Path) -> str:
-    """`demo.sft.yaml` -> `demo`."""
-    name = config_path.name
-    for suffix in (".sft.yaml", ".sft.yml", ".sft.json", ".yaml", ".yml", ".json"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return config_path.stem
 
 
 def config_from_resolved(data: dict[str, Any]) -> RunConfig:

@@ -43,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .readers import DataError
+from .errors import DataError
 
 IGNORE_INDEX = -100
 EXCESS_LENGTH_STRATEGIES = ("truncate", "drop", "error")

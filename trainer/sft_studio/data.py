@@ -32,7 +32,8 @@ from .encode_stream import SourceRows, encode_in_file_order
 from .example_store import ExampleStore, ObjectStore
 from .formats import FormatOptions, prompt_turns, resolve_format, row_conversation
 from .formats import text_field as _text_field
-from .readers import DataError, Row, read_rows
+from .errors import DataError
+from .readers import Row, read_rows
 
 __all__ = ["DataError", "Example", "ConversationTokenizer", "IGNORE_INDEX", "load_examples", "load_prompts",
            "load_splits", "conversation_tokenizer"]

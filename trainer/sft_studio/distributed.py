@@ -29,7 +29,8 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from .config import ConfigError, ConfigIssue, RunConfig
+from .config import RunConfig
+from .errors import ConfigError, ConfigIssue
 from .identity import Identity, identity
 
 BUCKET_ELEMENTS = 32 * 1024 * 1024

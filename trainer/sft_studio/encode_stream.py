@@ -15,7 +15,8 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Sequence
 
-from .readers import DataError, Row, stream_rows
+from .errors import DataError
+from .readers import Row, stream_rows
 
 # Rows per batch: enough for the tokenizer to spread a batch over the cores, few enough that the tokenizer's
 # per-token bookkeeping for two batches in flight stays a small part of the dataset's own size.

@@ -134,7 +134,8 @@ class Parameters:
     @classmethod
     def from_model(cls, model: Any, shape: Shape, param_bytes: int) -> "Parameters":
         from .fused_loss import output_projection
-        from .model import ModelSetupError, decoder_layers
+        from .errors import ModelSetupError
+        from .model import decoder_layers
 
         seen: set[int] = set()
         weight_bytes = grad_bytes = tensors = total = trainable = 0

@@ -57,6 +57,19 @@ def _end_torn_line(path: Path) -> None:
         return  # no file yet, or none that can be written: the writer reports that itself
 
 
+def record_failure(run_dir: Path, message: str, hint: str) -> None:
+    """A config problem found before training: one `error` event (kind config) and a failed run."""
+    # The extension already follows this folder; leave it an explanation instead of silence.
+    run_dir.mkdir(parents=True, exist_ok=True)
+    events = EventWriter(run_dir / "events.jsonl")
+    events.emit("error", kind="config", message=message, hint=hint)
+    events.emit("run_finished", status="failed")
+    events.close()
+
+    write_json_atomic(run_dir / "status.json", {"pid": os.getpid(), "state": "failed", "heartbeat": time.time(),
+                                                "started": time.time(), "step": 0, "total_steps": 0})
+
+
 class EventWriter:
     """Appends one JSON object per line to events.jsonl, flushed per line, with a continuing `seq`."""
 

@@ -1,4 +1,4 @@
-"""`export CHECKPOINT --format merged|hub|onnx`: take a checkpoint to where models run.
+"""`export CHECKPOINT --format merged|hub|onnx|gguf`: take a checkpoint to where models run.
 
 Progress goes to stdout a line at a time (the editor shows each in its notification); with --json the last
 line of stdout is one JSON object, the result or {"error", "hint", "kind"}. A problem the user can fix ends in
@@ -15,23 +15,30 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .export_source import ADAPTER_CONFIG, ExportError, read_source
+from .errors import ExportError, OnnxExportError
+from .export_merged import DEFAULT_SHARD_SIZE
+from .export_source import ADAPTER_CONFIG, read_source
 
-FORMATS = ("merged", "hub", "onnx")
+FORMATS = ("merged", "hub", "onnx", "gguf")
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 
 
 def add_export_command(sub: Any) -> None:
+    from .export_gguf import DEFAULT_GGUF_TYPE, GGUF_TYPES
     from .export_merged import DEFAULT_SHARD_SIZE, DTYPES
 
-    export = sub.add_parser("export", help="a standalone merged model, a push to the Hugging Face Hub, or the ONNX "
-                                           "graph for chatting in the editor")
+    export = sub.add_parser("export", help="a standalone merged model, a push to the Hugging Face Hub, the ONNX "
+                                           "graph for chatting in the editor, or a GGUF file for llama.cpp and Ollama")
     export.add_argument("checkpoint", help="a checkpoint folder, e.g. RUN_DIR/checkpoints/step-600")
     export.add_argument("--format", choices=FORMATS, default="merged",
                         help="merged: LoRA merged into the base (or a full fine-tune), a folder plain transformers "
-                             "loads; hub: push to the Hub; onnx: CHECKPOINT/onnx for the editor's chat "
-                             "(default merged)")
-    export.add_argument("--out", help="merged: the folder to write (default CHECKPOINT/merged)")
+                             "loads; hub: push to the Hub; onnx: CHECKPOINT/onnx for the editor's chat; gguf: "
+                             "model.gguf and an Ollama Modelfile for llama.cpp / Ollama (default merged)")
+    export.add_argument("--out", help="merged: the folder to write (default CHECKPOINT/merged); gguf: the folder for "
+                                      "model.gguf and Modelfile (default CHECKPOINT/gguf-TYPE)")
+    export.add_argument("--gguf-type", choices=GGUF_TYPES, default=None,
+                        help=f"gguf: the weights' type in the file (default {DEFAULT_GGUF_TYPE}; q8_0 is about half "
+                             "the size of f16)")
     export.add_argument("--max-shard-size", default=DEFAULT_SHARD_SIZE,
                         help=f"largest safetensors file, e.g. 2GB (default {DEFAULT_SHARD_SIZE})")
     export.add_argument("--dtype", choices=DTYPES, default="auto",
@@ -78,6 +85,11 @@ def _export(args: argparse.Namespace, say: Any) -> dict[str, Any]:
                                          ("--push", args.push != "merged")) if given]
     if args.format != "hub" and hub_only:
         raise ExportError(f"{', '.join(hub_only)} only apply to --format hub", "Add --format hub, or leave them out.")
+    if args.format != "gguf" and args.gguf_type:
+        raise ExportError("--gguf-type only applies to --format gguf", "Add --format gguf, or leave it out.")
+    if args.format == "gguf" and (args.dtype != "auto" or args.max_shard_size != DEFAULT_SHARD_SIZE):
+        raise ExportError("--dtype and --max-shard-size do not apply to --format gguf",
+                          "Pick the file's type with --gguf-type instead.")
     if args.format == "hub" and not args.repo_id:
         raise ExportError("--format hub needs --repo-id OWNER/NAME", "Add --repo-id, e.g. my-user/my-model.")
     if args.format == "onnx":
@@ -89,6 +101,10 @@ def _export(args: argparse.Namespace, say: Any) -> dict[str, Any]:
     if args.trust_remote_code:
         source.config["trust_remote_code"] = True
     out = Path(args.out) if args.out else None
+    if args.format == "gguf":
+        from .export_gguf import DEFAULT_GGUF_TYPE, export_gguf
+
+        return export_gguf(source, out, gguf_type=args.gguf_type or DEFAULT_GGUF_TYPE, progress=say)
     if args.format == "merged":
         from .export_merged import export_merged
 
@@ -100,7 +116,6 @@ def _export(args: argparse.Namespace, say: Any) -> dict[str, Any]:
 
 
 def _onnx(checkpoint: str, trust_remote_code: bool, say: Any) -> dict[str, Any]:
-    from .export_onnx import ExportError as OnnxExportError
     from .export_onnx import export_onnx
 
     if (Path(checkpoint) / ADAPTER_CONFIG).is_file():

@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from .export_source import ADAPTER_CONFIG, ExportError, ExportSource
+from .errors import ExportError
+from .export_source import ADAPTER_CONFIG, ExportSource
 
 SET_TOKEN = "'SFT Studio: Set Hugging Face Token' (or HF_TOKEN in the environment)"
 # Checkpoint files that are for resuming or were written by peft for a local folder, never for a reader.

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from .export_source import ExportError, ExportSource
+from .errors import ExportError
+from .export_source import ExportSource
 
 MERGED = "merged"
 # The trainer's merge_lora_on_save writes CHECKPOINT/merged as part of the checkpoint; exports then go here.
@@ -53,9 +54,9 @@ def export_merged(source: ExportSource, out: Path | None = None, *, max_shard_si
 
     out = (out or default_out(source)).resolve()
     _check_destination(out, source.checkpoint)
-    model = _merged_model(source, dtype, progress)
+    model = merged_model(source, dtype, progress)
     tokenizer = run_tokenizer(source)
-    stop_ids = _end_of_answer_ids(source, tokenizer)
+    stop_ids = end_of_answer_ids(source, tokenizer)
     generation = model.generation_config
     if stop_ids:
         generation.eos_token_id = stop_ids if len(stop_ids) > 1 else stop_ids[0]
@@ -95,7 +96,7 @@ def _check_destination(out: Path, checkpoint: Path) -> None:
         raise ExportError(f"{out} is a file", "Pass a folder with --out.")
 
 
-def _merged_model(source: ExportSource, dtype: str, progress: Progress) -> Any:
+def merged_model(source: ExportSource, dtype: str, progress: Progress) -> Any:
     from types import SimpleNamespace
 
     from transformers.utils import logging as hf_logging
@@ -148,13 +149,13 @@ def run_tokenizer(source: ExportSource) -> Any:
     return tokenizer
 
 
-def _end_of_answer_ids(source: ExportSource, tokenizer: Any) -> list[int]:
+def end_of_answer_ids(source: ExportSource, tokenizer: Any) -> list[int]:
     """EOS and the template's one-token end-of-turn marker, learnt from the exported template as the trainer
     learns it; empty for a classifier."""
     if source.task != "causal_lm":
         return []
     from .conversation import ConversationTokenizer
-    from .data import DataError
+    from .errors import DataError
 
     try:
         return ConversationTokenizer(tokenizer, tokenizer.model_max_length, completion_only=True).stop_token_ids()

@@ -15,14 +15,12 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from .errors import OnnxExportError
+
 ONNX_SUBDIR = "onnx"
 ONNX_FILE = "model.onnx"
 # 17 has every op the traced Llama needs (LayerNormalization is not used; RMSNorm is traced as ops).
 OPSET = 17
-
-
-class ExportError(Exception):
-    """A checkpoint that cannot be exported; the message says what to do."""
 
 
 def _past_names(layers: int) -> list[str]:
@@ -59,10 +57,10 @@ def _decoder_with_past(model: Any, layers: int) -> Any:
 
 def _load_checkpoint(checkpoint: Path, trust_remote_code: bool) -> Any:
     if not checkpoint.is_dir():
-        raise ExportError(f"{checkpoint}: not a folder; pass a checkpoint folder such as RUN_DIR/checkpoints/step-600")
+        raise OnnxExportError(f"{checkpoint}: not a folder; pass a checkpoint folder such as RUN_DIR/checkpoints/step-600")
     if not (checkpoint / "config.json").is_file():
-        raise ExportError(f"{checkpoint}: no config.json; pass a Hugging Face checkpoint folder "
-                          "(RUN_DIR/checkpoints/step-N)")
+        raise OnnxExportError(f"{checkpoint}: no config.json; pass a Hugging Face checkpoint folder "
+                              "(RUN_DIR/checkpoints/step-N)")
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -77,8 +75,8 @@ def _cache_shape(config: Any) -> tuple[int, int, int]:
     heads = getattr(config, "num_key_value_heads", None) or getattr(config, "num_attention_heads", None)
     head_dim = getattr(config, "head_dim", None) or (config.hidden_size // config.num_attention_heads)
     if not layers or not heads:
-        raise ExportError(f"model type {config.model_type!r} has no num_hidden_layers/num_key_value_heads; "
-                          "only decoder-only causal LMs with a per-layer key/value cache can be exported")
+        raise OnnxExportError(f"model type {config.model_type!r} has no num_hidden_layers/num_key_value_heads; "
+                              "only decoder-only causal LMs with a per-layer key/value cache can be exported")
     return int(layers), int(heads), int(head_dim)
 
 
@@ -128,7 +126,7 @@ def cmd_export_onnx(checkpoint: str, trust_remote_code: bool) -> int:
 
     try:
         path = export_onnx(checkpoint, trust_remote_code)
-    except ExportError as exc:
+    except OnnxExportError as exc:
         print(f"export-onnx: {exc}", file=sys.stderr)
         return 2
     except ImportError as exc:

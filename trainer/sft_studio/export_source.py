@@ -15,20 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from . import hub
+from .errors import ExportError
 
 ADAPTER_CONFIG = "adapter_config.json"
 RESOLVED_CONFIG = "config.resolved.json"
 # A Hub snapshot in the Hugging Face cache: .../models--ORG--NAME/snapshots/<commit>
 _CACHED_SNAPSHOT = re.compile(r"models--([\w.-]+?)--([\w.-]+)[/\\]snapshots[/\\]([0-9a-f]{40})")
-
-
-class ExportError(Exception):
-    """An export that cannot go on: `message` says what happened, `hint` what to do, `kind` lets the editor
-    offer the matching action (`input`, `token`, `hub`, `network`)."""
-
-    def __init__(self, message: str, hint: str, kind: str = "input"):
-        super().__init__(message)
-        self.message, self.hint, self.kind = message, hint, kind
 
 
 @dataclass

@@ -38,7 +38,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .readers import DataError, Row
+from .errors import DataError
+from .readers import Row
 
 ROLES = ("system", "user", "assistant", "tool")
 PASSTHROUGH_KEYS = ("tool_calls", "name", "tool_call_id", "reasoning_content")

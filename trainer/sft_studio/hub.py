@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from .errors import HubError
+
 HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$", re.ASCII)
 POLL_SECONDS = 0.3
 # A torchrun worker loads the commit its launcher fetched (set by `train` just before it relaunches).
@@ -82,15 +84,6 @@ def format_bytes(done: int, total: int) -> str:
     """`1.2/2.6 GB`: both numbers in the unit of the total (kB, MB or GB, powers of 1000)."""
     unit, size = next(((u, s) for u, s in (("GB", 1e9), ("MB", 1e6)) if total >= s), ("kB", 1e3))
     return f"{done / size:.1f}/{total / size:.1f} {unit}"
-
-
-class HubError(Exception):
-    """A Hub model that cannot be had: the message says what happened, the hint what to do."""
-
-    def __init__(self, message: str, hint: str):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
 
 
 Progress = Callable[[DownloadProgress], None]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 from urllib.parse import unquote
 
-from .hub import HubError
+from .errors import HubError
 
 PREFIX = "hf://"
 DATASETS_PREFIX = "hf://datasets/"

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from .config import RunConfig
+from .errors import ModelSetupError
 
 ADAPTER_CONFIG = "adapter_config.json"
 MERGED = "merged"
@@ -32,7 +33,6 @@ def attach_adapter(model: Any, cfg: RunConfig, checkpoint: Path | None) -> Any:
     try:
         return get_peft_model(model, lora_config)
     except ValueError as exc:
-        from .model import ModelSetupError
 
         names = sorted({name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)})
         raise ModelSetupError(f"LoRA cannot be attached: {exc}; `lora_target_modules` must name modules of the model, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import torch
 from . import lora
 from .chat_templates import apply_template_choice
 from .config import RunConfig
+from .errors import ModelSetupError, TokenizerError
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -35,10 +37,36 @@ def _remote_code(cfg: RunConfig) -> dict[str, Any]:
     return {"trust_remote_code": True} if cfg.trust_remote_code else {}
 
 
+# Files a tokenizer can be built from besides tokenizer.json (slow tokenizers' vocabularies).
+SLOW_TOKENIZER_FILES = ("tokenizer.model", "spiece.model", "sentencepiece.bpe.model", "vocab.json", "vocab.txt")
+
+
+def _check_tokenizer_files(folder: Path) -> None:
+    """Broken tokenizer files named with line:column, before transformers turns them into a bare JSONDecodeError
+    or a remark about sentencepiece."""
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        file = folder / name
+        if not file.is_file():
+            continue
+        try:
+            json.loads(file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise TokenizerError(f"{file}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); "
+                                 f"the file is cut short or damaged") from None
+        except UnicodeDecodeError as exc:
+            raise TokenizerError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if not (folder / "tokenizer.json").is_file() and not any((folder / n).is_file() for n in SLOW_TOKENIZER_FILES):
+        raise TokenizerError(f"{folder}: no tokenizer.json (nor a vocabulary a slow tokenizer is built from: "
+                             f"{', '.join(SLOW_TOKENIZER_FILES)}); the model folder has no tokenizer")
+
+
 def load_tokenizer(cfg: RunConfig) -> Any:
     from transformers import AutoTokenizer
 
     _quiet_transformers()
+    folder = Path(cfg.model_name_or_path)
+    if folder.is_dir():
+        _check_tokenizer_files(folder)
     tokenizer = AutoTokenizer.from_pretrained(cfg.model_name_or_path, local_files_only=True, **_remote_code(cfg))
     if tokenizer.pad_token_id is None:
         # Padding positions are masked out of attention and loss, so any id works; EOS is always present.
@@ -46,10 +74,6 @@ def load_tokenizer(cfg: RunConfig) -> Any:
     if cfg.task == "causal_lm":
         apply_template_choice(tokenizer, cfg.chat_template)
     return tokenizer
-
-
-class ModelSetupError(ValueError):
-    """A config value that does not fit the loaded model (e.g. more frozen layers than the model has)."""
 
 
 def load_model(cfg: RunConfig, device: torch.device, checkpoint: Path | None = None) -> Any:

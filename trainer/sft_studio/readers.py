@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
 from . import hub_data
+from .errors import DataError
 
 DATA_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".arrow")
 # The column names the row formats read; `column_mapping` may point any of them at another column.
@@ -23,14 +24,6 @@ MAPPABLE_COLUMNS = ("instruction", "input", "output", "messages", "conversations
 
 Record = tuple[str, Any]
 """(where, value) of one element of a data file; the value is a row's dict once the reader has checked it."""
-
-
-class DataError(Exception):
-    """A bad dataset row or file; the message names file:line and the fix."""
-
-    def __init__(self, message: str, hint: str = "Fix the row or remove it from the file."):
-        super().__init__(message)
-        self.hint = hint
 
 
 @dataclass

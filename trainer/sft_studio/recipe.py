@@ -22,13 +22,15 @@ from .best_model import BestTracker, MissingMetric
 from .config import MODEL_COMMIT, RunConfig
 from .control import Control
 from .distributed import World, init_world, launcher_identity
-from .data import DataError, Prompt, conversation_tokenizer, load_prompts, load_splits
+from .data import Prompt, conversation_tokenizer, load_prompts, load_splits
 from .evaluate import evaluate_split
 from .flops import FlopMeter
 from .formats import FormatOptions
+from .errors import (CheckpointError, CheckpointWriteError, DataError, HubError, ModelSetupError, RunFolderLocked,
+                     TokenizerError)
 from .events import EventWriter, StatusFile, write_json_atomic
 from .generate import SamplingParams, generate
-from .model import ModelSetupError, count_parameters, load_model, load_tokenizer, pick_device
+from .model import count_parameters, load_model, load_tokenizer, pick_device
 from .optim import build_optimizer, build_scheduler
 from .packing import pack_for_training
 from .precision import Precision
@@ -518,24 +520,27 @@ def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool 
     except DataError as exc:
         _report(recipe, "data", str(exc), exc.hint)
         code = 2
-    except run_lock.RunFolderLocked as exc:
+    except RunFolderLocked as exc:
         # Raised before this process wrote anything, so nothing goes into the folder the other trainer writes.
         _report(recipe, "config", str(exc), "Stop the other run first, or resume or start this one in another folder.")
         code = 2
     except NothingToResume as exc:
         _report(recipe, "config", str(exc), "Start a new run instead; this one has no checkpoint to continue from.")
         code = 2
-    except ckpt.CheckpointError as exc:
+    except CheckpointError as exc:
         _report(recipe, "config", str(exc), "Start a new run instead, or resume a run folder whose checkpoints "
                                             "this version of SFT Studio wrote.")
         code = 2
-    except ckpt.CheckpointWriteError as exc:
+    except CheckpointWriteError as exc:
         _report(recipe, "crash", str(exc), "Free disk space (or make the run folder writable), then Resume Run: "
                                            "the last complete checkpoint is intact and no partial one was left behind.")
+    except TokenizerError as exc:
+        _report(recipe, "config", str(exc), exc.hint)
+        code = 2
     except ModelSetupError as exc:
         _report(recipe, "config", str(exc), "Fix the named field in the run config and start the run again.")
         code = 2
-    except hub.HubError as exc:
+    except HubError as exc:
         _report(recipe, "config", exc.message, exc.hint)
         code = 2
     except NonFiniteLoss as exc:

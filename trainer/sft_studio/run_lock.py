@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .errors import RunFolderLocked
 from .identity import Identity, identity, is_running, same_process
 
 LOCK = "trainer.lock"
@@ -26,10 +27,6 @@ LOCK = "trainer.lock"
 REMOTE_STALE_SECONDS = 60.0
 # A lock file is created empty and then filled; an empty one older than this was left by a process killed between.
 UNWRITTEN_STALE_SECONDS = 10.0
-
-
-class RunFolderLocked(Exception):
-    """Another live trainer holds the run folder; the message names it and says what to do."""
 
 
 def acquire(run_dir: Path, launcher: Identity | None = None) -> None:

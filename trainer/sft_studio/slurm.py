@@ -31,9 +31,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, RunConfig, config_from_resolved, load_config
+from .config import RunConfig, config_from_resolved, load_config
 from .control import STARTED_ENV
-from .events import EventWriter, write_json_atomic
+from .errors import ConfigError
+from .events import EventWriter, record_failure, write_json_atomic
+from .run_folder import new_run_dir
 from .slurm_jobs import JOB_FILE, Runner, query, read_job, record_outcome, run_command
 
 SCRIPT_FILE = "slurm.sbatch"
@@ -130,8 +132,6 @@ def render_script(cfg: RunConfig, run_dir: Path, worker_args: list[str], python:
 # ---------------------------------------------------------------------------------------------- submit
 
 def cmd_submit(args: argparse.Namespace, run: Runner = run_command) -> int:
-    from .cli import _print_issues, _record_failure, new_run_dir
-
     if args.time and not TIME_LIMIT.match(args.time):
         return _fail(None, f"--time {args.time!r} is not a Slurm time", "Write minutes, HH:MM:SS or D-HH:MM:SS.")
     if args.resume:
@@ -152,10 +152,10 @@ def cmd_submit(args: argparse.Namespace, run: Runner = run_command) -> int:
         try:
             cfg, loaded = load_config(args.config, args.set)
         except ConfigError as exc:
-            _print_issues(exc)
+            exc.report()
             if args.output_dir and not args.dry_run:
-                _record_failure(Path(args.output_dir), "\n".join(str(i) for i in exc.issues),
-                                f"Fix {exc.issues[0]} and start the run again.")
+                record_failure(Path(args.output_dir), "\n".join(str(i) for i in exc.issues),
+                               f"Fix {exc.issues[0]} and start the run again.")
             return EXIT_BAD_INPUT
         run_dir = Path(args.output_dir).resolve() if args.output_dir else new_run_dir(cfg).resolve()
         config_file = str(loaded)
@@ -247,9 +247,7 @@ def _fail(run_dir: Path | None, message: str, hint: str) -> int:
     """One message that says what to do; in a run folder someone follows, also its error event and failed state."""
     print(f"error (config): {message}\nhint: {hint}", file=sys.stderr, flush=True)
     if run_dir is not None:
-        from .cli import _record_failure
-
-        _record_failure(run_dir, message, hint)
+        record_failure(run_dir, message, hint)
     return EXIT_BAD_INPUT
 
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from .errors import SourceError
+
 
 @dataclass(frozen=True)
 class Position:
@@ -34,16 +36,6 @@ class SourceMap:
         while path and path not in self.values:
             path = path[:-1]
         return self.values.get(path, Position(1, 1))
-
-
-class SourceError(ValueError):
-    """The file is not parseable YAML/JSON at all."""
-
-    def __init__(self, path: str, position: Position, message: str):
-        super().__init__(f"{path}:{position.line}:{position.column}: {message}")
-        self.path = path
-        self.position = position
-        self.message = message
 
 
 # A config is a few dozen values; these limits stop a hostile or broken file (a "billion laughs" of nested aliases,

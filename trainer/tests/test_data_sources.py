@@ -238,7 +238,7 @@ def _offline(hf_home: Path) -> dict[str, str]:
 
 _READ = """
 import json, sys
-from sft_studio.hub import HubError
+from sft_studio.errors import HubError
 from sft_studio.readers import DataError, read_rows
 try:
     rows = read_rows(sys.argv[1], None, 0, "train_file", sys.argv[2])

@@ -15,7 +15,8 @@ from onnx.reference import ReferenceEvaluator
 from transformers import AutoModelForCausalLM
 
 from sft_studio.cli import main
-from sft_studio.export_onnx import ExportError, export_onnx
+from sft_studio.errors import OnnxExportError
+from sft_studio.export_onnx import export_onnx
 
 from .conftest import MODEL
 
@@ -67,5 +68,5 @@ def test_graph_computes_the_pytorch_logits_with_and_without_past(exported):
 def test_cli_refuses_a_folder_without_a_checkpoint(tmp_path, capsys):
     assert main(["export-onnx", str(tmp_path)]) == 2
     assert "no config.json" in capsys.readouterr().err
-    with pytest.raises(ExportError, match="not a folder"):
+    with pytest.raises(OnnxExportError, match="not a folder"):
         export_onnx(tmp_path / "missing")

@@ -440,4 +440,51 @@ export interface RunConfig {
      */
     setup?: string[];
   };
+  /**
+   * A hyperparameter sweep over this config: ▶ Sweep (or `python -m sft_studio sweep`) starts one run per trial, each this config with the trial's values as `--set` overrides, through the run queue (sftStudio.maxConcurrentRuns). Every trial evaluates, and its objective is metric_for_best_model (loss by default; greater_is_better gives the direction), its best evaluation. ▶ Run ignores the block and trains the config as written.
+   */
+  sweep?: {
+    /**
+     * grid = every combination of the listed values; random = max_trials draws (seeded) from lists and ranges; bayes = Optuna's TPE, each trial suggested from the finished trials' objectives.
+     */
+    method?: 'grid' | 'random' | 'bayes';
+    /**
+     * Config field -> the values to try: a list such as [1e-4, 3e-4], {values: [...]}, or (random, bayes) a range {min, max, log} (integers when min and max are whole numbers; log = sampled on a log scale, min > 0).
+     */
+    parameters: {
+      [k: string]:
+        | [string | number | boolean, ...(string | number | boolean)[]]
+        | {
+            /**
+             * @minItems 1
+             */
+            values: [string | number | boolean, ...(string | number | boolean)[]];
+          }
+        | {
+            min: number;
+            max: number;
+            log?: boolean;
+          };
+    };
+    /**
+     * Trials to run (random, bayes; required there). A grid runs every combination.
+     */
+    max_trials?: number;
+    /**
+     * Seed of the random draws and of TPE; defaults to the config's seed.
+     */
+    seed?: number;
+    /**
+     * Prune trials: every trial stops after this many evaluations in a row without improving the objective (early_stopping_patience for all trials).
+     */
+    early_stopping_patience?: number;
+  };
+  /**
+   * Set by a sweep on each of its trials (the sweep folder's name); leave it out of configs.
+   */
+  sweep_id?: string;
+  /**
+   * Set by a sweep on each of its trials: the trial's index in sweep.json; leave it out of configs.
+   */
+  sweep_trial?: number;
 }

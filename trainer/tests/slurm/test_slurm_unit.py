@@ -21,6 +21,7 @@ from sft_studio.slurm import render_script
 from sft_studio.slurm_jobs import JobState, query, record_outcome
 
 from ..conftest import write_config
+from ..test_run_directory_schema import STATUS
 from .fake_tools import fake_cluster, tool
 
 
@@ -128,6 +129,7 @@ def test_submit_writes_the_script_the_job_and_a_queued_status(tmp_path):
     assert job["python"] == sys.executable and job["slurm"]["partition"] == "debug"
     status = json.loads((run_dir / "status.json").read_text())
     assert status["state"] == "queued" and status["config_path"] == str(config.resolve())
+    STATUS.validate(status)
     assert [e["type"] for e in map(json.loads, (run_dir / "events.jsonl").read_text().splitlines())] == ["log"]
 
     # The job is still queued: a resubmission is refused; --dry-run prints the script and creates nothing.
