@@ -1,5 +1,5 @@
 import type { Ui } from '../common/ui';
-import { describeRun } from '../protocol/format';
+import { describeRun } from '../shared/format';
 import type { RunSummary } from '../protocol/runSummary';
 
 /** The run a palette command acts on when none was passed: newest first. */

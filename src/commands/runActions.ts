@@ -2,7 +2,7 @@
 // run passed by the tree, or asks which run when invoked from the palette.
 import * as path from 'node:path';
 import type { Ui } from '../common/ui';
-import { describeRun } from '../protocol/format';
+import { describeRun } from '../shared/format';
 import { isActiveState, type RunSummary } from '../protocol/runSummary';
 import type { Checkpoint } from '../runs/checkpoints';
 import { ensureTrusted, preflightAndLaunch, startRun, type LaunchDeps } from './startRun';

@@ -5,7 +5,7 @@ import type { Settings } from '../common/settings';
 import type { ProgressReporter, Ui } from '../common/ui';
 import type { WorkspaceFacts } from '../common/workspace';
 import { formatProblem, validateConfigText } from '../config/validateConfig';
-import { formatDownload } from '../protocol/format';
+import { formatDownload } from '../shared/format';
 import { describeEnv, type EnvCheck } from '../python/envCheck';
 import type { ResolvedInterpreter } from '../python/interpreter';
 import type { RunEvent } from '../protocol/events';

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import type { Disposable } from '../common/emitter';
 import { TRAIN_FIELDS, type TrainField, type TrainRows, type XAxis } from '../protocol/dashboard';
-import { minMaxRows } from '../protocol/downsample';
+import { minMaxRows } from '../shared/downsample';
 import type { RunEvent } from '../protocol/events';
 import { EventReader } from './eventReader';
 

@@ -1,7 +1,7 @@
 // How runs look in the sidebar and status bar, as plain data so it can be tested without VS Code.
 import * as path from 'node:path';
-import { bestText, checkpointStepOf, type BestEvaluation } from '../protocol/bestCheckpoint';
-import { formatDownload, formatDuration, formatLoss, formatStep, statusBarText } from '../protocol/format';
+import { bestText, checkpointStepOf, type BestEvaluation } from '../shared/bestCheckpoint';
+import { formatDownload, formatDuration, formatLoss, formatStep, statusBarText } from '../shared/format';
 import { isActiveState, type RunState, type RunSummary } from '../protocol/runSummary';
 
 export const stateIcons: Readonly<Record<RunState, { id: string; color?: string }>> = {

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { bestOfEvents, type BestEvaluation } from '../protocol/bestCheckpoint';
-import { formatDuration } from '../protocol/format';
+import { bestOfEvents, type BestEvaluation } from '../shared/bestCheckpoint';
+import { formatDuration } from '../shared/format';
 import type { RunSummary } from '../protocol/runSummary';
 import type { Checkpoint } from '../runs/checkpoints';
 import type { RunNotes } from '../runs/runNotes';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BestFollower, bestOfEvents, type BestEvaluation, bestRuleOf, checkpointStepOf } from '../../src/protocol/bestCheckpoint';
+import { BestFollower, bestOfEvents, type BestEvaluation, bestRuleOf, checkpointStepOf } from '../../src/shared/bestCheckpoint';
 import type { RunEvent } from '../../src/protocol/events';
 import { isBestCheckpoint, presentCheckpoint, presentRun } from '../../src/views/runPresentation';
 

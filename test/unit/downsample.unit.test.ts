@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { minMaxRows } from '../../src/protocol/downsample';
+import { minMaxRows } from '../../src/shared/downsample';
 
 /** A seeded generator, so a failure names the data that caused it. */
 function random(seed: number): () => number {

@@ -12,7 +12,7 @@ import { loadInsightConfig } from '../../src/insight/insightConfig';
 import { loadTokenizer, resolveModelDir, TokenizerLoadError } from '../../src/insight/tokenizerLoader';
 import { isRunSummary } from '../../src/protocol/runSummary';
 import type { RunEvent } from '../../src/protocol/events';
-import { formatDownload, statusBarText } from '../../src/protocol/format';
+import { formatDownload, statusBarText } from '../../src/shared/format';
 import { planResume } from '../../src/runs/runManager';
 import { foldEvents, summarize } from '../../src/runs/runStatus';
 import { trainerEnv } from '../../src/runs/trainerCommand';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describeRun, formatDuration, formatLoss, statusBarText } from '../../src/protocol/format';
+import { describeRun, formatDuration, formatLoss, statusBarText } from '../../src/shared/format';
 import { RUN_STATES, type RunSummary } from '../../src/protocol/runSummary';
 import { groupRunsByConfig, presentRun, statusBarPresentation, statusBarRun, stateIcons } from '../../src/views/runPresentation';
 

@@ -2,9 +2,9 @@
 // sample of the run, then live deltas, then detail where a chart is zoomed); eval events fill a table
 // keyed by step. A live run's train table is compacted back to a sample when it grows, so a
 // dashboard left open on a long run draws a few thousand points per chart, never hundreds of
-// thousands, while every spike stays visible (src/protocol/downsample.ts).
+// thousands, while every spike stays visible (src/shared/downsample.ts).
 import { TRAIN_FIELDS, type TrainRows, type XAxis } from '../../src/protocol/dashboard';
-import { minMaxRows } from '../../src/protocol/downsample';
+import { minMaxRows } from '../../src/shared/downsample';
 import type { RunEvent } from '../../src/protocol/events';
 
 export const EVAL_FIELDS = ['loss', 'token_accuracy', 'accuracy', 'f1', 'exact_match'] as const;

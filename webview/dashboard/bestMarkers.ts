@@ -1,6 +1,6 @@
 // Where a chart of evaluation metrics marks each shown run's best evaluation: a line at its x, and a
 // dot on the metric's own line where the chart draws that metric. No DOM here (unit-tested as is).
-import { bestText, type BestEvaluation } from '../../src/protocol/bestCheckpoint';
+import { bestText, type BestEvaluation } from '../../src/shared/bestCheckpoint';
 import type { XAxis } from '../../src/protocol/dashboard';
 import type { ChartMarker } from '../charts/chartMarker';
 import type { MetricTable, RunMetrics } from '../charts/runMetrics';

@@ -1,8 +1,8 @@
 // Which charts the dashboard shows and which columns feed each one. Every run overlaid gets its own
 // colour; within a run, the raw train loss is faint under its smoothed line and eval is dashed.
-import type { BestEvaluation } from '../../src/protocol/bestCheckpoint';
+import type { BestEvaluation } from '../../src/shared/bestCheckpoint';
 import type { XAxis } from '../../src/protocol/dashboard';
-import { formatDuration } from '../../src/protocol/format';
+import { formatDuration } from '../../src/shared/format';
 import type { ChartContent, ChartSeries } from '../charts/metricChart';
 import { alignTables, type Column, type RunMetrics, type SeriesTable } from '../charts/runMetrics';
 import { themeColor } from '../ui/dom';

@@ -1,7 +1,7 @@
 // The dashboard's comparison table as data: one row per shown run, a column per config field that
 // differs (from the host's ConfigDiff), then the final train loss, the final value of each evaluation
 // metric and the best evaluation. No DOM here (comparisonTable.ts draws it), so unit tests run it.
-import type { BestEvaluation } from '../../src/protocol/bestCheckpoint';
+import type { BestEvaluation } from '../../src/shared/bestCheckpoint';
 import type { ConfigDiff, ConfigValue, SortOrder } from '../../src/protocol/dashboard';
 import type { EvalField } from '../charts/runMetrics';
 

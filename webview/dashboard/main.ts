@@ -1,7 +1,7 @@
 // Dashboard app: says `ready`, draws the full state the host replies with, then applies deltas.
 // Messages only change data and mark what needs drawing; one animation frame draws it (the header,
 // the compare controls when their inputs changed, the charts), however many messages came in it.
-import { BestFollower } from '../../src/protocol/bestCheckpoint';
+import { BestFollower } from '../../src/shared/bestCheckpoint';
 import {
   HostMessageType,
   isCompareResult,
@@ -17,7 +17,7 @@ import {
   type RunDelta,
   type XAxis,
 } from '../../src/protocol/dashboard';
-import { formatDownload, formatDuration, formatLoss, formatStep } from '../../src/protocol/format';
+import { formatDownload, formatDuration, formatLoss, formatStep } from '../../src/shared/format';
 import { isActiveState, type RunSummary } from '../../src/protocol/runSummary';
 import { connect } from '../bridge';
 import { MetricChart } from '../charts/metricChart';

@@ -1,5 +1,5 @@
 // One formatter for the sidebar, status bar and dashboard, so they print the same numbers.
-import type { DownloadState, RunSummary } from './runSummary';
+import type { DownloadState, RunSummary } from '../protocol/runSummary';
 
 /** Three significant digits (0.412, 1.23, 12.3); losses above 100 keep one decimal. */
 export function formatLoss(loss: number): string {

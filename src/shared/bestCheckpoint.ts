@@ -4,7 +4,7 @@
 // they improved metric_for_best_model, checkpoint events carry `best` when they hold those weights,
 // and run_finished names the final answer. An eval without the flag (a trainer from before it) is
 // compared here with the rule the trainer uses, read from the run's config.
-import type { RunEvent } from './events';
+import type { RunEvent } from '../protocol/events';
 
 export interface BestEvaluation {
   step: number;
