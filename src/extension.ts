@@ -14,6 +14,7 @@ import { runDirOf, RunsTreeProvider, RUNS_VIEW_ID } from './views/runsTree';
 import { RunStatusBar } from './views/runStatusBar';
 import { registerInsight } from './insight/registerInsight';
 import { registerCompare } from './commands/registerCompare';
+import { registerExportCheckpoint } from './commands/registerExport';
 import { PythonEnvironment } from './python/pythonEnvironment';
 import { registerSweep } from './sweeps/registerSweep';
 import { registerPanels } from './webviews/registerPanels';
@@ -80,15 +81,12 @@ export function activate(context: vscode.ExtensionContext): TestApi {
     vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('sftStudio.runsDirectory') && refreshSoon()),
     { dispose: () => clearTimeout(refreshTimer) },
   );
-  registerInsight(context, {
-    runDirOf,
-    workspaceFolders: vscodeWorkspace.folders,
-    runRoots: roots,
-    resolvePython: async () => {
-      const [{ resolveInterpreter }, { vscodeInterpreterSources }] = await Promise.all([import('./python/interpreter'), import('./python/python.apis')]);
-      return (await resolveInterpreter(vscodeInterpreterSources))?.path;
-    },
-  });
+  const resolvePython = async () => {
+    const [{ resolveInterpreter }, { vscodeInterpreterSources }] = await Promise.all([import('./python/interpreter'), import('./python/python.apis')]);
+    return (await resolveInterpreter(vscodeInterpreterSources))?.path;
+  };
+  registerInsight(context, { runDirOf, workspaceFolders: vscodeWorkspace.folders, runRoots: roots, resolvePython });
+  context.subscriptions.push(registerExportCheckpoint(context, { runDirOf, resolvePython }));
   // Run endings are announced only after the first full listing, so loading old runs is never news.
   void registry.refresh().then(async () => {
     const { RunNotifier } = await import('./runs/runNotifications');

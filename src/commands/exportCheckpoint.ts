@@ -2,7 +2,7 @@
 // editor's chat, or to GGUF for llama.cpp / Ollama, through `python -m sft_studio export CHECKPOINT --format … --json`. The trainer does the work;
 // this asks what to export, shows its progress lines in a cancellable notification and offers the result.
 import type { PickItem, Ui } from '../common/ui';
-import type { ExportProcess, ExportRun } from '../insight/exportRunner';
+import type { ExportProcess, ExportRun } from '../python/exportRunner';
 import { lastJsonLine } from '../python/trainerCli';
 
 export type ExportFormat = 'merged' | 'hub' | 'onnx' | 'gguf';

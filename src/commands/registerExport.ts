@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { HF_TOKEN_SECRET } from '../common/hfToken';
 import { vscodeUi } from '../common/ui.apis';
-import { checkpointPathOf } from '../insight/chatTarget';
+import { checkpointPathOf } from '../views/checkpointTarget';
 import { latestCheckpoint } from '../runs/checkpoints';
 
 export const EXPORT_COMMAND = 'sftStudio.exportCheckpoint';
@@ -24,7 +24,7 @@ export function registerExportCheckpoint(context: vscode.ExtensionContext, deps:
       target = picked?.[0]?.fsPath;
     }
     if (!target) return;
-    const [{ exportCheckpoint }, { spawnExport }] = await Promise.all([import('./exportCheckpoint'), import('../insight/exportRunner')]);
+    const [{ exportCheckpoint }, { spawnExport }] = await Promise.all([import('./exportCheckpoint'), import('../python/exportRunner')]);
     await exportCheckpoint(
       {
         ui: vscodeUi,

@@ -6,7 +6,7 @@ import type { Node as YamlNode } from 'yaml';
 import { didYouMean } from './didYouMean';
 import { keyNodeAt, nodeAt, spanOf, type ParsedConfig, type SourceSpan } from './parseConfig';
 import { fieldNames, fieldSchemas } from './runConfigSchema';
-import type { ConfigProblem } from './validateConfig';
+import type { ConfigProblem } from './configProblem';
 
 /** Fields a sweep sets itself, or that make no sense per trial (the trainer's NOT_SWEPT). */
 export const NOT_SWEPT = ['sweep', 'sweep_id', 'sweep_trial', 'output_dir', 'run_name', 'launcher', 'slurm'];

@@ -16,17 +16,11 @@ import {
   type SourceSpan,
 } from './parseConfig';
 import { fieldNames, fieldSchemas, pathFields, runConfigSchema } from './runConfigSchema';
+import { bundledTemplateNames, isTemplateFile } from './chatTemplateFiles';
+import type { ConfigProblem } from './configProblem';
 import { isSweepParameterError, sweepProblems } from './sweepProblems';
-import { bundledTemplateNames, isTemplateFile } from '../insight/chatTemplates';
 
-export interface ConfigProblem extends SourceSpan {
-  message: string;
-  severity: 'error' | 'warning';
-  /** Dotted field the problem is about ('' for the whole config). */
-  field: string;
-  /** Machine-readable kind: an ajv keyword, `syntax`, `unknown-field` or `missing-file`. */
-  code: string;
-}
+export type { ConfigProblem } from './configProblem';
 
 export interface ConfigValidation {
   /** The parsed config when it has no syntax errors (it may still break the schema). */

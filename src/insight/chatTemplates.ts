@@ -3,28 +3,9 @@
 // (trainer/sft_studio/chat_templates.py), reading the same bundled files.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { bundledTemplatesDir, isTemplateFile } from '../config/chatTemplateFiles';
 
-export const DEFAULT_TEMPLATE = 'plain';
-const TEMPLATES_SUBDIR = path.join('trainer', 'sft_studio', 'chat_templates');
-
-/** The bundled templates' folder, found from wherever this code was bundled to (dist/, out/test/...). */
-export function bundledTemplatesDir(start: string = __dirname): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, TEMPLATES_SUBDIR);
-    if (fs.existsSync(candidate)) return candidate;
-    if (path.dirname(dir) === dir) throw new Error(`SFT Studio's bundled chat templates (${TEMPLATES_SUBDIR}) were not found above ${start}`);
-  }
-}
-
-export function bundledTemplateNames(): string[] {
-  return fs
-    .readdirSync(bundledTemplatesDir())
-    .filter((f) => f.endsWith('.jinja'))
-    .map((f) => f.slice(0, -'.jinja'.length))
-    .sort();
-}
-
-export const isTemplateFile = (value: string): boolean => value.endsWith('.jinja');
+export { bundledTemplateNames, bundledTemplatesDir, DEFAULT_TEMPLATE, isTemplateFile } from '../config/chatTemplateFiles';
 
 /** The Jinja source for a config's `chat_template` value (a .jinja path is resolved from the config's folder). */
 export function templateText(choice: string, configDir: string): string {

@@ -2,13 +2,12 @@
 // reload serializers of both panels. Everything heavy (transformers.js, onnxruntime-node, panels)
 // loads on first use, a restored panel included.
 import * as vscode from 'vscode';
-import { registerExportCheckpoint } from '../commands/registerExport';
 import { lazy } from '../common/lazy';
 import { vscodeUi } from '../common/ui.apis';
 import { CONFIG_SELECTOR } from '../config/configCodeLens';
 import { CHAT_VIEW_TYPE } from '../protocol/chat';
 import { TOKENS_VIEW_TYPE } from '../protocol/tokens';
-import { checkpointPathOf } from './chatTarget';
+import { checkpointPathOf } from '../views/checkpointTarget';
 import { InsightCodeLensProvider, PREVIEW_TOKENS_COMMAND } from './insightCodeLens';
 
 export const CHAT_COMMAND = 'sftStudio.chatWithCheckpoint';
@@ -51,7 +50,7 @@ export function registerInsight(context: vscode.ExtensionContext, deps: InsightD
       target = picked?.[0]?.fsPath;
     }
     if (!target) return;
-    const [{ chatWithCheckpoint }, { runOnnxExport }] = await Promise.all([import('./chatCommand'), import('./exportRunner')]);
+    const [{ chatWithCheckpoint }, { runOnnxExport }] = await Promise.all([import('./chatCommand'), import('../python/exportRunner')]);
     await chatWithCheckpoint(
       {
         ui: vscodeUi,
@@ -72,7 +71,6 @@ export function registerInsight(context: vscode.ExtensionContext, deps: InsightD
     lenses,
     vscode.commands.registerCommand(PREVIEW_TOKENS_COMMAND, previewTokens),
     vscode.commands.registerCommand(CHAT_COMMAND, chat),
-    registerExportCheckpoint(context, deps),
     vscode.window.registerWebviewPanelSerializer(TOKENS_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state) => (await tokens.get()).restore(panel, state),
     }),

@@ -5,7 +5,7 @@
 // Conversation: trainer/sft_studio/formats.py in TypeScript, rule for rule and message for message, because
 // the editor's token counts must be the trainer's. The rules are documented there;
 // test/fixtures/formats/ holds the rows and the conversations both languages must produce.
-import { DataError, type Row } from './datasetRows';
+import { DataError, type Row } from './rows';
 
 export type ConversationRole = 'system' | 'user' | 'assistant' | 'tool';
 

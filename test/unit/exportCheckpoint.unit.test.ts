@@ -16,7 +16,7 @@ import {
   type ExportDeps,
 } from '../../src/commands/exportCheckpoint';
 import type { PickItem, ProgressReporter } from '../../src/common/ui';
-import { spawnExport, type ExportRun } from '../../src/insight/exportRunner';
+import { spawnExport, type ExportRun } from '../../src/python/exportRunner';
 import { FakeUi, repoRoot } from './helpers';
 
 const CKPT = '/runs/demo-1/checkpoints/step-600';

@@ -10,8 +10,8 @@ import { test } from 'node:test';
 import * as esbuild from 'esbuild';
 import { repoRoot } from './helpers';
 
-const ALLOWED_INSIGHT = ['src/insight/registerInsight.ts', 'src/insight/insightCodeLens.ts', 'src/insight/chatTarget.ts'];
-const LAZY_ONLY = [/^src\/insight\/(?!registerInsight|insightCodeLens|chatTarget)/, /node_modules\/ajv\//, /^src\/config\/validateConfig\.ts$/, /^src\/webviews\/(dashboardPanel|generationsPanel|judgePanel)\.ts$/];
+const ALLOWED_INSIGHT = ['src/insight/registerInsight.ts', 'src/insight/insightCodeLens.ts'];
+const LAZY_ONLY = [/^src\/insight\/(?!registerInsight|insightCodeLens)/, /node_modules\/ajv\//, /^src\/config\/validateConfig\.ts$/, /^src\/webviews\/(dashboardPanel|generationsPanel|judgePanel)\.ts$/];
 const RUNTIME_LOADED = ['@huggingface/transformers', 'onnxruntime-node'];
 
 test('the static import graph of activate() holds no insight counting, chat or validator code', async () => {

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { main } from '../../src/cli/main';
-import { checkpointPathOf } from '../../src/insight/chatTarget';
+import { checkpointPathOf } from '../../src/views/checkpointTarget';
 import { computeConfigTokens } from '../../src/insight/configTokenStats';
 import { IGNORE_INDEX } from '../../src/insight/conversationEncoder';
 import { isInside, restoreChatState, restoreTokensState } from '../../src/insight/restoreState';
