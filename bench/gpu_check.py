@@ -11,7 +11,7 @@ the reason), so a missing package or a failing path never hides the others:
    where NCCL allows it.
 2. estimator: `train --dry-run`'s memory estimate against `torch.cuda.max_memory_allocated` over the
    same steps (estimate_check.measure on CUDA), small shapes and the Qwen2.5-0.5B shape.
-3. bench: `sft_studio.bench` on the Qwen2.5-0.5B shape in bf16: ours against HF Trainer (padded) and
+3. bench: `sft_bench.runner` on the Qwen2.5-0.5B shape in bf16: ours against HF Trainer (padded) and
    TRL (default, padding-free, bfd packing, padding-free with Liger when it travelled): tokens/s ratios,
    peak memory, MFU.
 4. mfu: our recipe alone on the Llama-3.2-1B shape with a larger batch (MFU against the device's bf16 peak).
@@ -43,15 +43,14 @@ from typing import Any, Callable, Iterator
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "trainer"))
+sys.path[:0] = [str(REPO / "bench"), str(REPO / "trainer")]
 
-from sft_studio import bench  # noqa: E402
-from sft_studio import estimate_check  # noqa: E402
+from sft_bench import estimate_check, runner  # noqa: E402
 
 # Qwen2.5-0.5B's widths (vocabulary, heads, GQA) with 4 layers: big enough for bf16 rounding and the
 # flash kernel to matter, small enough that each comparison takes seconds.
-QWEN_SMALL = {**bench.MODELS["qwen2.5-0.5b"], "num_hidden_layers": 4}
-CPU_SMALL = {**bench.MODELS["smoke"], "num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128,
+QWEN_SMALL = {**runner.MODELS["qwen2.5-0.5b"], "num_hidden_layers": 4}
+CPU_SMALL = {**runner.MODELS["smoke"], "num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128,
              "num_attention_heads": 4, "num_key_value_heads": 2}
 PACKAGES = ("torch", "transformers", "tokenizers", "safetensors", "huggingface_hub", "accelerate", "peft", "trl",
             "datasets", "jsonschema", "bitsandbytes", "liger-kernel", "triton", "pyarrow")
@@ -128,11 +127,11 @@ class Workspace:
         self.model = estimate_check.build_model(root / "model", shape, seed=seed)
         for name in ("tokenizer_config.json",):  # rows up to 2,048 tokens, as the benchmark's
             config = json.loads((self.model / name).read_text())
-            (self.model / name).write_text(json.dumps(config | {"model_max_length": bench.MAX_LENGTH}))
+            (self.model / name).write_text(json.dumps(config | {"model_max_length": runner.MAX_LENGTH}))
         self.data = root / "train.jsonl"
         # Shorter rows than the benchmark's (median ~60 tokens): each step takes milliseconds.
         lines = []
-        for row in bench.synthetic_rows(rows, seed):
+        for row in runner.synthetic_rows(rows, seed):
             if short:
                 row = {"instruction": row["instruction"][:120], "output": row["output"][:160]}
             lines.append(json.dumps(row))
@@ -318,7 +317,7 @@ def check_estimator(report: Report, device: str, workdir: Path, big: bool) -> No
         models = {}
         if big:
             # The real widths: weights, gradients and AdamW state of 494M parameters dominate.
-            models["qwen2.5-0.5b"] = bench.MODELS["qwen2.5-0.5b"]
+            models["qwen2.5-0.5b"] = runner.MODELS["qwen2.5-0.5b"]
             cases += [estimate_check.Case("Qwen2.5-0.5B shape, bf16 weights, padding-free",
                                           {"torch_dtype": "bfloat16", "padding_free": True}, model="qwen2.5-0.5b"),
                       estimate_check.Case("Qwen2.5-0.5B shape, fp32 + bf16 autocast",
@@ -347,7 +346,7 @@ def check_estimator(report: Report, device: str, workdir: Path, big: bool) -> No
 
 def bench_args(device: str, **overrides: Any) -> argparse.Namespace:
     argv = ["--device", device, "--no-readme"]
-    args = bench.parse_args(argv)
+    args = runner.parse_args(argv)
     args.keep_going = True  # a peer that breaks on this machine is reported, the others still run
     for key, value in overrides.items():
         setattr(args, key, value)
@@ -358,7 +357,7 @@ def check_bench(report: Report, device: str, workdir: Path) -> None:
     with report.section("bench") as entry:
         try:
             import trl  # noqa: F401
-            contenders = list(bench.DEFAULT_CONTENDERS)
+            contenders = list(runner.DEFAULT_CONTENDERS)
             if device == "cuda" and version("liger-kernel"):
                 contenders.append("trl_padding_free_liger")
         except Exception as error:  # the peers did not travel: ours alone still gives tokens/s and MFU
@@ -374,10 +373,10 @@ def check_bench(report: Report, device: str, workdir: Path) -> None:
                               steps=2, rounds=1, memory_steps=0, examples=40, results_dir=str(workdir / "bench-results"),
                               workdir=str(workdir / "bench"))
         entry["settings"] = {k: getattr(args, k) for k in ("model", "dtype", "batch_size", "warmup", "steps", "rounds")}
-        result = json.loads(bench.run_benchmark(args, say=lambda line: print(f"[gpu-check]   {line}", flush=True))
+        result = json.loads(runner.run_benchmark(args, say=lambda line: print(f"[gpu-check]   {line}", flush=True))
                             .read_text())
         entry["result"] = result
-        entry["goals"] = bench.goal_table(result)
+        entry["goals"] = runner.goal_table(result)
         if result.get("failed_contenders"):
             entry["failed_contenders"] = sorted(result["failed_contenders"])
         r = result["ratios"]
@@ -395,7 +394,7 @@ def check_mfu(report: Report, device: str, workdir: Path) -> None:
         args = bench_args(device, model="llama-3.2-1b", contenders="ours", batch_size=64, warmup=3, steps=6,
                           rounds=1, memory_steps=0, examples=600, results_dir=str(workdir / "mfu-results"),
                           workdir=str(workdir / "mfu"))
-        result = json.loads(bench.run_benchmark(args, say=lambda line: print(f"[gpu-check]   {line}", flush=True))
+        result = json.loads(runner.run_benchmark(args, say=lambda line: print(f"[gpu-check]   {line}", flush=True))
                             .read_text())
         ours = result["contenders"]["ours"]
         entry |= {"model": "llama-3.2-1b", "parameters": result["parameters"], "batch_size": 64,
@@ -414,10 +413,10 @@ def check_profile(report: Report, device: str, workdir: Path) -> None:
     import pstats
 
     with report.section("profile") as entry:
-        shape = bench.MODELS["qwen2.5-0.5b"] if device == "cuda" else CPU_SMALL
+        shape = runner.MODELS["qwen2.5-0.5b"] if device == "cuda" else CPU_SMALL
         space = Workspace(workdir / "profile", shape, rows=400, short=False)
         base = {"torch_dtype": "bfloat16" if device == "cuda" else "float32", "padding_free": True,
-                "per_device_train_batch_size": 32 if device == "cuda" else 4, "max_length": bench.MAX_LENGTH}
+                "per_device_train_batch_size": 32 if device == "cuda" else 4, "max_length": runner.MAX_LENGTH}
         if device == "cuda":
             started = time.perf_counter()
             for _ in range(5):

@@ -1,9 +1,9 @@
 """Benchmark workers for the peers: the Hugging Face Trainer and TRL's SFTTrainer.
 
-Run by `python -m sft_studio.bench` from bench/.venv (which has transformers' Trainer, trl, accelerate
-and datasets); never imported by the trainer. Every peer reads the same tokenized examples in the order
-our trainer visits them, with a sequential sampler, so step k of every contender sees the same examples
-(TRL's packing excepted: it regroups them into rows of max_length tokens).
+Run by `python -m sft_bench` (bench/sft_bench/runner.py) from bench/.venv (which has transformers' Trainer,
+trl, accelerate and datasets); never imported by the trainer. Every peer reads the same tokenized examples in
+the order our trainer visits them, with a sequential sampler, so step k of every contender sees the same
+examples (TRL's packing excepted: it regroups them into rows of max_length tokens).
 
 usage: peers.py CONTENDER SPEC_JSON time|memory OUT_JSON
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from sft_studio.bench import MAX_LENGTH, PeakMemory, Spec, StepMeter, measures_peak, worker_result
+from sft_bench.runner import MAX_LENGTH, PeakMemory, Spec, StepMeter, measures_peak, worker_result
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench`: set up the benchmark's own environment (bench/.venv: the trainer's dependencies plus
-// the peers, HF Trainer and TRL, pinned in bench/constraints.txt), then run `python -m sft_studio.bench`
-// with it. Arguments after `--` go to the harness, e.g. `npm run bench -- --rounds 3`.
+// the peers, HF Trainer and TRL, pinned in bench/constraints.txt), then run `python -m sft_bench`
+// (bench/sft_bench) with it, bench/ and trainer/ on PYTHONPATH. Arguments after `--` go to the harness,
+// e.g. `npm run bench -- --rounds 3`.
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,8 +36,8 @@ try {
       '-c', 'bench/constraints.txt', '-r', 'bench/requirements.txt']);
     writeFileSync(stamp, hash);
   }
-  const env = { ...process.env, PYTHONPATH: [path.join(repoRoot, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
-  run(python, ['-m', 'sft_studio.bench', '--python', python, ...process.argv.slice(2)], { env });
+  const env = { ...process.env, PYTHONPATH: [path.join(repoRoot, 'bench'), path.join(repoRoot, 'trainer'), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) };
+  run(python, ['-m', 'sft_bench', '--python', python, ...process.argv.slice(2)], { env });
 } catch (err) {
   console.error(`[bench] ${err.message}`);
   process.exit(1);

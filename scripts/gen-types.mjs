@@ -1,10 +1,12 @@
 // Generates TypeScript types from the JSON Schemas in schema/, so the schema files stay the single
 // truth shared with the Python trainer. Run by `npm run build`; a unit test calls generateTypes()
-// and fails when the checked-in output drifts from the schemas.
+// and fails when the checked-in output drifts from the schemas. It also writes the RunConfig
+// dataclass's field doc lines from the config schema's descriptions (gen-config-docs.mjs).
 import { compile } from 'json-schema-to-typescript';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { configFile, writeConfigDocs } from './gen-config-docs.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,4 +48,5 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
       console.log(`gen-types: wrote ${out}`);
     }
   }
+  if (await writeConfigDocs()) console.log(`gen-types: wrote ${configFile}`);
 }

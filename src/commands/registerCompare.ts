@@ -5,9 +5,10 @@ import * as vscode from 'vscode';
 import { vscodeUi } from '../common/ui.apis';
 import type { RunSummary } from '../protocol/runSummary';
 import { runDirOf } from '../views/runsTree';
-import { comparisonMarkdown, configText, readOutcome, readResolvedConfig, RESOLVED_CONFIG } from './compareRuns';
+import { comparisonMarkdown, configText, readOutcome, readResolvedConfig } from './compareRuns';
 
 const SCHEME = 'sftstudio-config';
+const DIFF_DOCUMENT = 'config.resolved.yaml';
 
 export function registerCompare(runs: () => readonly RunSummary[]): vscode.Disposable[] {
   const provider: vscode.TextDocumentContentProvider = {
@@ -22,7 +23,9 @@ export function registerCompare(runs: () => readonly RunSummary[]): vscode.Dispo
         const outcomes = await Promise.all(chosen.map((runDir) => readOutcome(runDir, path.basename(runDir))));
         if (outcomes.length === 2) {
           const [a, b] = outcomes;
-          const uri = (runDir: string) => vscode.Uri.file(path.join(runDir, RESOLVED_CONFIG)).with({ scheme: SCHEME });
+          // `key: value` lines are YAML (each value is JSON, which YAML reads), not JSON: named .yaml so the diff
+          // editor does not report JSON errors on them. The provider reads the run's config.resolved.json.
+          const uri = (runDir: string) => vscode.Uri.file(path.join(runDir, DIFF_DOCUMENT)).with({ scheme: SCHEME });
           await vscode.commands.executeCommand('vscode.diff', uri(a.runDir), uri(b.runDir), `Config: ${a.name} ↔ ${b.name}`, { preview: false });
         }
         await vscodeUi.showMarkdown(`Compare ${outcomes.map((o) => o.name).join(', ')}`, comparisonMarkdown(outcomes));

@@ -21,11 +21,16 @@ import stopResumeReload from './scenarios/stopResumeReload.mjs';
 import insight from './scenarios/insight.mjs';
 import untrusted from './scenarios/untrusted.mjs';
 import fastLiveRun from './scenarios/fastLiveRun.mjs';
+import sweepQueue from './scenarios/sweepQueue.mjs';
+import compareTrials from './scenarios/compareTrials.mjs';
 import { runFolders, signalTrainers, stopTrainers } from './trainers.mjs';
 
-// fastLiveRun (issue 18: a 200 events/s run followed live) runs with --scenario until it is proven on CI.
-const scenarios = [demoRun, configLanguage, stopResumeReload, insight, untrusted];
-const optional = [fastLiveRun];
+// In the order they run. fastLiveRun (issue 18: a 200 events/s run followed live) runs with --scenario until it is
+// proven on CI; sweepQueue (issue 15: 6 trials through the queue) with --scenario, for the suite's time budget.
+// compareTrials reuses sweepQueue's trials when both run (`--scenario sweep`), else trains a 2-trial sweep itself.
+const ordered = [demoRun, configLanguage, stopResumeReload, insight, untrusted, sweepQueue, compareTrials, fastLiveRun];
+const optional = new Set([sweepQueue, fastLiveRun]);
+const scenarios = ordered.filter((s) => !optional.has(s));
 
 const e2eDir = path.join(repoRoot, 'test', 'e2e');
 const workRoot = path.join(e2eDir, '.work');
@@ -184,7 +189,7 @@ async function main() {
     },
   });
   if (values.vsix) values.vsix = resolveVsix(values.vsix);
-  const selected = (values.scenario ? [...scenarios, ...optional] : scenarios).filter((s) => !values.scenario || s.name.includes(values.scenario));
+  const selected = values.scenario ? ordered.filter((s) => s.name.includes(values.scenario)) : scenarios;
   if (selected.length === 0) throw new Error(`no scenario matches "${values.scenario}"`);
 
   const t0 = Date.now();

@@ -2,7 +2,8 @@
 
 The JSON Schema is the single truth shared with the extension (completion, hover, diagnostics); this
 module adds source positions, "did you mean" for typos, file-existence checks and `--set` overrides.
-A test keeps the dataclass fields and defaults equal to the schema's.
+A test keeps the dataclass fields and defaults equal to the schema's. Each field's doc line is the schema's
+`description`, written by `npm run gen:types` (scripts/gen-config-docs.mjs): edit the schema, not the doc line.
 """
 
 from __future__ import annotations
@@ -43,93 +44,151 @@ PATH_FIELDS = ("model_name_or_path", "output_dir", "train_file", "validation_fil
 class RunConfig:
     # --- model ---
     model_name_or_path: str
-    """A local Hugging Face model folder (relative to the config file) or a Hub id (org/name) fetched into the HF cache."""
+    """The model to fine-tune: a local Hugging Face model folder (config.json, safetensors weights, tokenizer files),
+    relative to the config file's folder, or a Hugging Face Hub id such as Qwen/Qwen2.5-0.5B-Instruct. A value that
+    names an existing folder is that folder; otherwise an org/name value is a Hub id, fetched once into the Hugging Face
+    cache (HF_HOME / HF_HUB_CACHE) with the token set by 'SFT Studio: Set Hugging Face Token' (HF_TOKEN)."""
     train_file: Optional[str] = None
-    """Training data: JSONL, JSON (a list of objects), CSV (header row), Parquet, Arrow, or hf://datasets/ORG/NAME."""
+    """Training data, relative to the config file's folder: JSONL (one example per line), JSON (a list of objects), CSV
+    (with a header row), Parquet, or Arrow (an IPC file or stream, as `datasets` writes data-00000-of-00001.arrow); or a
+    Hub dataset hf://datasets/ORG/NAME[@REVISION][/SUBSET][[SPLIT]] (split train unless named, e.g.
+    hf://datasets/HuggingFaceH4/ultrachat_200k[train_sft]), loaded through the `datasets` library and its cache
+    (HF_HOME; HF_TOKEN for private and gated datasets; with HF_HUB_OFFLINE=1 from the cache). Set this or train_files,
+    not both. Parquet, Arrow and Hub datasets are read by the trainer only (the editor's token insight reads JSONL, JSON
+    and CSV)."""
     train_files: Optional[list[dict[str, Any]]] = None
-    """Instead of train_file: several sources [{path, dataset_format?, weight?, column_mapping?}], mixed by weight."""
+    """Instead of train_file: several training sources mixed into one training set, each {path, dataset_format?,
+    weight?, column_mapping?}. `path` is a data file or a Hub dataset, as in train_file; `dataset_format` (default: the
+    config's; auto decides on that file's own rows) and `column_mapping` (default: the config's) apply to that file
+    only; `weight` (default 1) is how many times its rows are used: 2 = every row twice, 0.5 = a seeded half of them,
+    2.5 = every row twice and a seeded half once more (never fewer than one row). The training set is built in this
+    order: all files' rows in one list (file after file, each in file order); the validation_split_ratio hold-out drawn
+    from that list (seed `seed`, so no row is both trained and held out); each file's remaining rows taken `weight`
+    times (the fractional part drawn with seed + 2 + the file's index, 0-based); then subsample over the result (seed +
+    1). Training shuffles the examples every epoch."""
     model_revision: str = "main"
-    """Branch, tag or commit of a Hub model; the run records the commit it loaded. Ignored for a local folder."""
+    """Branch, tag or commit of a Hub model_name_or_path. The run records the commit it resolved to in
+    config.resolved.json, and a resume loads that commit. Ignored for a local folder."""
     run_name: Optional[str] = None
-    """Name of the run; its folder is <output_dir>/<run_name>-<UTC timestamp>. Defaults to the config's stem."""
+    """Name of the run; its folder is <output_dir>/<run_name>-<UTC timestamp>. Defaults to the config file's stem."""
     output_dir: str = "runs"
     """Parent folder of this config's runs, relative to the config file's folder."""
     task: str = "causal_lm"
-    """What is trained: causal_lm = instruction/chat/text SFT; sequence_classification = a classification head."""
+    """What is trained: causal_lm = instruction/chat/plain-text supervised fine-tuning of a causal language model;
+    sequence_classification = a classification head on the model (single text or text pair, `num_labels` classes),
+    evaluated with accuracy and F1."""
     # --- data ---
     validation_file: Optional[str] = None
-    """Validation data in the same format as train_file, used for eval loss and token accuracy."""
+    """Validation data, a file or a Hub dataset as in train_file (a Hub dataset's split is validation unless named, e.g.
+    hf://datasets/org/name[test]), used for eval loss and token accuracy; read with the config's dataset_format (auto:
+    its own first row decides) and column_mapping."""
     dataset_format: str = "auto"
-    """Row format: auto (the first row's keys decide), alpaca, messages, sharegpt, prompt_completion, text (formats.py)."""
+    """Row format: auto = decided by the first row's keys (in this order: messages, sharegpt, prompt_completion, alpaca,
+    text); alpaca = {instruction, input?, output, system?}; messages = OpenAI style {messages: [{role, content}, ...]},
+    content a string or a list of text parts; sharegpt = {conversations: [{from, value}, ...], system?};
+    prompt_completion = TRL style {prompt, completion}, both strings (plain text, the completion trained) or both lists
+    of messages (only the completion's assistant turns trained); text = {text}, every token trained. Conversations are
+    rendered with the chat template; a `tools` column is passed to it. With train_files, each file's own rows decide for
+    it, and an entry's dataset_format overrides this one."""
     column_mapping: Optional[dict[str, str]] = None
-    """Format column name -> column name in the files, e.g. {text: text_a, text_pair: text_b}."""
+    """Rename columns of the data files: keys are the names a format reads (instruction, input, output, messages,
+    conversations, prompt, completion, tools, system, text, text_pair, label), values the column names in your files,
+    e.g. {text: text_a, text_pair: text_b}. A train_files entry's own column_mapping replaces this one for that file."""
     message_field_mapping: Optional[dict[str, str]] = None
-    """Keys of role and content inside turns, e.g. {role: speaker, content: text}; null = the format's defaults."""
+    """Keys holding the speaker and the text inside each turn of messages, sharegpt and conversational prompt_completion
+    rows, e.g. {role: speaker, content: text}; a key left out keeps the format's default (messages: role/content,
+    sharegpt: from/value). null = the defaults."""
     role_mapping: Optional[dict[str, str]] = None
-    """Dataset role -> system/user/assistant/tool, merged over the ShareGPT defaults (human -> user, gpt -> assistant, ...)."""
+    """Dataset role name -> system, user, assistant or tool, merged over the defaults human/user -> user, gpt/assistant
+    -> assistant, system -> system, function_call -> assistant (its text kept), observation/tool -> tool; e.g.
+    {customer: user, agent: assistant}. null = the defaults."""
     system_prompt: Optional[str] = None
-    """System message put first in every conversation (and generation prompt) that has none."""
+    """A system message put first in every conversation that has none (also in the generation prompts). null = none."""
     validation_split_ratio: float = 0.0
-    """Without validation_file: share of train_file's rows held out for validation (seeded). 0 = no split."""
+    """Without validation_file: share of the training rows held out for validation (seeded by `seed`; drawn from the
+    rows of train_file, or of all train_files together, before their weights and before subsample). 0 = no split."""
     subsample: float = 1.0
-    """Fraction of the training rows kept (seeded, file order preserved)."""
+    """Fraction of the training rows to keep (seeded by `seed`; file order is preserved), applied last: after the
+    validation hold-out and the train_files weights. 1 = all rows."""
     num_labels: int = 2
-    """Classes for task sequence_classification (labels 0..num_labels-1)."""
+    """Number of classes for task: sequence_classification; labels are whole numbers 0..num_labels-1 in the `label`
+    column."""
     generation_prompts_file: Optional[str] = None
-    """Fixed prompt set sampled at step 0 and every evaluation (alpaca, messages or sharegpt JSONL; the answer is the reference)."""
+    """Fixed prompt set sampled at step 0 and at every evaluation (JSONL of alpaca rows, whose `output`, when present,
+    is the reference, or messages / sharegpt rows, whose final assistant turn, when present, is the reference; prompts
+    with a reference are decoded greedily)."""
     generation_max_new_tokens: int = 64
     """Maximum new tokens per sampled generation."""
     generation_temperature: float = 0.7
-    """Sampling temperature for prompts without a reference (0 = greedy)."""
+    """Sampling temperature for prompts without a reference (0 = greedy). Prompts with a reference are always greedy."""
     generation_top_p: float = 1.0
     """Nucleus sampling mass for prompts without a reference."""
     generation_top_k: int = 0
     """Top-k cut for prompts without a reference (0 = off)."""
     completion_only_loss: bool = True
-    """Train only on response tokens; false = loss over all tokens."""
+    """Train only on the response (assistant) tokens; the prompt is masked from the loss. false = loss over all
+    tokens."""
     max_length: int = 512
-    """Maximum tokens per example; longer examples are truncated and counted."""
+    """Maximum tokens per example; longer examples are truncated (the count is reported)."""
     excess_length_strategy: str = "truncate"
-    """Rows longer than max_length: truncate (drop rows with no answer token left), drop (all longer rows), error."""
+    """Rows longer than max_length: truncate = keep the first max_length tokens (a cut answer still ends with its
+    end-of-turn marker) and drop rows left with no answer token; drop = drop every longer row; error = stop at the first
+    row whose answer would be cut away entirely. Dropped rows are counted and the first is named in the dry run,
+    run_started and the token panel."""
     chat_template: Optional[str] = None
-    """A bundled template name (plain, chatml) or a .jinja file replacing the tokenizer's chat template."""
+    """Chat template used instead of the tokenizer's: a bundled name (plain = '### User:' / '### Assistant:' turns
+    ending with the EOS token, the default for tokenizers without a template; chatml = <|im_start|>/<|im_end|> turns) or
+    a .jinja file relative to the config. null = the tokenizer's own template. Saved with every checkpoint."""
     chat_template_kwargs: Optional[dict[str, Any]] = None
-    """Extra chat-template variables on every render, e.g. {enable_thinking: false} for Qwen3."""
+    """Extra variables for the chat template, passed on every render (training, generation, token insight), e.g.
+    {enable_thinking: false} for Qwen3 puts the empty think block into the generation prompt so only the answer is
+    trained."""
     padding_free: bool = False
-    """One row per micro-batch with position_ids restarting per example; no padding, no cross-attention."""
+    """Concatenate each micro-batch into one row with position_ids restarting per example (no padding, no attention
+    across examples). Changes only the layout of a batch, never its content."""
     packing: bool = False
-    """Pack training examples into rows of max_length tokens; changes micro-batch composition."""
+    """Pack training examples into rows of max_length tokens (changes which examples share a micro-batch;
+    per_device_train_batch_size then counts packed rows). How is set by packing_strategy. causal_lm only."""
     packing_strategy: str = "bfd"
-    """bfd = best-fit-decreasing bins of whole examples, padding-free; wrapped = fixed blocks cut every max_length."""
+    """bfd = best-fit-decreasing bins of whole examples, each bin laid out padding-free (position_ids restart per
+    example, no attention across examples); wrapped = classic fixed blocks: all examples concatenated and cut every
+    max_length tokens (examples may be split and attend to each other)."""
     group_by_length: bool = False
-    """Micro-batches of similar-length examples (sorted within seeded chunks of 50 micro-batches)."""
+    """Length-grouped sampling: shuffle, then sort examples by length within chunks of 50 micro-batches, so each
+    micro-batch holds examples of similar length (less padding). Seeded like the plain shuffle."""
     fused_cross_entropy: bool = True
-    """Loss from hidden states in chunks, only at labelled positions, never materialising the full logits."""
+    """Compute the loss from the final hidden states chunk by chunk, only at positions that carry a label, with the
+    output projection fused in, so the full (tokens x vocabulary) logits are never held in memory. Same loss and
+    gradients as the plain path; heads it cannot fuse (LoRA on the head, logit soft-capping) and fsdp runs fall back
+    automatically. false = plain full-logits loss."""
     varlen_attention: bool = True
-    """With padding-free rows and sdpa: attention per example instead of one block-diagonal mask per row."""
+    """For padding-free rows (padding_free, bfd packing) with attn_implementation sdpa: run attention per example
+    instead of over the whole row with a block-diagonal mask, so cross-example scores are never computed. Same results;
+    models with sliding-window attention keep plain sdpa."""
     # --- optimisation ---
     per_device_train_batch_size: int = 8
     """Examples per micro-batch on each device."""
     per_device_eval_batch_size: int = 16
     """Examples per evaluation batch on each device."""
     gradient_accumulation_steps: int = 1
-    """Micro-batches per optimizer step; the loss is normalised by the step's target tokens."""
+    """Micro-batches accumulated per optimizer step; the loss is normalised by the target tokens of the whole step."""
     learning_rate: float = 5e-5
     """Peak learning rate of AdamW."""
     lr_scheduler_type: str = "linear"
-    """Schedule after warmup: linear, cosine, constant, constant_with_warmup."""
+    """Learning-rate schedule after warmup: linear decay to 0, cosine decay to 0, constant (no warmup), constant after
+    warmup."""
     warmup_ratio: float = 0.0
-    """Share of total steps spent warming up (ignored when warmup_steps > 0)."""
+    """Share of total steps spent warming up linearly from 0 (ignored when warmup_steps > 0)."""
     warmup_steps: int = 0
-    """Warmup steps; overrides warmup_ratio when > 0."""
+    """Number of warmup steps; overrides warmup_ratio when > 0."""
     num_train_epochs: float = 1
     """Passes over the training data (ignored when max_steps > 0)."""
     max_steps: int = -1
     """Total optimizer steps; -1 = derive from num_train_epochs."""
     max_grad_norm: float = 1.0
-    """Clip the global gradient norm to this value (0 = no clipping, norm still logged)."""
+    """Clip the global gradient norm to this value (0 = no clipping; the norm is still logged)."""
     weight_decay: float = 0.0
-    """AdamW decoupled weight decay; never applied to biases and norm weights."""
+    """AdamW decoupled weight decay, not applied to biases and norm weights."""
     adam_beta1: float = 0.9
     """AdamW beta1."""
     adam_beta2: float = 0.999
@@ -142,98 +201,136 @@ class RunConfig:
     logging_steps: int = 1
     """Write a train event every N optimizer steps."""
     eval_strategy: str = "no"
-    """When to evaluate: no, steps (every eval_steps) or epoch; the last step is evaluated unless no."""
+    """When to evaluate (loss, token accuracy, sampled generations): never, every eval_steps, or at each epoch end. The
+    last step is always evaluated unless no."""
     eval_steps: Optional[int] = None
     """Evaluate every N optimizer steps when eval_strategy is steps."""
     save_strategy: str = "no"
-    """When to save intermediate checkpoints (no, steps, epoch, best = whenever metric_for_best_model improves); the final model is always saved."""
+    """When to save intermediate checkpoints: never, every save_steps, at each epoch end, or whenever
+    metric_for_best_model improves (best); the final model is always saved."""
     save_steps: int = 500
     """Save every N optimizer steps when save_strategy is steps."""
     save_total_limit: Optional[int] = None
-    """Keep at most this many intermediate checkpoints (oldest removed first; the best checkpoint is never removed)."""
+    """Keep at most this many intermediate checkpoints (oldest removed first; the final one and the best one are
+    kept)."""
     metric_for_best_model: Optional[str] = None
-    """Eval metric that picks the best checkpoint (loss, perplexity, token_accuracy, accuracy, f1, exact_match; eval_loss etc. accepted); loss when unset."""
+    """Evaluation metric that picks the best checkpoint and drives early stopping: loss, perplexity, token_accuracy,
+    accuracy, f1 or exact_match (the eval_ prefix of HF configs is accepted). Defaults to loss."""
     greater_is_better: Optional[bool] = None
-    """Whether a larger metric_for_best_model is better; by default false for loss and perplexity, true otherwise."""
+    """Whether a larger metric_for_best_model is better. Defaults to false for loss and perplexity, true for the
+    others."""
     load_best_model_at_end: bool = False
-    """End a completed run with the best checkpoint as its result (final_checkpoint); the last state is saved too."""
+    """End a completed run with the best checkpoint as its result (run_finished's final_checkpoint); the last training
+    state is still saved."""
     early_stopping_patience: Optional[int] = None
-    """Stop after this many evaluations in a row without improving metric_for_best_model (unset = never stop early)."""
+    """Stop training after this many evaluations in a row without improving metric_for_best_model. Unset: never stop
+    early."""
     early_stopping_threshold: float = 0.0
     """How much metric_for_best_model must improve on the best so far to count as an improvement."""
     # --- runtime ---
     torch_dtype: str = "float32"
-    """Precision the weights are loaded and trained in: float32, bfloat16, float16."""
+    """Precision the weights are loaded and trained in."""
     device: str = "auto"
-    """Where to train: auto (CUDA when available), cpu, cuda."""
+    """Where to train: auto = CUDA when available, else CPU."""
     trust_remote_code: bool = False
-    """Allow model code shipped inside the checkpoint folder to run."""
+    """Allow model code shipped inside the checkpoint folder to run. Off unless you trust the checkpoint."""
     # --- model adaptation ---
     attn_implementation: str = "sdpa"
-    """Attention kernel the model is loaded with: sdpa, eager, flash_attention_2, flash_attention_3, flex_attention."""
+    """Attention kernel the model is loaded with. sdpa works everywhere; flash_attention_2/3 need the flash-attn package
+    and a GPU; padding_free uses their varlen path."""
     freeze_embeddings: bool = False
-    """Freeze the input token embeddings (and the output head when it is tied to them)."""
+    """Freeze the input token embeddings (and the output head when the model ties it to them)."""
     freeze_layers: int = 0
-    """Freeze the first N decoder layers; their weights stay bit-identical."""
+    """Freeze the first N decoder layers (counted from the input); their weights stay bit-identical. The trainable count
+    is logged in run_started."""
     use_lora: bool = False
-    """Train LoRA adapters (peft) instead of the full model; the base weights stay unchanged."""
+    """Train LoRA adapters (peft) instead of the full model; the base weights stay unchanged and checkpoints hold the
+    adapter."""
     lora_r: int = 16
     """LoRA rank."""
     lora_alpha: float = 32
-    """LoRA scaling numerator (the update is scaled by lora_alpha / lora_r)."""
+    """LoRA scaling numerator: the adapter update is scaled by lora_alpha / lora_r."""
     lora_dropout: float = 0.05
     """Dropout on the LoRA branch."""
     lora_target_modules: Optional[list[str]] = None
-    """Module names that get adapters, e.g. [q_proj, v_proj]; null = peft's default for the architecture."""
+    """Module names that get adapters, e.g. [q_proj, v_proj] or [q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj,
+    down_proj]; leave unset for peft's default for the architecture."""
     modules_to_save: Optional[list[str]] = None
-    """Modules trained in full and saved next to the adapter, e.g. [lm_head]."""
+    """Modules trained in full and saved next to the adapter, e.g. [lm_head] (LoRA only)."""
     merge_lora_on_save: bool = False
-    """Also write the final checkpoint as a full model with the adapter merged in (checkpoint/merged)."""
+    """Also write the final checkpoint as a full model with the adapter merged into the base weights, in
+    <checkpoint>/merged (LoRA only)."""
     load_in_4bit: bool = False
-    """QLoRA: load the frozen base model quantised to 4-bit NF4 (bitsandbytes, CUDA only) and train LoRA on it."""
+    """QLoRA: load the frozen base model quantised to 4-bit NF4 with double quantisation (bitsandbytes; CUDA only) and
+    train LoRA adapters on it; compute runs in bf16 with `bf16: true`, else fp16 with `fp16: true`, else fp32. Needs
+    `use_lora: true`; not with `merge_lora_on_save` or `fsdp`."""
     gradient_checkpointing: bool = False
-    """Recompute activations in the backward pass (non-reentrant): less memory, about 30% more compute."""
+    """Recompute activations during the backward pass (non-reentrant): much less activation memory for about 30% more
+    compute."""
     torch_compile: bool = False
-    """Compile the training forward pass with torch.compile (slow first step, faster later)."""
+    """Compile the training forward pass with torch.compile: the first steps are slow (compilation), later ones faster.
+    Needs a C++ compiler on CPU."""
     # --- precision ---
     bf16: bool = False
-    """bfloat16 autocast for the forward pass; weights and optimizer stay in torch_dtype."""
+    """bfloat16 autocast for the forward pass; weights, gradients and optimizer state stay in torch_dtype. Works on CPU
+    and on GPUs with bfloat16 support."""
     fp16: bool = False
-    """float16 autocast with a gradient scaler; needs torch_dtype float32."""
+    """float16 autocast with a dynamic gradient scaler (steps with inf/NaN gradients are skipped). Needs torch_dtype
+    float32; works on CPU and GPU."""
     tf32: Optional[bool] = None
-    """Allow TF32 matmuls on CUDA (Ampere or newer); null = PyTorch's default; no effect on CPU."""
+    """Allow TensorFloat-32 matmuls on CUDA (Ampere or newer). Leave unset for PyTorch's default; no effect on CPU."""
     min_lr_rate: float = 0.0
-    """Floor of the linear and cosine schedules as a fraction of learning_rate."""
+    """Floor of the linear and cosine schedules as a fraction of learning_rate (0 = decay to zero)."""
     # --- distributed ---
     nproc_per_node: int = 1
-    """Training processes per machine (data parallel through torchrun: gloo on CPU, NCCL on GPU)."""
+    """Training processes per machine. > 1 runs data parallel under torchrun (gloo on CPU, NCCL on GPU, one GPU per
+    process); the global batch is per_device_train_batch_size x nproc_per_node x nnodes x
+    gradient_accumulation_steps."""
     nnodes: int = 1
-    """Machines taking part; > 1 needs the same command started on every machine (or a hostfile)."""
+    """Machines taking part. > 1 needs the same `train` command started on every machine (or a hostfile); the first host
+    of the hostfile is the rendezvous point."""
     hostfile: Optional[str] = None
-    """Deepspeed-style hostfile (`host slots=N` per line); sets nnodes, nproc_per_node and the rendezvous host."""
+    """Deepspeed-style hostfile, one `host slots=N` line per machine (relative to the config file). Sets nnodes to the
+    number of hosts, nproc_per_node to the slots, and the rendezvous to the first host."""
     master_port: int = 29500
-    """Rendezvous port on the first host for multi-machine runs."""
+    """Rendezvous port on the first host of a multi-machine run."""
     fsdp: str = "no"
-    """Shard the model over the processes with FSDP2 (fully_shard per decoder layer, then the root): no =
-    data parallel (every process holds the whole model); full_shard = weights, gradients and optimizer state
-    sharded, layers gathered for their forward and backward; shard_grad_op = layers stay gathered from the
-    forward to the backward. Needs more than one process."""
+    """Shard the model over the training processes with PyTorch's FSDP2 (fully_shard on every decoder layer, then on the
+    whole model), for models whose weights, gradients and optimizer state do not fit one device. no = data parallel,
+    every process holds the whole model; full_shard = weights, gradients and AdamW state are split over the processes
+    and each layer is gathered for its forward and again for its backward (ZeRO-3); shard_grad_op = as full_shard, but a
+    layer stays gathered from its forward to its backward (more memory, less communication). Needs nproc_per_node > 1
+    (or a hostfile); not with use_lora, fp16 or torch_compile. The loss is computed from the full logits
+    (fused_cross_entropy does not apply), evaluation and generations run on every process with the gathered layers, and
+    checkpoints hold the full, gathered model in the usual layout."""
     report_to: str = "none"
-    """Extra metric sinks: none, tensorboard (event files under <run>/tensorboard), wandb (Weights & Biases,
-    project from WANDB_PROJECT, one W&B run per run folder) or all; a sink whose package or credentials are
-    missing becomes one warning and the run goes on."""
+    """Extra metric sinks besides events.jsonl: none, tensorboard (event files in <run>/tensorboard), wandb (Weights &
+    Biases; project from the WANDB_PROJECT environment variable, default sft-studio; one W&B run per run folder,
+    continued on resume; needs the wandb package and WANDB_API_KEY, `wandb login` or WANDB_MODE=offline) or all. A sink
+    whose package or credentials are missing becomes one warning; the run goes on."""
     # --- launcher ---
     launcher: str = "local"
-    """Where the run trains: local (this machine) or slurm (`submit` hands an sbatch job to the cluster, slurm.py)."""
+    """Where the run trains. local = the trainer starts on this machine (▶ Run, or `python -m sft_studio train`); slurm
+    = ▶ Run (or `python -m sft_studio submit`) submits an sbatch job built from `slurm` instead, and the run is followed
+    from its folder as a local run is. The run folder must then lie on a filesystem the cluster's nodes share
+    (output_dir); the job reads the config when it starts."""
     slurm: Optional[dict[str, Any]] = None
-    """The job of launcher slurm: partition, nodes, gpus_per_node, cpus_per_task, time, account, qos, extra_sbatch, setup."""
+    """The Slurm job of `launcher: slurm` {partition, nodes, gpus_per_node, cpus_per_task, time, account, qos,
+    extra_sbatch, setup}: one task per node, each starting torchrun with one process per GPU (nproc_per_node processes
+    on nodes without GPUs), all meeting at the allocation's first host on master_port. Stop asks the trainer to save a
+    checkpoint (control.jsonl), then cancels the job (scancel) after sftStudio.stopGracePeriodSeconds; a job Slurm ends
+    (TIMEOUT, CANCELLED, NODE_FAIL, ...) shows its state in the run's error, and Resume resubmits it."""
     # --- sweep (sweep.py) ---
     sweep: Optional[dict[str, Any]] = None
-    """A hyperparameter sweep {method, parameters, max_trials, seed, early_stopping_patience}; `train` ignores it."""
+    """A hyperparameter sweep over this config, {method, parameters, max_trials, seed, early_stopping_patience}: ▶ Sweep
+    (or `python -m sft_studio sweep`) starts one run per trial, each this config with the trial's values as `--set`
+    overrides, through the run queue (sftStudio.maxConcurrentRuns). Every trial evaluates, and its objective is
+    metric_for_best_model (loss by default; greater_is_better gives the direction), its best evaluation. ▶ Run ignores
+    the block and trains the config as written."""
     sweep_id: Optional[str] = None
-    """Set by a sweep on each of its trials: the sweep folder's name."""
+    """Set by a sweep on each of its trials (the sweep folder's name); leave it out of configs."""
     sweep_trial: Optional[int] = None
-    """Set by a sweep on each of its trials: the trial's index in sweep.json."""
+    """Set by a sweep on each of its trials: the trial's index in sweep.json; leave it out of configs."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

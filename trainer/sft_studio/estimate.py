@@ -20,8 +20,8 @@ step create them, and reports the largest total and what made it up at that mome
 The ledger follows the Llama-style decoder (RMSNorm, q/k/v/o projections with rotary embeddings, SDPA,
 gated MLP) that the trainer's models share, with the trainer's own paths: padded or padding-free rows,
 per-example (varlen) attention, the fused cross-entropy, LoRA, frozen layers, autocast, gradient
-accumulation and FSDP sharding. Sizes are live tensor bytes, the quantity `memtrack.LiveTensorBytes`
-measures (bench/README.md, "Memory estimator", validates the prediction against it). A CUDA process also holds its context and the caching allocator's slack, which
+accumulation and FSDP sharding. Sizes are live tensor bytes, the quantity `LiveTensorBytes`
+(bench/sft_bench/memtrack.py) measures (bench/README.md, "Memory estimator", validates the prediction against it). A CUDA process also holds its context and the caching allocator's slack, which
 are not tensors and are not included.
 """
 

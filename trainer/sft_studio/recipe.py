@@ -10,7 +10,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 import torch
 
@@ -22,7 +22,7 @@ from .best_model import BestTracker, MissingMetric
 from .config import MODEL_COMMIT, RunConfig
 from .control import Control
 from .distributed import World, init_world, launcher_identity
-from .data import Prompt, conversation_tokenizer, load_prompts, load_splits
+from .data import ConversationTokenizer, DatasetStats, Prompt, conversation_tokenizer, load_prompts, load_splits
 from .evaluate import evaluate_split
 from .flops import FlopMeter
 from .formats import FormatOptions
@@ -79,12 +79,51 @@ class SFTRecipe:
         self.end_reason = "error"
         self.final_checkpoint: str | None = None
         self.last_checkpoint: str | None = None
+        # Set by setup()'s steps, in this order; a failure leaves the later ones None (run_training reports it
+        # through `events` and cleans up what exists).
+        self.device: torch.device | None = None
+        self.world: World | None = None
+        self.events: EventWriter | None = None
+        self.status: StatusFile | None = None
+        self.sink: MetricSink | None = None
+        self.control: Control | None = None
+        self.tokenizer: Any = None
+        self.train_stats: DatasetStats | None = None
+        self.train_set: list[Any] = []
+        self.val_set: list[Any] = []
+        self.conv: ConversationTokenizer | None = None  # causal_lm only
+        self.prompts: list[Prompt] = []
+        self.sampling: SamplingParams | None = None
+        self.fsdp = False
+        self.model: Any = None
+        self.trainable: list[torch.nn.Parameter] = []
+        self.forward: Callable[..., Any] | None = None
+        self.precision: Precision | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
+        self.steps_per_epoch = 0
+        self.total_steps = 0
 
     # ------------------------------------------------------------------ setup
     def setup(self) -> None:
-        cfg = self.cfg
-        self.device = pick_device(cfg.device)
-        self.world: World = init_world(self.device)
+        self._open_run_folder()
+        self._resolve_model()
+        self._open_channels()
+        torch.manual_seed(self.cfg.seed)
+        # The loaders read the local folder (a Hub model's cached snapshot); everything else keeps the config as written.
+        local = hub.loading_config(self.cfg, self.model_source)
+        self._load_data(local)
+        resume_from, resume_state = self._resume_point()
+        self._load_model(local, resume_from)
+        self._build_optimizer()
+        if resume_state is not None:
+            self._restore(resume_state)
+        self._announce(resume_from)
+
+    def _open_run_folder(self) -> None:
+        """The device and the process group, then the run folder: locked, with its event log and status file."""
+        self.device = pick_device(self.cfg.device)
+        self.world = init_world(self.device)
         main = self.world.is_main
         self.run_dir.mkdir(parents=True, exist_ok=True)
         launcher = launcher_identity()
@@ -93,47 +132,64 @@ class SFTRecipe:
             run_lock.acquire(self.run_dir, launcher=launcher)
         self.events = EventWriter(self.run_dir / "events.jsonl", enabled=main)
         self.status = StatusFile(self.run_dir / "status.json", enabled=main, launcher=launcher,
-                                 run_name=cfg.run_name, config_path=str(self.config_path))
+                                 run_name=self.cfg.run_name, config_path=str(self.config_path))
+
+    def _resolve_model(self) -> None:
+        """The model's local folder, and config.resolved.json recording the Hub commit it holds."""
+        cfg, main = self.cfg, self.world.is_main
         # A Hub model was fetched by `train` before it started (or relaunched) this process; here it is only
         # looked up, or fetched when the recipe runs on its own (one process, no launcher).
         self.model_source = self.model_source or hub.resolve(
             cfg, commit=self._pinned_commit(), local_only=self.world.active,
             progress=hub.reporters(hub.ProgressLine(), lambda p: self.events.emit("download", **p.fields())) if main else None)
-        commit = {MODEL_COMMIT: self.model_source.commit} if self.model_source.commit else {}
         if main:
-            write_json_atomic(self.run_dir / "config.resolved.json", {**cfg.to_dict(), **commit})
-        self.sink = MetricSink(cfg.report_to if main else "none", self.run_dir,
+            write_json_atomic(self.run_dir / "config.resolved.json", {**cfg.to_dict(), **self._model_commit()})
+
+    def _open_channels(self) -> None:
+        """Metrics out (report_to), requests in (control.jsonl and signals)."""
+        self.sink = MetricSink(self.cfg.report_to if self.world.is_main else "none", self.run_dir,
                                lambda message: self.events.emit("log", level="warning", message=message),
-                               config=cfg.to_dict())
+                               config=self.cfg.to_dict())
         self.control = Control(self.run_dir / "control.jsonl")
         self.control.install_signal_handlers()
 
-        torch.manual_seed(cfg.seed)
-        # The loaders read the local folder (a Hub model's cached snapshot); everything else keeps the config as written.
-        local = hub.loading_config(cfg, self.model_source)
+    def _load_data(self, local: RunConfig) -> None:
+        """Tokenizer, training and validation examples, generation prompts."""
+        cfg = self.cfg
         self.tokenizer = load_tokenizer(local)
         splits = load_splits(cfg, self.tokenizer)
         self.train_stats, self.val_set = splits.train_stats, splits.validation
         # Packing turns the examples into packed rows, the units that micro-batches are cut from.
         self.train_set = pack_for_training(splits.train, cfg)
         self.conv = conversation_tokenizer(cfg, self.tokenizer) if cfg.task == "causal_lm" else None
-        self.prompts: list[Prompt] = load_prompts(cfg.generation_prompts_file, FormatOptions.from_config(cfg)) \
+        self.prompts = load_prompts(cfg.generation_prompts_file, FormatOptions.from_config(cfg)) \
             if cfg.generation_prompts_file else []
+        self.sampling = SamplingParams(cfg.generation_max_new_tokens, cfg.generation_temperature,
+                                       cfg.generation_top_p, cfg.generation_top_k, cfg.seed)
 
-        if main:
+    def _resume_point(self) -> tuple[Path | None, dict | None]:
+        """On resume, the checkpoint to continue from and its trainer state; (None, None) for a fresh run. What an
+        interrupted save left behind is cleared first either way."""
+        if self.world.is_main:
             cleared = ckpt.remove_unfinished(self.run_dir)
             if cleared:
                 self._say(f"removed what an interrupted save left in checkpoints/: {', '.join(cleared)}")
-        resume_from = self._checkpoint_to_resume() if self.resume else None
+        if not self.resume:
+            return None, None
+        path = self._checkpoint_to_resume()[1]
         # Read before the model loads, so a checkpoint that cannot be resumed fails the run at once.
-        resume_state = ckpt.load_trainer_state(resume_from[1]) if resume_from else None
+        return path, ckpt.load_trainer_state(path)
+
+    def _load_model(self, local: RunConfig, checkpoint: Path | None) -> None:
+        """The model (from `checkpoint` on resume) on this rank's device: replicated, or sharded under fsdp."""
+        cfg = self.cfg
         self.fsdp = cfg.fsdp != "no"
         if self.fsdp and not self.world.active:
             raise ModelSetupError(f"`fsdp: {cfg.fsdp}` needs more than one process, but this run has one; "
                                   "set `nproc_per_node: 2` or more, or `fsdp: no`")
         # Under fsdp the full model is loaded on the CPU and only this rank's shard moves to the device.
         load_device = torch.device("cpu") if self.fsdp else self.device
-        self.model = load_model(local, load_device, resume_from[1] if resume_from else None)
+        self.model = load_model(local, load_device, checkpoint)
         self.model.train()
         if cfg.varlen_attention and (cfg.padding_free or cfg.packing) and cfg.attn_implementation == "sdpa":
             # Per-example attention skips the cross-example scores a block-diagonal mask would compute and discard.
@@ -147,37 +203,42 @@ class SFTRecipe:
         # Only the training forward is compiled; evaluation and generation use the plain module.
         self.forward = torch.compile(self.model) if cfg.torch_compile else self.model
         self.model.register_forward_pre_hook(self._beat_on_forward)
+
+    def _build_optimizer(self) -> None:
+        """Precision, optimizer, the schedule's length and the learning-rate scheduler."""
+        cfg = self.cfg
         self.precision = Precision(cfg, self.device)
         self.optimizer = build_optimizer(self.model, cfg, self.device)
         batches_per_epoch = math.ceil(len(self.train_set) / self.global_microbatch_size)
         self.steps_per_epoch = max(1, math.ceil(batches_per_epoch / cfg.gradient_accumulation_steps))
         self.total_steps = cfg.max_steps if cfg.max_steps > 0 else math.ceil(cfg.num_train_epochs * self.steps_per_epoch)
         self.scheduler = build_scheduler(self.optimizer, cfg, self.total_steps)
-        self.sampling = SamplingParams(cfg.generation_max_new_tokens, cfg.generation_temperature,
-                                       cfg.generation_top_p, cfg.generation_top_k, cfg.seed)
 
-        resumed = {}
-        if resume_from:
-            self._restore(resume_state)
-            resumed = {"resumed_from": str(resume_from[1].relative_to(self.run_dir))}
+    def _announce(self, resumed_from: Path | None) -> None:
+        """run_started (the run's shape, for the dashboard), status `running`, and the same in words."""
+        cfg, stats = self.cfg, self.train_stats
+        resumed = {"resumed_from": str(resumed_from.relative_to(self.run_dir))} if resumed_from else {}
         total, trainable = count_parameters(self.model)
-        self.events.emit("run_started", step=self.step, **resumed, **commit, config=cfg.to_dict(),
+        self.events.emit("run_started", step=self.step, **resumed, **self._model_commit(), config=cfg.to_dict(),
                          config_path=str(self.config_path),
                          total_steps=self.total_steps, steps_per_epoch=self.steps_per_epoch,
                          num_parameters=total, trainable_parameters=trainable, world_size=self.world.world_size,
-                         device=str(self.device), train_examples=self.train_stats.examples,
-                         eval_examples=len(self.val_set), truncated_examples=self.train_stats.truncated_examples,
-                         dropped_examples=self.train_stats.dropped_examples,
-                         **({"first_dropped": self.train_stats.first_dropped} if self.train_stats.first_dropped else {}),
-                         train_tokens=self.train_stats.tokens, trained_tokens=self.train_stats.trained_tokens,
+                         device=str(self.device), train_examples=stats.examples,
+                         eval_examples=len(self.val_set), truncated_examples=stats.truncated_examples,
+                         dropped_examples=stats.dropped_examples,
+                         **({"first_dropped": stats.first_dropped} if stats.first_dropped else {}),
+                         train_tokens=stats.tokens, trained_tokens=stats.trained_tokens,
                          train_rows=len(self.train_set))
         self.status.update(state="running", step=self.step, total_steps=self.total_steps)
-        dropped = self.train_stats.dropped_examples
-        if dropped:
-            self._say(f"{dropped} overlong rows dropped (excess_length_strategy: {cfg.excess_length_strategy}); "
-                      f"first: {self.train_stats.first_dropped}")
-        self._say(f"run {cfg.run_name}: {self.train_stats.examples} examples ({self.train_stats.truncated_examples} truncated), "
+        if stats.dropped_examples:
+            self._say(f"{stats.dropped_examples} overlong rows dropped (excess_length_strategy: "
+                      f"{cfg.excess_length_strategy}); first: {stats.first_dropped}")
+        self._say(f"run {cfg.run_name}: {stats.examples} examples ({stats.truncated_examples} truncated), "
                   f"{trainable:,} of {total:,} parameters trainable, {self.total_steps} steps on {self.device}")
+
+    def _model_commit(self) -> dict[str, str]:
+        """`model_commit` for config.resolved.json and run_started, when the model came from the Hub."""
+        return {MODEL_COMMIT: self.model_source.commit} if self.model_source.commit else {}
 
     # ------------------------------------------------------------------ train
     def train(self) -> str:
@@ -473,7 +534,7 @@ class SFTRecipe:
         self.events.close()
         if self.world.is_main:
             run_lock.release(self.run_dir)
-        if getattr(self, "sink", None) is not None:
+        if self.sink is not None:
             self.sink.close()
         # A clean finish waits for every rank before leaving the process group (gloo may abort a rank
         # that tears down while another still has collectives in flight); after a failure it does not.
@@ -496,15 +557,14 @@ class SFTRecipe:
         return os.environ.get(hub.COMMIT_ENV) or None
 
     def _say(self, text: str) -> None:
-        if getattr(self, "world", None) is None or self.world.is_main:
+        if self.world is None or self.world.is_main:
             print(text, flush=True)
 
 
 def _report(recipe: SFTRecipe, kind: str, message: str, hint: str) -> None:
     print(f"error ({kind}): {message}\nhint: {hint}", file=sys.stderr, flush=True)
-    events = getattr(recipe, "events", None)
-    if events is not None:
-        events.emit("error", step=recipe.step, kind=kind, message=message, hint=hint)
+    if recipe.events is not None:
+        recipe.events.emit("error", step=recipe.step, kind=kind, message=message, hint=hint)
 
 
 def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool = False,
@@ -553,7 +613,7 @@ def run_training(cfg: RunConfig, config_path: Path, run_dir: Path, resume: bool 
         traceback.print_exc()
         _report(recipe, "crash", f"{type(exc).__name__}: {exc}", HINTS["crash"])
     finally:
-        if getattr(recipe, "events", None) is not None:
+        if recipe.events is not None:
             # Only after train() returned on every rank is it safe to wait for the others before leaving.
             recipe.cleanup(status, wait_for_ranks=finished)
     return code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 MODEL = EXAMPLES / "tiny-llama"
 DATA = EXAMPLES / "data"
+# The benchmark and check tools (bench/sft_bench) import the trainer; some tests use them.
+sys.path.insert(0, str(REPO / "bench"))
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 

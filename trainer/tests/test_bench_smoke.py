@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from sft_studio.bench import Spec, build_inputs, ratios, run_ours, tokens_per_s
+from sft_bench.runner import Spec, build_inputs, ratios, run_ours, tokens_per_s
 
 
 @pytest.fixture(scope="module")

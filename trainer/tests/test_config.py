@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
 import json
 from pathlib import Path
 
 import pytest
 
+from sft_studio import config as config_module
 from sft_studio.cli import main
 from sft_studio.config import ConfigError, RunConfig, load_config, load_schema
 
@@ -35,6 +38,18 @@ def test_dataclass_matches_schema():
         if "default" in spec:
             assert fields[name].default == spec["default"], name
         assert spec["description"], name
+
+
+def test_every_field_doc_line_is_the_schema_description():
+    """Each field is documented once, in the schema (the editor's hover); its doc line in config.py is written from
+    there by `npm run gen:types` (scripts/gen-config-docs.mjs)."""
+    body = next(node for node in ast.parse(inspect.getsource(config_module)).body
+                if isinstance(node, ast.ClassDef) and node.name == "RunConfig").body
+    docs = {field.target.id: " ".join(doc.value.value.split()) for field, doc in zip(body, body[1:])
+            if isinstance(field, ast.AnnAssign) and isinstance(doc, ast.Expr) and isinstance(doc.value, ast.Constant)}
+    described = {name: spec["description"] for name, spec in load_schema()["properties"].items()}
+    drifted = sorted(name for name in described if docs.get(name) != described[name])
+    assert drifted == [], f"doc lines differ from schema/run-config.schema.json: {drifted}; run `npm run gen:types`"
 
 
 @pytest.mark.parametrize(

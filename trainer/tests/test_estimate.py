@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from sft_bench.estimate_check import CASES, measure, table
 from sft_studio.estimate import Layer, Linear, MicroBatch, Parameters, Shape, Training, estimate_memory
-from sft_studio.estimate_check import CASES, measure, table
 
 # Full fp32 with and without the fused loss, gradient checkpointing, frozen layers, LoRA, bf16 autocast,
 # a padding-free row, and padded rows of varied length (attention masks).

@@ -88,3 +88,19 @@ def test_errors_imports_nothing_of_the_package():
 @pytest.mark.parametrize("name", [m for m in MODULES if m != "__main__"])
 def test_every_module_imports(name):
     importlib.import_module(f"sft_studio.{name}")
+
+
+def test_the_package_never_imports_the_bench_tools():
+    """bench/sft_bench (the benchmark, the estimator check, memtrack) imports the trainer, never the reverse."""
+    offenders = []
+    for name in MODULES:
+        for node in ast.walk(ast.parse((PACKAGE / f"{name}.py").read_text(encoding="utf-8"))):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else \
+                [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            offenders += [f"{name}: {n}" for n in names if n.split(".")[0] == "sft_bench"]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("name", ["runner", "estimate_check", "memtrack"])
+def test_every_bench_tool_imports(name):
+    importlib.import_module(f"sft_bench.{name}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from sft_bench.memtrack import LiveTensorBytes
 from sft_studio.data import IGNORE_INDEX
 from sft_studio.fused_loss import lm_loss_sum, output_projection
-from sft_studio.memtrack import LiveTensorBytes
 from sft_studio.varlen_attention import ATTENTION_NAME, segment_lengths, use_varlen_attention
 
 LENGTHS = [5, 23, 9, 40, 2]

@@ -400,7 +400,7 @@ export interface RunConfig {
    */
   launcher?: 'local' | 'slurm';
   /**
-   * The Slurm job of `launcher: slurm`: one task per node, each starting torchrun with one process per GPU (nproc_per_node processes on nodes without GPUs), all meeting at the allocation's first host on master_port. Stop asks the trainer to save a checkpoint (control.jsonl), then cancels the job (scancel) after sftStudio.stopGracePeriodSeconds; a job Slurm ends (TIMEOUT, CANCELLED, NODE_FAIL, ...) shows its state in the run's error, and Resume resubmits it.
+   * The Slurm job of `launcher: slurm` {partition, nodes, gpus_per_node, cpus_per_task, time, account, qos, extra_sbatch, setup}: one task per node, each starting torchrun with one process per GPU (nproc_per_node processes on nodes without GPUs), all meeting at the allocation's first host on master_port. Stop asks the trainer to save a checkpoint (control.jsonl), then cancels the job (scancel) after sftStudio.stopGracePeriodSeconds; a job Slurm ends (TIMEOUT, CANCELLED, NODE_FAIL, ...) shows its state in the run's error, and Resume resubmits it.
    */
   slurm?: {
     /**
@@ -441,7 +441,7 @@ export interface RunConfig {
     setup?: string[];
   };
   /**
-   * A hyperparameter sweep over this config: ▶ Sweep (or `python -m sft_studio sweep`) starts one run per trial, each this config with the trial's values as `--set` overrides, through the run queue (sftStudio.maxConcurrentRuns). Every trial evaluates, and its objective is metric_for_best_model (loss by default; greater_is_better gives the direction), its best evaluation. ▶ Run ignores the block and trains the config as written.
+   * A hyperparameter sweep over this config, {method, parameters, max_trials, seed, early_stopping_patience}: ▶ Sweep (or `python -m sft_studio sweep`) starts one run per trial, each this config with the trial's values as `--set` overrides, through the run queue (sftStudio.maxConcurrentRuns). Every trial evaluates, and its objective is metric_for_best_model (loss by default; greater_is_better gives the direction), its best evaluation. ▶ Run ignores the block and trains the config as written.
    */
   sweep?: {
     /**

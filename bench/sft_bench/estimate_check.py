@@ -1,6 +1,6 @@
 """The memory estimator against measurement: a few real training steps per configuration.
 
-`python -m sft_studio.estimate_check` trains each configuration of CONFIGS for a few steps through the
+`python -m sft_bench.estimate_check` trains each configuration of CONFIGS for a few steps through the
 real recipe (as `python -m sft_studio train` runs it) under `memtrack.LiveTensorBytes`, the peak of
 live tensor bytes the benchmark also uses, and compares that with `train --dry-run`'s estimate of
 the same config. It prints the table and, with `--write`, records it in
@@ -131,12 +131,13 @@ def measure(case: Case, workdir: Path, steps: int = 2, device: str = "cpu",
     over the same steps; `models` adds shapes beyond MODELS (the GPU check's larger ones)."""
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
-    from .config import load_config
-    from .dry_run import device_type, estimate_for, meta_model, microbatch_shape, plan_batches
-    from .data import load_splits
+    from sft_studio.config import load_config
+    from sft_studio.dry_run import device_type, estimate_for, meta_model, microbatch_shape, plan_batches
+    from sft_studio.data import load_splits
+    from sft_studio.model import load_tokenizer
+    from sft_studio.recipe import SFTRecipe
+
     from .memtrack import LiveTensorBytes
-    from .model import load_tokenizer
-    from .recipe import SFTRecipe
 
     shapes = {**MODELS, **(models or {})}
     model = TINY_MODEL if case.model == "tiny-llama" else build_model(workdir / case.model, shapes[case.model])
@@ -237,7 +238,7 @@ def write_results(rows: list[dict[str, Any]]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sft_studio.estimate_check", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m sft_bench.estimate_check", description=__doc__.split("\n\n")[0])
     parser.add_argument("--write", action="store_true", help="record the table in bench/results and bench/README.md")
     parser.add_argument("--only", default="", help="comma-separated substrings of configuration names to run")
     args = parser.parse_args(argv)

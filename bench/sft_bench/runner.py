@@ -1,6 +1,6 @@
 """Benchmark: this trainer against the Hugging Face Trainer and TRL's SFTTrainer, same machine, same run.
 
-`python -m sft_studio.bench` builds a random-weight model and synthetic instruction data (log-normal
+`python -m sft_bench` (bench/run.mjs, `npm run bench`) builds a random-weight model and synthetic instruction data (log-normal
 lengths, median ~150 tokens, tail to 2,048), then runs every contender in its own process, interleaved
 in rounds: same weights, same examples in the same micro-batches, same precision, optimizer settings
 and number of steps. Each worker is measured the same way (`StepMeter`): a forward pre-hook on the
@@ -124,7 +124,7 @@ def synthetic_rows(count: int, seed: int) -> list[dict[str, str]]:
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
     """`key=value` strings (values as YAML scalars) to a dict, like the trainer's `--set`."""
-    from .source_map import parse_scalar
+    from sft_studio.source_map import parse_scalar
 
     out: dict[str, Any] = {}
     for pair in pairs:
@@ -139,8 +139,8 @@ def build_inputs(spec: Spec, examples: int) -> None:
     """Model folder (random weights, the embedded byte-level tokenizer), JSONL data and its tokenized form."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    from .batching import microbatch_order
-    from .data import ConversationTokenizer, load_examples
+    from sft_studio.batching import microbatch_order
+    from sft_studio.data import ConversationTokenizer, load_examples
 
     from transformers.utils import logging as hf_logging
 
@@ -231,8 +231,8 @@ def measures_peak(measure: str, device: torch.device) -> bool:
 # ---------------------------------------------------------------------------------------------- our worker
 def run_ours(spec: Spec, measure: str) -> dict[str, Any]:
     """The real recipe on a real config, as `python -m sft_studio train` would run it."""
-    from .config import load_config
-    from .recipe import SFTRecipe
+    from sft_studio.config import load_config
+    from sft_studio.recipe import SFTRecipe
 
     work = Path(spec.workdir) / f"ours-{measure}-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
@@ -282,9 +282,10 @@ def tokens_per_s(records: list[dict[str, float]], warmup: int) -> float:
 
 
 def spawn_worker(python: str, contender: str, spec_path: Path, measure: str, out: Path, threads: int) -> dict:
-    argv = [python, "-m", "sft_studio.bench", "worker", contender, str(spec_path), measure, str(out)] \
+    argv = [python, "-m", "sft_bench", "worker", contender, str(spec_path), measure, str(out)] \
         if contender == "ours" else [python, str(PEERS_SCRIPT), contender, str(spec_path), measure, str(out)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "trainer"), os.environ.get("PYTHONPATH")])),
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "bench"), str(REPO / "trainer"),
+                                                                  os.environ.get("PYTHONPATH")])),
                OMP_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false", HF_HUB_OFFLINE="1",
                TRANSFORMERS_VERBOSITY="error")
     started = time.time()
@@ -495,7 +496,7 @@ def worker_main(argv: list[str]) -> int:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m sft_studio.bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m sft_bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--model", choices=sorted(MODELS), default=None,
                    help="random-weight shape (default: llama-29m on cpu, qwen2.5-0.5b on cuda)")
