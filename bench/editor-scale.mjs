@@ -26,6 +26,7 @@
 // Needs `node scripts/e2e-tools.mjs` (code-server and Chromium) and a built dist/ in --extension.
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
+import { cmdline, processTree, readStat } from './procTree.mjs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -98,41 +99,6 @@ function stamp(unixSeconds) {
 // ---------------------------------------------------------------------------------------------------
 // Processes
 
-function readStat(pid) {
-  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
-}
-
-function processTree(rootPid) {
-  const children = new Map();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const { ppid } = readStat(Number(name));
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(name));
-    } catch {
-      // Exited while listed.
-    }
-  }
-  const found = [];
-  const queue = [rootPid];
-  while (queue.length) {
-    const pid = queue.shift();
-    found.push(pid);
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return found;
-}
-
-const cmdline = (pid) => {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-};
 const ticks = (pid) => {
   try {
     return readStat(pid).cpuTicks;

@@ -23,6 +23,7 @@
 // Chromium) and a built dist/. On a shared machine the numbers move with the load (recorded with them).
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
+import { cmdline, processTree, readStat } from './procTree.mjs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,43 +53,6 @@ const stats = (xs) => ({ median: quantile(xs, 0.5), p90: quantile(xs, 0.9), min:
 
 // ---------------------------------------------------------------------------------------------------
 // Processes
-
-function readStat(pid) {
-  const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may hold spaces.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
-}
-
-function processTree(rootPid) {
-  const children = new Map();
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const { ppid } = readStat(Number(name));
-      if (!children.has(ppid)) children.set(ppid, []);
-      children.get(ppid).push(Number(name));
-    } catch {
-      // Exited while listed.
-    }
-  }
-  const found = [];
-  const queue = [rootPid];
-  while (queue.length) {
-    const pid = queue.shift();
-    found.push(pid);
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return found;
-}
-
-function cmdline(pid) {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
 
 function cpuTicks(pids) {
   let total = 0;
