@@ -20,7 +20,8 @@
 // Options: --extension DIR (the extension to measure, default this repository: point it at a build of
 // an older tree for "before"), --label NAME (before/after; in the output name), --runs N (300),
 // --events N (3000 steps per run), --long N (200000), --rate N (200), --seconds N (20),
-// --phases node,load,long,live, --profile FILE (a trace of the renderer during the live run),
+// --phases node,load,long,live, --profile FILE (a trace of the renderer during the live run, and FILE.long.json
+// of the long run's dashboard opening),
 // --data DIR (generated runs, reused when present; default .cache/editor-scale),
 // --out FILE (default bench/results/editor-scale-<label>-<date>.json).
 // Needs `node scripts/e2e-tools.mjs` (code-server and Chromium) and a built dist/ in --extension.
@@ -246,11 +247,14 @@ async function loadPhase(page, url, oldest, serverPid) {
   return result;
 }
 
-async function longPhase(page, longName, steps) {
+async function longPhase(page, longName, steps, profile) {
+  const profiling = profile ? profileRenderer(page, profile.replace(/(\.json)?$/, '.long.json'), 4) : undefined;
   const since = Date.now();
   await runCommand(page, 'SFT Studio: Open Dashboard');
   await answerQuickPick(page, longName, 20_000);
+  const picked = Date.now();
   const frame = await webviewFrame(page, '#loss-chart', { timeoutMs: 120_000 });
+  const frameFound = Date.now();
   let drawnAt;
   let filledAt;
   await waitFor(
@@ -264,14 +268,17 @@ async function longPhase(page, longName, steps) {
     { timeoutMs: 180_000, intervalMs: 50, describe: `the dashboard of ${longName} drawn to step ${steps}` },
   );
   await sleep(1000);
+  await profiling;
   const long = (await page.evaluate(() => window.__sftLong)).filter((t) => t.at >= since);
   const result = {
+    quick_pick_answered_ms: picked - since,
+    webview_page_ms: frameFound - since,
     drawn_ms: drawnAt - since,
     last_step_drawn_ms: filledAt - since,
     workbench_long_tasks: { count: long.length, max_ms: round(Math.max(0, ...long.map((t) => t.ms)), 0), total_ms: round(long.reduce((s, t) => s + t.ms, 0), 0) },
     note: 'from the Open Dashboard command (palette and quick pick included)',
   };
-  log(`  long run: chart drawn after ${result.drawn_ms} ms, last step after ${result.last_step_drawn_ms} ms; longest workbench task ${result.workbench_long_tasks.max_ms} ms`);
+  log(`  long run: quick pick answered after ${result.quick_pick_answered_ms} ms, webview page after ${result.webview_page_ms} ms, chart drawn after ${result.drawn_ms} ms, last step after ${result.last_step_drawn_ms} ms; longest workbench task ${result.workbench_long_tasks.max_ms} ms`);
   await runCommand(page, 'View: Close All Editors');
   return result;
 }
@@ -282,7 +289,7 @@ async function longPhase(page, longName, steps) {
  */
 async function profileRenderer(page, file, seconds) {
   const browser = page.context().browser();
-  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute'] });
+  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'disabled-by-default-v8.cpu_profiler'] });
   await sleep(seconds * 1000);
   const buffer = await browser.stopTracing();
   fs.writeFileSync(file, buffer);
@@ -474,7 +481,7 @@ async function main() {
       if (phases.has('long')) {
         log('long: Open Dashboard on the long run');
         const longName = fs.readdirSync(runsSource).find((n) => n.startsWith('long-'));
-        result.long = await longPhase(page, longName, long);
+        result.long = await longPhase(page, longName, long, values.profile);
       }
       if (phases.has('live')) {
         log(`live: ${rate} events/s for ${seconds} s with the dashboard open`);

@@ -33,10 +33,16 @@ export interface TrainRows {
   values: Partial<Record<TrainField, (number | null)[]>>;
 }
 
+/**
+ * The events a dashboard draws from besides train rows (charts, best marker, checkpoint marks). A long
+ * run's generations alone can be megabytes: they go to the Generations panel, not here.
+ */
+export const DASHBOARD_EVENT_TYPES: ReadonlySet<RunEvent['type']> = new Set(['run_started', 'eval', 'checkpoint', 'error', 'run_finished']);
+
 /** A run as a dashboard draws it: its summary, its events other than train steps, and its train rows. */
 export interface RunData {
   run: RunSummary;
-  /** Starts, evaluations, generations, checkpoints, logs, errors, the ending (not train steps). */
+  /** Its events of DASHBOARD_EVENT_TYPES: starts, evaluations, checkpoints, errors, the ending. */
   events: RunEvent[];
   /** A sample of the whole table: about two rows per pixel column of a wide chart. */
   train: TrainRows;
@@ -45,7 +51,7 @@ export interface RunData {
 /** What changed in one shown run since the last message. */
 export interface RunDelta {
   run: RunSummary;
-  /** New events other than train steps. */
+  /** New events of DASHBOARD_EVENT_TYPES. */
   events: RunEvent[];
   /** New rows: the app drops its rows from `train.row[0]` on (a resume re-logs steps) and appends these. */
   train?: TrainRows;

@@ -3,16 +3,16 @@ import { throttle } from '../common/throttle';
 import type { RunRegistry } from '../runs/runRegistry';
 import { statusBarPresentation, statusBarRun } from './runPresentation';
 
-/** `$(sync~spin) SFT step 40/120 · loss 1.23` for the most recent active run; click = dashboard. */
+/** `$(pulse) SFT step 40/120 · loss 1.23` for the most recent active run; click = dashboard. */
 export class RunStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('sftStudio.activeRun', vscode.StatusBarAlignment.Left, 50);
   private readonly subscription: { dispose(): void };
 
   constructor(private readonly registry: RunRegistry) {
     this.item.name = 'SFT Studio: active run';
-    // Four updates a second at most, like the Runs view: each visible change costs the workbench a
-    // frame, and a run logging 200 steps/s must not cost it ten a second (webviews/coalescer.ts).
-    const render = throttle(() => this.render(), 250);
+    // On the shared UI beat, four updates a second at most, like the Runs view and the panels: each
+    // visible change costs the workbench a frame (common/throttle.ts).
+    const render = throttle(() => this.render());
     const changed = registry.onDidChange(render);
     // Steps and losses arrive as events; the summary changes with them.
     const appended = registry.onDidAppendEvents(render);

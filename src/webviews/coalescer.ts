@@ -4,6 +4,7 @@
 // events a second thus costs a panel at most 1000 / intervalMs messages a second, and a slow webview
 // slows the messages down instead of queueing them up.
 import type { Disposable } from '../common/emitter';
+import { UI_BEAT_MS, untilBeat } from '../common/throttle';
 
 export interface Clock {
   now(): number;
@@ -18,12 +19,12 @@ export const systemClock: Clock = {
 };
 
 /**
- * Five messages a second. Every visible change makes the browser commit the workbench's whole layer
- * tree (about 8 ms each in code-server without a GPU): measured with a run logging 200 steps/s,
- * ten a second kept the renderer at 73% of a core, five at 51%, and every event still showed within
- * 250 ms (median) of its write (bench/README.md, editor scale).
+ * Four messages a second, on the beat the status bar and the Runs view share. Every visible change
+ * makes the browser commit the workbench's whole layer tree (about 10 ms each in code-server without a
+ * GPU): measured with a run logging 200 steps/s, ten a second kept the renderer at 73% of a core, five
+ * at 51%, and every event still showed within 250 ms (median) of its write (bench/README.md, editor scale).
  */
-export const PANEL_FLUSH_MS = 200;
+export const PANEL_FLUSH_MS = UI_BEAT_MS;
 
 export class Coalescer implements Disposable {
   private timer: unknown;
@@ -52,7 +53,7 @@ export class Coalescer implements Disposable {
 
   private schedule(): void {
     if (this.timer !== undefined || this.running || !this.pending || this.disposed) return;
-    const wait = Math.max(0, this.last + this.intervalMs - this.clock.now());
+    const wait = untilBeat(this.clock.now(), this.last, this.intervalMs);
     this.timer = this.clock.setTimeout(() => void this.run(), wait);
   }
 

@@ -4,11 +4,12 @@
 //
 // The stream to the webview is bounded: the registry only marks shown runs as changed, and a
 // Coalescer sends what changed (new train rows read from the run's file by byte offset, new other
-// events, the summary) as one message at most five times a second, never two at once. Train rows go
+// events, the summary) as one message at most four times a second (on the UI beat), never two at once. Train rows go
 // out as a min/max sample of the run (a few thousand rows, however long it is) and then as deltas.
 import * as path from 'node:path';
 import type { Disposable } from '../common/emitter';
 import {
+  DASHBOARD_EVENT_TYPES,
   HostMessageType,
   dashboardGuards,
   type ControlAction,
@@ -43,6 +44,11 @@ export const OVERVIEW_BUCKETS = 1000;
  * and the extension host is never busy for long.
  */
 const READ_BUDGET_MS = 250;
+/**
+ * While the page loads (half a second or more), the dashboard's own run is read in slices this long,
+ * so the first state goes out with what was read by then instead of reading only when the page asks.
+ */
+const PREFETCH_SLICE_MS = 40;
 
 export interface SessionTiming {
   flushMs?: number;
@@ -66,6 +72,8 @@ export class DashboardSession {
   private bridge: Post | undefined;
   private runsChanged = false;
   private sentRunsKey = '';
+  /** Set when the page asks for its state: reading ahead stops, what was read goes out. */
+  private stateAsked = false;
 
   constructor(
     private readonly registry: RegistryView,
@@ -92,8 +100,9 @@ export class DashboardSession {
           }),
         detail: (params) => this.queue(async () => ({ train: this.detail(params) })),
       },
-      fullState: () =>
-        this.queue(async () => {
+      fullState: () => {
+        this.stateAsked = true;
+        return this.queue(async () => {
           await this.registry.ensure(this.runDir);
           // A restored panel's compare list came from the webview: only runs the registry knows.
           this.compare = await this.knownRuns(this.compare);
@@ -104,13 +113,15 @@ export class DashboardSession {
           this.sentRunsKey = runsKey(available);
           this.runsChanged = false;
           return { type: HostMessageType.state, ...own, compare, available, configDiff };
-        }),
+        });
+      },
     };
   }
 
   /** Marks shown runs as changed when the registry says so; the coalescer sends what changed. */
   follow(bridge: Post): Disposable[] {
     this.bridge = bridge;
+    this.readAhead();
     const changed = (runDir: string) => {
       const shown = this.shown.get(runDir);
       if (!shown) return;
@@ -133,6 +144,16 @@ export class DashboardSession {
         },
       },
     ];
+  }
+
+  /** Reads the own run (the registry knows it: the panel was opened for it) in slices until the page asks. */
+  private readAhead(): void {
+    const shown = this.showRun(this.runDir);
+    const slice = async (): Promise<void> => {
+      if (this.stateAsked || !this.bridge) return;
+      if (!(await shown.series.update(PREFETCH_SLICE_MS))) void this.queue(slice);
+    };
+    void this.queue(slice);
   }
 
   /** Requests, full states and flushes run one at a time, so no delta overtakes the state it follows. */
@@ -183,9 +204,13 @@ export class DashboardSession {
       shown.series.dispose();
       this.shown.delete(runDir);
     }
-    for (const runDir of wanted) {
-      if (!this.shown.has(runDir)) this.shown.set(runDir, { series: new TrainSeries(runDir), sentSeq: -1, changed: false });
-    }
+    for (const runDir of wanted) this.showRun(runDir);
+  }
+
+  private showRun(runDir: string): Shown {
+    let shown = this.shown.get(runDir);
+    if (!shown) this.shown.set(runDir, (shown = { series: new TrainSeries(runDir), sentSeq: -1, changed: false }));
+    return shown;
   }
 
   private async knownRuns(runDirs: readonly string[]): Promise<string[]> {
@@ -201,13 +226,15 @@ export class DashboardSession {
     for (const runDir of runDirs) {
       const shown = this.shown.get(runDir);
       if (!shown) continue;
-      const whole = await shown.series.update(READ_BUDGET_MS);
+      // Rows read ahead go out as they are; the rest follows in deltas.
+      const whole = await shown.series.update(shown.series.length > 0 ? 0 : READ_BUDGET_MS);
       const train = shown.series.sample(OVERVIEW_BUCKETS);
       shown.series.markSent();
       shown.changed = false;
       if (!whole) this.readOnLater(shown);
-      const events = [...this.registry.events(runDir)];
-      shown.sentSeq = events.at(-1)?.seq ?? -1;
+      const kept = this.registry.events(runDir);
+      const events = kept.filter((e) => DASHBOARD_EVENT_TYPES.has(e.type));
+      shown.sentSeq = kept.at(-1)?.seq ?? -1;
       data.push({ run: this.registry.get(runDir) ?? missingRun(runDir), events, train });
     }
     return data;
@@ -225,7 +252,7 @@ export class DashboardSession {
     while (first > 0 && events[first - 1].seq > shown.sentSeq) first--;
     const fresh = events.slice(first);
     if (fresh.length > 0) shown.sentSeq = fresh[fresh.length - 1].seq;
-    return fresh;
+    return fresh.filter((e) => DASHBOARD_EVENT_TYPES.has(e.type));
   }
 
   private async control(action: ControlAction): Promise<{ message: string }> {

@@ -1,6 +1,7 @@
 // The bounded streams from the host to the views: the panels' coalescer and the Runs view's pacing.
 import assert from 'node:assert/strict';
 import { mock, test } from 'node:test';
+import { throttle, UI_BEAT_MS, untilBeat } from '../../src/common/throttle';
 import { TREE_REFRESH_MS, treeRefresher, VSCODE_TREE_DEBOUNCE_MS } from '../../src/views/treeRefresh';
 import { Coalescer, type Clock } from '../../src/webviews/coalescer';
 
@@ -54,8 +55,37 @@ test('M changes over T ms make at most T / interval + 1 flushes, and the last ch
   assert.ok(flushedAt.length >= 3000 / 100 - 1, 'and it keeps flushing while changes come');
   assert.equal(delivered, 600, 'nothing left behind');
   assert.equal(flushedAt[0], 0, 'the first change goes out at once');
-  assert.ok(flushedAt.every((t, i) => i === 0 || t - flushedAt[i - 1] >= 100));
+  assert.ok(flushedAt.every((t, i) => i === 0 || t - flushedAt[i - 1] >= 90), 'about one interval apart');
+  assert.ok(flushedAt.slice(1).every((t) => t % 100 === 0), `after the first, on the beats: ${flushedAt.slice(0, 6).join(',')}`);
   coalescer.dispose();
+});
+
+test('views started at different moments flush on the same beats, the Runs view one tree debounce ahead', () => {
+  assert.equal(untilBeat(1_000, -Infinity), 0, 'after a quiet spell at once');
+  assert.equal(untilBeat(1_010, 1_000), 240, 'then on the next beat (1,250)');
+  assert.equal(untilBeat(1_100, 1_030), 400, 'a beat at least 0.9 · 250 ms after an off-beat flush (1,500)');
+  assert.equal(untilBeat(1_100, 1_030, UI_BEAT_MS, -VSCODE_TREE_DEBOUNCE_MS), 200, 'the tree fires at 1,300 to render at 1,500');
+  mock.timers.enable({ apis: ['setTimeout', 'Date'] } as unknown as Parameters<typeof mock.timers.enable>[0]);
+  try {
+    const fired: Record<string, number[]> = { bar: [], panel: [], tree: [] };
+    const bar = throttle(() => fired.bar.push(Date.now()));
+    const panel = throttle(() => fired.panel.push(Date.now()));
+    const tree = treeRefresher(() => fired.tree.push(Date.now()));
+    mock.timers.tick(1_037);
+    for (let elapsed = 0; elapsed < 5_000; elapsed += 1) {
+      if (elapsed % 5 === 0) bar();
+      if (elapsed % 5 === 0 && elapsed >= 70) panel();
+      if (elapsed % 5 === 0 && elapsed >= 130) tree();
+      mock.timers.tick(1);
+    }
+    const later = (times: number[]) => times.filter((t) => t > 2_000);
+    assert.deepEqual(later(fired.bar), later(fired.panel), 'status bar and panel on the same beats');
+    assert.ok(later(fired.bar).every((t) => t % UI_BEAT_MS === 0), later(fired.bar).slice(0, 5).join(','));
+    assert.deepEqual(later(fired.tree).map((t) => t + VSCODE_TREE_DEBOUNCE_MS), later(fired.bar).map((t) => t).filter((t) => t - VSCODE_TREE_DEBOUNCE_MS > 2_000), 'the tree renders on them');
+    [bar, panel, tree].forEach((d) => d.dispose());
+  } finally {
+    mock.timers.reset();
+  }
 });
 
 test('a slow flush holds the next one back instead of overlapping it', async () => {

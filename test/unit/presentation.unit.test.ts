@@ -12,10 +12,10 @@ test('tree description: state · step n/total · loss with three significant dig
   assert.equal(describeRun(run({ state: 'running', step: 3 })), 'running · step 3');
 });
 
-test('status bar: $(sync~spin) SFT step 40/120 · loss 1.23', () => {
+test('status bar: $(pulse) SFT step 40/120 · loss 1.23', () => {
   const active = run({ state: 'running', step: 40, totalSteps: 120, loss: 1.2345, etaSeconds: 125 });
   assert.equal(statusBarText(active), 'SFT step 40/120 · loss 1.23');
-  assert.equal(statusBarPresentation(active).text, '$(sync~spin) SFT step 40/120 · loss 1.23');
+  assert.equal(statusBarPresentation(active).text, '$(pulse) SFT step 40/120 · loss 1.23');
   assert.match(statusBarPresentation(active).tooltip, /ETA 2m 05s/);
 });
 
@@ -27,7 +27,7 @@ test('numbers: losses and durations', () => {
 test('every state has its icon and a context value for the menus', () => {
   assert.deepEqual(
     Object.fromEntries(RUN_STATES.map((s) => [s, stateIcons[s].id])),
-    { starting: 'loading~spin', running: 'sync~spin', completed: 'pass', failed: 'error', stopped: 'debug-stop', crashed: 'warning', unreadable: 'circle-slash' },
+    { starting: 'loading~spin', running: 'pulse', completed: 'pass', failed: 'error', stopped: 'debug-stop', crashed: 'warning', unreadable: 'circle-slash' },
   );
   assert.equal(presentRun(run({ state: 'running' })).contextValue, 'run.running');
   assert.match(presentRun(run({ state: 'running', etaSeconds: 90 })).tooltip, /ETA: 1m 30s/);

@@ -69,6 +69,8 @@ export class MetricChart {
   private log: boolean;
   private markers: ChartMarker[] = [];
   private markerLayer: HTMLElement | undefined;
+  /** What the last draw showed (contentSignature): an unchanged chart is not drawn again. */
+  private drawn = '';
 
   constructor(private readonly options: ChartOptions) {
     this.log = options.logScale ?? false;
@@ -126,14 +128,26 @@ export class MetricChart {
     return this.zoomed && min !== undefined && max !== undefined && min !== null && max !== null ? { min, max } : undefined;
   }
 
+  /**
+   * Draws in the caller's animation frame (the dashboard's one frame per batch of messages) unless the
+   * chart would show what it shows already: a live run changes a few charts per message, and every
+   * canvas drawn again is copied into the browser's next commit.
+   */
+  drawIfChanged(): void {
+    this.flush(false, true);
+  }
+
   /** Redraws now (theme change, axis change, tests and benchmarks); returns the milliseconds it took. */
-  flush(rebuild = false): number {
+  flush(rebuild = false, unlessSame = false): number {
     const started = performance.now();
     this.pending = false;
     const content = this.options.build();
+    const key = `${this.options.xLabel()}|${content.series.map((s) => `${s.label}/${s.color}`).join('|')}`;
+    const signature = contentSignature(content);
+    if (unlessSame && this.plot && !rebuild && key === this.seriesKey && signature === this.drawn) return performance.now() - started;
+    this.drawn = signature;
     const { data, skipped } = this.log ? positiveOnly(content.data) : { data: content.data, skipped: 0 };
     this.markers = content.markers ?? [];
-    const key = `${this.options.xLabel()}|${content.series.map((s) => `${s.label}/${s.color}`).join('|')}`;
     if (!this.plot || rebuild || key !== this.seriesKey) {
       this.seriesKey = key;
       this.create(content, data);
@@ -326,4 +340,12 @@ function withAlpha(color: string, alpha: number): string {
   if (!m) return color;
   const n = parseInt(m[1], 16);
   return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}
+
+/** What a draw would show, cheaply: counts, each column's ends, the markers. Rows are only appended,
+ * compacted (the count changes) or refined (the count changes), so equal signatures mean equal charts. */
+function contentSignature(content: ChartContent): string {
+  const columns = content.data.map((c) => (c.length === 0 ? '-' : `${c.length}:${c[0]}~${c[c.length - 1]}`));
+  const markers = (content.markers ?? []).map((m) => `${m.key}@${m.x},${m.y}:${m.label}:${m.title}:${m.color}`);
+  return `${content.points}|${content.series.length}|${columns.join('|')}|${markers.join('|')}`;
 }

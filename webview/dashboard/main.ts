@@ -304,7 +304,7 @@ function render(): void {
   if (!primary) return;
   if (dirty.header) renderSummary(primary);
   if (dirty.compare) renderCompare();
-  if (dirty.charts) for (const chart of charts) chart.update();
+  if (dirty.charts) for (const chart of charts) chart.drawIfChanged();
   if (dirty.table) renderComparison();
   dirty.header = dirty.compare = dirty.charts = dirty.table = false;
 }
@@ -374,11 +374,12 @@ function configText(config?: Record<string, unknown>): string {
 function renderCompare(): void {
   const shown = new Set(shownRuns().map((r) => r.runDir));
   const candidates = available.filter((r) => !shown.has(r.runDir));
-  // A toolkit option per run is costly to build: only when the runs offered or overlaid changed.
+  // A toolkit option per run is costly to build: only when the runs offered or overlaid changed, and
+  // in idle slices, after the charts are drawn.
   const key = JSON.stringify([candidates.map((r) => [r.runDir, r.name]), compared.map((c) => c.runDir)]);
   if (key === compareKey) return;
   compareKey = key;
-  comparePicker.setChoices(candidates.map((r) => ({ value: r.runDir, label: r.name })));
+  comparePicker.setChoicesLater(candidates.map((r) => ({ value: r.runDir, label: r.name })));
   // Nothing to overlay: no empty picker.
   comparePicker.element.hidden = candidates.length === 0;
   compareAdd.hidden = candidates.length === 0;

@@ -40,20 +40,53 @@ export function button(
   return node;
 }
 
+/** Options a long list adds per idle moment: each toolkit option is a custom element, costly to build. */
+const OPTIONS_PER_SLICE = 25;
+
 export function dropdown<V extends string>(
   choices: readonly { value: V; label: string }[],
   options: { id: string; label: string; value?: V },
-): Control<V> & { setChoices(choices: readonly { value: V; label: string }[]): void } {
+): Control<V> & {
+  setChoices(choices: readonly { value: V; label: string }[]): void;
+  /** Like setChoices, but built in slices when the page is idle: a list of hundreds of runs must not hold up a first draw. */
+  setChoicesLater(choices: readonly { value: V; label: string }[]): void;
+} {
   const node = el('vscode-dropdown' as 'select', { id: options.id, attributes: { 'aria-label': options.label } }) as unknown as FormElement;
-  const fill = (list: readonly { value: V; label: string }[], keep: string) => {
-    node.replaceChildren(...list.map((c) => el('vscode-option' as 'option', { text: c.label, attributes: { value: c.value } })));
+  const option = (c: { value: V; label: string }) => el('vscode-option' as 'option', { text: c.label, attributes: { value: c.value } });
+  let filling = 0;
+  const select = (list: readonly { value: V; label: string }[], keep: string) => {
     if (list.some((c) => c.value === keep)) node.value = keep;
     else if (list.length > 0) node.value = list[0].value;
+  };
+  const fill = (list: readonly { value: V; label: string }[], keep: string) => {
+    filling++;
+    node.replaceChildren(...list.map(option));
+    select(list, keep);
+  };
+  const fillLater = (list: readonly { value: V; label: string }[], keep: string) => {
+    const generation = ++filling;
+    node.replaceChildren();
+    let next = 0;
+    const slice = () => {
+      if (generation !== filling) return;
+      node.append(...list.slice(next, next + OPTIONS_PER_SLICE).map(option));
+      next += OPTIONS_PER_SLICE;
+      if (next < list.length) whenIdle(slice);
+      else select(list, keep);
+    };
+    whenIdle(slice);
   };
   fill(choices, options.value ?? choices[0]?.value ?? '');
   return formControl(node, 'change', () => node.value as V, (v) => (node.value = v), {
     setChoices: (list: readonly { value: V; label: string }[]) => fill(list, node.value),
+    setChoicesLater: (list: readonly { value: V; label: string }[]) => fillLater(list, node.value),
   });
+}
+
+/** The next idle moment of the page (a timer where requestIdleCallback is missing). */
+function whenIdle(fn: () => void): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(() => fn(), { timeout: 500 });
+  else setTimeout(fn, 0);
 }
 
 export function textField(options: { id: string; label: string; placeholder?: string; value?: string; type?: 'text' | 'password' | 'number' | 'url' }): Control<string> {
