@@ -35,7 +35,7 @@ def current_rss_mib() -> float:
 
 
 def read(path: str) -> dict[str, Any]:
-    from sft_studio.readers import read_rows
+    from sft_studio.data.readers import read_rows
 
     before = current_rss_mib()
     start = time.perf_counter()
@@ -92,9 +92,10 @@ class TimedBackend:
 
 def prepare(config_path: str) -> dict[str, Any]:
     start = time.perf_counter()
-    from sft_studio import data, encode_stream
     from sft_studio.config import load_config
-    from sft_studio.model import load_tokenizer
+    from sft_studio.data import dataset as data
+    from sft_studio.data import encode_stream
+    from sft_studio.model.load import load_tokenizer
 
     imported = time.perf_counter()
     cfg, _ = load_config(config_path)
@@ -104,7 +105,7 @@ def prepare(config_path: str) -> dict[str, Any]:
 
     timed = Timed()
     # Where load_splits spends its time: reading rows, the chat template, the tokenizer, the rest
-    # (data.py / conversation.py's own Python). Wrapped on the tokenizer's class, so every path counts.
+    # (data/dataset.py / conversation.py's own Python). Wrapped on the tokenizer's class, so every path counts.
     data.read_rows = timed.wrap("read_rows", data.read_rows)
     read_rows_lazily = encode_stream.stream_rows  # a generator: its time is spent while it is iterated
     encode_stream.stream_rows = lambda *args: timed.each("read_rows", read_rows_lazily(*args))

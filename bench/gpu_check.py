@@ -142,7 +142,7 @@ def run_recipe(space: Workspace, device: str, fields: dict[str, Any], steps: int
                around: Callable[[], Any] = nullcontext) -> dict[str, Any]:
     """Train through the real recipe (as `python -m sft_studio train` does); the train events' losses."""
     from sft_studio.config import load_config
-    from sft_studio.recipe import SFTRecipe
+    from sft_studio.train.recipe import SFTRecipe
 
     work = space.root / f"run-{time.time_ns()}"
     work.mkdir(parents=True)
@@ -262,7 +262,7 @@ def check_qlora(report: Report, space: Workspace, device: str) -> None:
 NCCL_SCRIPT = r"""
 import os, sys, torch, torch.distributed as dist
 sys.path.insert(0, sys.argv[1])
-from sft_studio.distributed import _all_reduce_flat
+from sft_studio.train.distributed import _all_reduce_flat
 rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
 torch.cuda.set_device(0)
 dist.init_process_group("nccl")

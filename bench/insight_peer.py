@@ -28,8 +28,8 @@ from typing import Any  # noqa: E402
 
 def tokens(config: str, rounds: int) -> dict[str, Any]:
     from sft_studio.config import load_config
-    from sft_studio.data import DatasetStats, encode_rows, read_rows, row_encoder, split_rows, subsample_rows
-    from sft_studio.model import load_tokenizer
+    from sft_studio.data.dataset import DatasetStats, encode_rows, read_rows, row_encoder, split_rows, subsample_rows
+    from sft_studio.model.load import load_tokenizer
 
     cfg, _ = load_config(config)
     t0 = time.perf_counter()
@@ -78,8 +78,8 @@ class TokenClock:
 def chat(checkpoint: str, prompts_file: str, max_new_tokens: int, rounds: int) -> dict[str, Any]:
     import torch
 
-    from sft_studio.generate import _left_pad
     from sft_studio.inference import _load
+    from sft_studio.train.generate import _left_pad
 
     args = argparse.Namespace(checkpoint=checkpoint, device="cpu", trust_remote_code=False, max_new_tokens=max_new_tokens,
                               temperature=0.0, top_p=1.0, top_k=0, seed=42)

@@ -8,7 +8,7 @@ import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 
-/** The line of one event: envelope first, compact separators, as trainer/sft_studio/events.py writes it. */
+/** The line of one event: envelope first, compact separators, as trainer/sft_studio/run/events.py writes it. */
 export function eventLine(seq, time, type, fields) {
   return `${JSON.stringify({ v: 1, seq, time, type, ...fields })}\n`;
 }

@@ -132,10 +132,10 @@ def measure(case: Case, workdir: Path, steps: int = 2, device: str = "cpu",
     from torch.optim.optimizer import register_optimizer_step_post_hook
 
     from sft_studio.config import load_config
-    from sft_studio.dry_run import device_type, estimate_for, meta_model, microbatch_shape, plan_batches
-    from sft_studio.data import load_splits
-    from sft_studio.model import load_tokenizer
-    from sft_studio.recipe import SFTRecipe
+    from sft_studio.data.dataset import load_splits
+    from sft_studio.estimate.dry_run import device_type, estimate_for, meta_model, microbatch_shape, plan_batches
+    from sft_studio.model.load import load_tokenizer
+    from sft_studio.train.recipe import SFTRecipe
 
     from .memtrack import LiveTensorBytes
 

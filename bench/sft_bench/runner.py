@@ -138,11 +138,10 @@ def parse_overrides(pairs: list[str]) -> dict[str, Any]:
 def build_inputs(spec: Spec, examples: int) -> None:
     """Model folder (random weights, the embedded byte-level tokenizer), JSONL data and its tokenized form."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
-
-    from sft_studio.batching import microbatch_order
-    from sft_studio.data import ConversationTokenizer, load_examples
-
     from transformers.utils import logging as hf_logging
+
+    from sft_studio.data.dataset import ConversationTokenizer, load_examples
+    from sft_studio.train.batching import microbatch_order
 
     hf_logging.disable_progress_bar()
     spec.model_dir.mkdir(parents=True, exist_ok=True)
@@ -232,7 +231,7 @@ def measures_peak(measure: str, device: torch.device) -> bool:
 def run_ours(spec: Spec, measure: str) -> dict[str, Any]:
     """The real recipe on a real config, as `python -m sft_studio train` would run it."""
     from sft_studio.config import load_config
-    from sft_studio.recipe import SFTRecipe
+    from sft_studio.train.recipe import SFTRecipe
 
     work = Path(spec.workdir) / f"ours-{measure}-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)

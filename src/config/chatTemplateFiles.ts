@@ -1,10 +1,10 @@
-// The chat templates bundled with the trainer (trainer/sft_studio/chat_templates/*.jinja) and what names a
+// The chat templates bundled with the trainer (trainer/sft_studio/data/chat_templates/*.jinja) and what names a
 // template file: the editor validates a config's `chat_template` against them, token insight renders with them.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 export const DEFAULT_TEMPLATE = 'plain';
-const TEMPLATES_SUBDIR = path.join('trainer', 'sft_studio', 'chat_templates');
+const TEMPLATES_SUBDIR = path.join('trainer', 'sft_studio', 'data', 'chat_templates');
 
 /** The bundled templates' folder, found from wherever this code was bundled to (dist/, out/test/...). */
 export function bundledTemplatesDir(start: string = __dirname): string {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-// The trainer (trainer/sft_studio/run_folder.py) reads the same file: one list of config suffixes, one naming rule.
+// The trainer (trainer/sft_studio/run/run_folder.py) reads the same file: one list of config suffixes, one naming rule.
 import naming from '../../schema/run-folder-naming.json';
 
 /** Glob of run configs inside a workspace; shared by the code lens, diagnostics and the quick pick. */

@@ -1,4 +1,4 @@
-// Where a config's data comes from, by the trainer's rules (trainer/sft_studio/hub_data.py, readers.py, data.py):
+// Where a config's data comes from, by the trainer's rules (trainer/sft_studio/data/hub_data.py, readers.py, dataset.py):
 // a file whose suffix says how it is read, or a Hub dataset `hf://datasets/ORG/NAME[@REVISION][/SUBSET][[SPLIT]]`
 // loaded by the trainer through the `datasets` library; and `train_file`, or `train_files` entries mixed by weight.
 
@@ -23,7 +23,7 @@ export function hubReferenceProblem(value: string): string | undefined {
   return `not a Hub dataset reference: write ${HUB_SYNTAX}, e.g. ${HUB_EXAMPLE}`;
 }
 
-/** One source of training rows as the config states it (data.py TrainSource, before paths are resolved). */
+/** One source of training rows as the config states it (data/dataset.py TrainSource, before paths are resolved). */
 export interface TrainFileEntry {
   path: string;
   dataset_format?: string;

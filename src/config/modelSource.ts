@@ -1,5 +1,5 @@
 // model_name_or_path is a local folder or a Hugging Face Hub id, by the same rule as the trainer
-// (trainer/sft_studio/hub.py): a value naming an existing folder (relative to the config file) is that
+// (trainer/sft_studio/model/hub.py): a value naming an existing folder (relative to the config file) is that
 // folder; otherwise `org/name` is a Hub id, never resolved as a path. Hub models live in the Hugging Face
 // cache, which the editor reads but never fills: no network from the extension host.
 import * as fs from 'node:fs';

@@ -1,4 +1,4 @@
-// The `sweep:` block's checks beyond the schema, the editor's twin of trainer/sft_studio/sweep_config.py: swept
+// The `sweep:` block's checks beyond the schema, the editor's twin of trainer/sft_studio/launch/sweep_config.py: swept
 // names are real config fields, listed values are ones the field accepts, ranges only where they can be sampled,
 // a budget for random and bayes, and validation data for the objective.
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';

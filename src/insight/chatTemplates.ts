@@ -1,6 +1,6 @@
 // Which chat template token insight renders with: the config's `chat_template` (a bundled name or a .jinja
 // file), else the tokenizer's own, else the bundled `plain` one: the trainer's rule
-// (trainer/sft_studio/chat_templates.py), reading the same bundled files.
+// (trainer/sft_studio/data/chat_templates.py), reading the same bundled files.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bundledTemplatesDir, isTemplateFile } from '../config/chatTemplateFiles';

@@ -1,9 +1,9 @@
-// PORT of trainer/sft_studio/conversation.py (and data.py's CausalRowEncoder), held equal by
+// PORT of trainer/sft_studio/data/conversation.py (and dataset.py's CausalRowEncoder), held equal by
 // test/unit/insight.crosscheck.unit.test.ts (the trainer's own ids and labels for every data path) and
 // test/unit/insight.families.unit.test.ts with trainer/tests/test_chat_families.py (real chat templates): change the
 // two together.
 // Conversations to input ids and labels with the model's chat template: the trainer's
-// ConversationTokenizer (trainer/sft_studio/conversation.py) in TypeScript, step for step, because the
+// ConversationTokenizer (trainer/sft_studio/data/conversation.py) in TypeScript, step for step, because the
 // token counts and the label-mask preview must be the trainer's own. What is trained: per assistant turn,
 // what the model produces after the template's generation prompt up to and including the end-of-turn
 // marker; the module docstring of conversation.py explains how spans are found and why.
@@ -389,7 +389,7 @@ export class ConversationEncoder {
     return this.finish(ids, [[0, ids.length]], where, [], text + (this.tok.eosToken as string));
   }
 
-  /** One row as the trainer trains it (data.py CausalRowEncoder); `format` is resolved (never `auto` for text). */
+  /** One row as the trainer trains it (data/dataset.py CausalRowEncoder); `format` is resolved (never `auto` for text). */
   encodeRow(row: Row, format: string, opts: FormatOptions = {}): EncodedExample {
     if (format === 'text') return this.encodePlain(textField(row, 'text'), row.where);
     const conversation = rowConversation(row, format, opts);

@@ -1,8 +1,8 @@
-// PORT of the CSV reading of trainer/sft_studio/readers.py (CPython's csv module), held equal by
+// PORT of the CSV reading of trainer/sft_studio/data/readers.py (CPython's csv module), held equal by
 // test/unit/insight.readers.unit.test.ts (the trainer reads the same files in the same test).
 // CSV records exactly as the trainer reads them: Python's csv.DictReader over a file opened with
 // newline='' (the excel dialect: comma, double quote, "" inside quotes, not strict), and the row's line
-// as trainer/sft_studio/readers.py reports it. The state machine is CPython's Modules/_csv.c
+// as trainer/sft_studio/data/readers.py reports it. The state machine is CPython's Modules/_csv.c
 // (parse_process_char, Reader_iternext), including the behaviours of non-strict mode: a quote inside an
 // unquoted field is kept, text after a closing quote joins the field, and an unclosed quote at the end of
 // the file ends the field there.

@@ -1,7 +1,7 @@
-// PORT of trainer/sft_studio/readers.py and data.py (read_rows, row_to_messages), held equal by
+// PORT of trainer/sft_studio/data/readers.py and dataset.py (read_rows, row_to_messages), held equal by
 // test/unit/insight.readers.unit.test.ts (the trainer reads the same files in the same test) and
 // test/unit/insight.crosscheck.unit.test.ts: change the two together.
-// Dataset rows as the trainer reads them (trainer/sft_studio/readers.py and data.py: read_rows,
+// Dataset rows as the trainer reads them (trainer/sft_studio/data/readers.py and dataset.py: read_rows,
 // row_to_messages; the row formats are in rowFormats.ts). Kept rule for rule equivalent, because the
 // token counts shown in the editor must be the trainer's own numbers.
 import * as fs from 'node:fs';

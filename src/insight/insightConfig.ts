@@ -8,7 +8,7 @@ import { resolveModelDir } from './tokenizerLoader';
 import { templateText } from './chatTemplates';
 import type { ExcessLengthStrategy } from './conversationEncoder';
 
-/** One source of training rows (data.py TrainSource): train_file, or one train_files entry. */
+/** One source of training rows (data/dataset.py TrainSource): train_file, or one train_files entry. */
 export interface TrainSource {
   /** Absolute path, or an hf://datasets/ reference as written (read by the trainer only). */
   path: string;

@@ -1,4 +1,4 @@
-// PORT of CPython's random.Random (MT19937), which trainer/sft_studio/data.py draws with, held equal by
+// PORT of CPython's random.Random (MT19937), which trainer/sft_studio/data/dataset.py draws with, held equal by
 // test/unit/insight.parts.unit.test.ts (values CPython printed) and test/unit/insight.crosscheck.unit.test.ts
 // (validation hold-out and subsample drawn by the trainer).
 // Python's random.Random(seed).sample(range(n), k), bit for bit: the trainer draws its validation

@@ -1,8 +1,8 @@
-// PORT of trainer/sft_studio/formats.py, held equal by test/unit/insight.formats.unit.test.ts and
+// PORT of trainer/sft_studio/data/formats.py, held equal by test/unit/insight.formats.unit.test.ts and
 // trainer/tests/test_formats.py (both over test/fixtures/formats/) and test/unit/insight.crosscheck.unit.test.ts:
 // change the two together.
 // Dataset row formats (alpaca, messages, sharegpt, prompt_completion, text, auto) turned into one
-// Conversation: trainer/sft_studio/formats.py in TypeScript, rule for rule and message for message, because
+// Conversation: trainer/sft_studio/data/formats.py in TypeScript, rule for rule and message for message, because
 // the editor's token counts must be the trainer's. The rules are documented there;
 // test/fixtures/formats/ holds the rows and the conversations both languages must produce.
 import { DataError, type Row } from './rows';

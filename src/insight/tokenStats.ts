@@ -96,7 +96,7 @@ export function tableOf(examples: readonly EncodedExample[]): ExampleTable {
 }
 
 /**
- * The rows the trainer trains on, as data.py load_splits builds them: every source's rows in one list (train_file,
+ * The rows the trainer trains on, as data/dataset.py load_splits builds them: every source's rows in one list (train_file,
  * or the train_files in order), minus the validation hold-out, then each source's rows taken `weight` times,
  * then subsampled; and the config with each source's `dataset_format: auto` resolved from that source's rows.
  */

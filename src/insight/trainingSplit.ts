@@ -1,8 +1,8 @@
-// PORT of trainer/sft_studio/data.py (split_rows, weight_rows, subsample_rows), held equal by
+// PORT of trainer/sft_studio/data/dataset.py (split_rows, weight_rows, subsample_rows), held equal by
 // test/unit/insight.crosscheck.unit.test.ts (hold-out, subsample and weighted train_files against the trainer):
 // change the two together.
 // Which rows the trainer trains on: the validation hold-out drawn first (from all sources' rows together),
-// then the train_files weights, then the subsample, each seeded exactly as trainer/sft_studio/data.py
+// then the train_files weights, then the subsample, each seeded exactly as trainer/sft_studio/data/dataset.py
 // (split_rows, weight_rows, subsample_rows) draws them.
 import { DataError, type Row } from './datasetRows';
 import { PythonRandom } from './pythonRandom';

@@ -11,7 +11,7 @@ export interface Checkpoint {
 }
 
 const CHECKPOINT_NAME = /^step-(\d+)$/;
-/** trainer/sft_studio/checkpoint.py MARKER. */
+/** trainer/sft_studio/train/checkpoint.py MARKER. */
 export const COMPLETE_MARKER = 'complete.json';
 
 /** Complete checkpoints, oldest first; none when the folder is missing. */

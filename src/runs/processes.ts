@@ -6,7 +6,7 @@ import * as os from 'node:os';
 export type Signal = 'SIGINT' | 'SIGTERM' | 'SIGKILL';
 
 /**
- * A process as the trainer records it (trainer/sft_studio/identity.py). A pid alone names a process only while it
+ * A process as the trainer records it (trainer/sft_studio/run/identity.py). A pid alone names a process only while it
  * lives: once the trainer is gone the system hands its number to another process, so the host and the start time
  * are recorded with it and compared before the pid is trusted.
  */

@@ -1,7 +1,7 @@
 // Slurm as a launcher, from the editor. A `launcher: slurm` config is submitted with
 // `python -m sft_studio submit` (argv, no shell) instead of spawning the trainer; the job's trainer writes the
 // run folder on the cluster's shared filesystem, which the registry follows as it follows any run. The trainer
-// side (trainer/sft_studio/slurm.py) writes the sbatch script, submits it and records the job in slurm.json;
+// side (trainer/sft_studio/launch/slurm.py) writes the sbatch script, submits it and records the job in slurm.json;
 // this module asks it for the job's state, and stops a run by asking the trainer first and scancel after.
 import { execFile, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';

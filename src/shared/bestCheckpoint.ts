@@ -1,6 +1,6 @@
 // Which evaluation of a run is the best so far, and which checkpoint holds it, read from its events
 // alone: the Runs view (src/views) and the dashboard (webview/dashboard) ask the same question of the
-// same events. The trainer (trainer/sft_studio/best_model.py) decides: eval events carry `best` when
+// same events. The trainer (trainer/sft_studio/train/best_model.py) decides: eval events carry `best` when
 // they improved metric_for_best_model, checkpoint events carry `best` when they hold those weights,
 // and run_finished names the final answer. An eval without the flag (a trainer from before it) is
 // compared here with the rule the trainer uses, read from the run's config.

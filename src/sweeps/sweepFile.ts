@@ -1,4 +1,4 @@
-// sweep.json as the trainer writes it (trainer/sft_studio/sweep.py), read defensively: a sweep folder is
+// sweep.json as the trainer writes it (trainer/sft_studio/launch/sweep.py), read defensively: a sweep folder is
 // workspace content, so every field is checked before the extension relies on it. Also the live view of a
 // sweep for its panel: trial states and objectives from the run registry, not from the last sweep.json write.
 import * as fs from 'node:fs';

@@ -1,5 +1,5 @@
 // Where training rows come from, in the editor as in the trainer: train_file or train_files (both validators
-// place the same problems at the same line:col), the weights drawn as data.py weight_rows draws them, Hub
+// place the same problems at the same line:col), the weights drawn as data/dataset.py weight_rows draws them, Hub
 // dataset references, and Arrow files and Hub datasets left to the trainer with a message that says so.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -100,8 +100,8 @@ test('weights repeat rows and draw the fraction exactly as the trainer (weight_r
   const rows = counts.flatMap((n, source) => Array.from({ length: n }, (_, i) => new Row(`f${source}:${i + 1}`, {}, {}, source)));
   const script = [
     'import json, sys',
-    'from sft_studio.data import weight_rows',
-    'from sft_studio.readers import Row',
+    'from sft_studio.data.dataset import weight_rows',
+    'from sft_studio.data.readers import Row',
     'counts, weights, seed = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])',
     'rows = [Row(f"f{s}:{i + 1}", {}, {}, s) for s, n in enumerate(counts) for i in range(n)]',
     'print(json.dumps([r.where for r in weight_rows(rows, weights, seed)]))',

@@ -1,4 +1,4 @@
-// Row formats in the editor (src/insight/rowFormats.ts) against the trainer (trainer/sft_studio/formats.py):
+// Row formats in the editor (src/insight/rowFormats.ts) against the trainer (trainer/sft_studio/data/formats.py):
 // every fixture row of test/fixtures/formats/ must give the Conversation in expected.json, the file
 // trainer/tests/test_formats.py checks the Python side against, and every bad row the same message and hint.
 import assert from 'node:assert/strict';

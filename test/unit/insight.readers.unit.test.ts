@@ -1,5 +1,5 @@
 // The editor's data file readers (src/insight/datasetRows.ts, csvReader.ts) against the trainer's
-// (trainer/sft_studio/readers.py): for .jsonl, .json and .csv files written the ways people write them,
+// (trainer/sft_studio/data/readers.py): for .jsonl, .json and .csv files written the ways people write them,
 // the same rows with the same `path:line`, and the same messages for the errors both sides word alike.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,7 +17,7 @@ type Read = { rows: [string, Record<string, unknown>][] } | { error: string };
 function pythonRead(files: readonly string[]): Read[] {
   const script = `
 import json, sys
-from sft_studio.readers import DataError, read_rows
+from sft_studio.data.readers import DataError, read_rows
 out = []
 for f in sys.argv[1:]:
     try:

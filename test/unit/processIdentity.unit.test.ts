@@ -72,7 +72,7 @@ test('a record this machine cannot verify is never signalled; only the request i
 test('the trainer and the extension read the same start time for a process', { skip: !posix }, async (t) => {
   const pid = await started(stranger(t));
   const python = path.join(repoRoot, '.venv', 'bin', 'python');
-  const out = spawnSync(python, ['-c', `import json, sft_studio.identity as i; print(json.dumps(i.identity(${pid})))`], {
+  const out = spawnSync(python, ['-c', `import json, sft_studio.run.identity as i; print(json.dumps(i.identity(${pid})))`], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH, PYTHONPATH: path.join(repoRoot, 'trainer') },
   });

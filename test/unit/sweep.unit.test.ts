@@ -17,7 +17,7 @@ import { sortTrials } from '../../webview/sweep/sweepTable';
 
 const RATES = [1e-3, 1e-4, 1e-5, 1e-6, 1e-7];
 
-/** sweep.json as the trainer writes it (trainer/sft_studio/sweep.py). */
+/** sweep.json as the trainer writes it (trainer/sft_studio/launch/sweep.py). */
 function trainerDoc(method: 'grid' | 'random' | 'bayes', trials: number, maxTrials: number | null = null, dir = '/w/runs/s-sweep-1') {
   return {
     version: 1,

@@ -10,15 +10,16 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from . import hub, run_lock
 from .config import MODEL_COMMIT, RunConfig, config_from_resolved, load_config
 from .errors import ConfigError, DataError, HubError, RunFolderLocked
-from .events import record_failure
-from .export import add_export_command
+from .export.command import add_export_command
 from .inference import add_inference_commands
-from .run_folder import new_run_dir
-from .slurm import add_slurm_commands
-from .sweep import add_sweep_command
+from .launch.slurm import add_slurm_commands
+from .launch.sweep import add_sweep_command
+from .model import hub
+from .run import run_lock
+from .run.events import record_failure
+from .run.run_folder import new_run_dir
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -35,7 +36,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .control import mark_start
+    from .run.control import mark_start
 
     mark_start()
     if args.resume:
@@ -52,7 +53,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(cfg, args.json)
     run_dir = Path(args.output_dir).resolve() if args.output_dir else new_run_dir(cfg)
-    from .distributed import relaunch_if_needed
+    from .train.distributed import relaunch_if_needed
 
     if (refused := _claim(run_dir, cfg)) is not None:
         return refused
@@ -65,7 +66,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if launched is not None:
         return launched
     print(f"run directory: {run_dir}", flush=True)
-    from .recipe import run_training  # torch loads here, not for `validate`
+    from .train.recipe import run_training  # torch loads here, not for `validate`
 
     return run_training(cfg, config_path, run_dir, model=source)
 
@@ -74,7 +75,7 @@ def _claim(run_dir: Path, cfg: RunConfig) -> int | None:
     """Lock the run folder before anything is written to it. The lock is this process's, and stays valid when it
     replaces itself with torchrun (same pid, same start time), whose rank 0 adopts it. The machines of a hostfile
     run all start this command on one shared folder: there rank 0 alone takes the lock, once the ranks have met."""
-    from .distributed import under_torchrun
+    from .train.distributed import under_torchrun
 
     if under_torchrun() or cfg.hostfile is not None:
         return None
@@ -93,8 +94,8 @@ def _fetch_model(cfg: RunConfig, config_path: Path, run_dir: Path, commit: str |
     """Fetch a Hub model into the cache before training starts, once for all processes, with its progress in the
     run's events and on stderr. None for a local folder, or in a torchrun worker (its launcher fetched the model).
     """
-    from .distributed import needs_launcher, under_torchrun
-    from .events import EventWriter, StatusFile
+    from .run.events import EventWriter, StatusFile
+    from .train.distributed import needs_launcher, under_torchrun
 
     if hub.source_for(cfg) is not None or under_torchrun():
         return None
@@ -120,7 +121,7 @@ def _hub_failure(run_dir: Path, exc: HubError) -> int:
 
 
 def _dry_run(cfg: RunConfig, as_json: bool) -> int:
-    from .dry_run import describe, dry_run
+    from .estimate.dry_run import describe, dry_run
 
     return _print_report(lambda: dry_run(_without_weights(cfg)), describe, as_json)
 
@@ -136,7 +137,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         cfg, _ = load_config(args.config, args.set)
     except ConfigError as exc:
         return _config_error(exc, args.json)
-    from .memory_report import describe, memory_report
+    from .estimate.memory_report import describe, memory_report
 
     return _print_report(lambda: memory_report(_without_weights(cfg)), describe, args.json)
 
@@ -178,7 +179,7 @@ def _resume(args: argparse.Namespace) -> int:
     status_path = run_dir / "status.json"
     config_path = Path(json.loads(status_path.read_text()).get("config_path", resolved)) if status_path.is_file() \
         else resolved
-    from .distributed import relaunch_if_needed
+    from .train.distributed import relaunch_if_needed
 
     if (refused := _claim(run_dir, cfg)) is not None:
         return refused
@@ -190,7 +191,7 @@ def _resume(args: argparse.Namespace) -> int:
     if launched is not None:
         return launched
     print(f"run directory: {run_dir}", flush=True)
-    from .recipe import run_training
+    from .train.recipe import run_training
 
     return run_training(cfg, config_path, run_dir, resume=True, model=source)
 
@@ -200,7 +201,7 @@ def _record_config_error(run_dir: Path, exc: ConfigError) -> None:
 
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:
-    from .export_onnx import cmd_export_onnx as run  # torch and onnx load here only
+    from .export.onnx import cmd_export_onnx as run  # torch and onnx load here only
 
     return run(args.checkpoint, args.trust_remote_code)
 

@@ -19,15 +19,15 @@ from typing import Any, Optional
 
 import jsonschema
 
-from .best_model import KNOWN_METRICS, metric_key
-from .chat_templates import bundled_names, is_template_file
+from .data.chat_templates import bundled_names, is_template_file
+from .data.hub_data import is_hub_reference, reference_problem
+from .data.readers import DATA_SUFFIXES, MAPPABLE_COLUMNS
 from .errors import ConfigError, ConfigIssue, SourceError
-from .hub import model_kind
-from .hub_data import is_hub_reference, reference_problem
-from .readers import DATA_SUFFIXES, MAPPABLE_COLUMNS
-from .run_folder import config_stem
+from .launch.sweep_config import sweep_problems, sweep_schema_issue
+from .model.hub import model_kind
+from .run.run_folder import config_stem
 from .source_map import Position, SourceMap, decode_utf8, load_with_positions, parse_scalar
-from .sweep_config import sweep_problems, sweep_schema_issue
+from .train.best_model import KNOWN_METRICS, metric_key
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "run-config.schema.json"
 
@@ -320,7 +320,7 @@ class RunConfig:
     on nodes without GPUs), all meeting at the allocation's first host on master_port. Stop asks the trainer to save a
     checkpoint (control.jsonl), then cancels the job (scancel) after sftStudio.stopGracePeriodSeconds; a job Slurm ends
     (TIMEOUT, CANCELLED, NODE_FAIL, ...) shows its state in the run's error, and Resume resubmits it."""
-    # --- sweep (sweep.py) ---
+    # --- sweep (launch/sweep.py) ---
     sweep: Optional[dict[str, Any]] = None
     """A hyperparameter sweep over this config, {method, parameters, max_trials, seed, early_stopping_patience}: ▶ Sweep
     (or `python -m sft_studio sweep`) starts one run per trial, each this config with the trial's values as `--set`
@@ -627,7 +627,7 @@ def _data_source_problems(cfg: dict[str, Any], smap: SourceMap, overrides: dict[
 
 
 def _format_field_problems(cfg: dict[str, Any], at):
-    """The conversation fields (formats.py) where they cannot apply or contradict themselves."""
+    """The conversation fields (data/formats.py) where they cannot apply or contradict themselves."""
     fields = cfg.get("message_field_mapping")
     if isinstance(fields, dict) and fields.get("role") is not None and fields.get("role") == fields.get("content"):
         yield at("message_field_mapping"), (f"`message_field_mapping` reads role and content from the same key "
@@ -797,7 +797,7 @@ def load_config(path: str | os.PathLike, overrides: list[str] | None = None) -> 
     cfg = RunConfig(**data)
     for key in PATH_FIELDS:
         value = getattr(cfg, key)
-        # A Hub id stays as written; hub.py turns it into a cached snapshot folder when the run loads it.
+        # A Hub id stays as written; model/hub.py turns it into a cached snapshot folder when the run loads it.
         if value is not None and not (key == "model_name_or_path" and model_kind(value, config_path.parent) == "hub") \
                 and not is_hub_reference(value):
             setattr(cfg, key, str((config_path.parent / value).resolve()))

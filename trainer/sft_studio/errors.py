@@ -1,7 +1,7 @@
 """The trainer's error classes that one module raises and another catches, in one module that imports nothing of
 the package: any module can raise or catch any of them without importing the module that raises it (which is how
-lora.py and model.py once imported each other). Exceptions a module raises and catches itself (recipe.py's
-NothingToResume, readers.py's _LeaveToWholeText) stay in that module."""
+model/lora.py and model/load.py once imported each other). Exceptions a module raises and catches itself (train/recipe.py's
+NothingToResume, data/readers.py's _LeaveToWholeText) stay in that module."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class DataError(Exception):
 
 
 class HubError(Exception):
-    """A Hub model that cannot be had (hub.py): the message says what happened, the hint what to do."""
+    """A Hub model that cannot be had (model/hub.py): the message says what happened, the hint what to do."""
 
     def __init__(self, message: str, hint: str):
         super().__init__(message)
@@ -92,11 +92,11 @@ class CheckpointWriteError(Exception):
 
 
 class RunFolderLocked(Exception):
-    """Another live trainer holds the run folder (run_lock.py); the message names it and says what to do."""
+    """Another live trainer holds the run folder (run/run_lock.py); the message names it and says what to do."""
 
 
 class ExportError(Exception):
-    """An export that cannot go on (export.py and its formats): `message` says what happened, `hint` what to do,
+    """An export that cannot go on (export/command.py and its formats): `message` says what happened, `hint` what to do,
     `kind` lets the editor offer the matching action (`input`, `token`, `hub`, `network`)."""
 
     def __init__(self, message: str, hint: str, kind: str = "input"):
@@ -105,4 +105,4 @@ class ExportError(Exception):
 
 
 class OnnxExportError(Exception):
-    """A checkpoint that export_onnx.py cannot trace; the message says what to do."""
+    """A checkpoint that export/onnx.py cannot trace; the message says what to do."""

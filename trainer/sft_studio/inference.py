@@ -57,10 +57,10 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
     """(model, conversation tokenizer, sampling parameters, device) for a checkpoint folder."""
     from transformers import AutoTokenizer
 
-    from . import hub, lora
-    from .data import ConversationTokenizer
-    from .generate import SamplingParams
-    from .model import load_trained_model, pick_device
+    from .data.dataset import ConversationTokenizer
+    from .model import hub, lora
+    from .model.load import load_trained_model, pick_device
+    from .train.generate import SamplingParams
 
     folder = Path(args.checkpoint)
     if not (folder / "config.json").is_file() and not lora.is_adapter_folder(folder):
@@ -83,8 +83,8 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any, Any, Any]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .data import DataError, load_prompts
-    from .generate import generate
+    from .data.dataset import DataError, load_prompts
+    from .train.generate import generate
 
     try:
         prompts = load_prompts(args.prompts)
@@ -111,8 +111,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, stdin: TextIO | None = None) -> int:
-    from .data import Prompt
-    from .generate import generate
+    from .data.dataset import Prompt
+    from .train.generate import generate
 
     try:
         model, conv, params, device = _load(args)

@@ -136,7 +136,7 @@ def cli_dry_run(path: Path, case: dict, env: dict) -> Outcome:
 
 def data(path: Path, case: dict, env: dict) -> Outcome:
     from sft_studio.config import RunConfig
-    from sft_studio.data import DataError, load_splits
+    from sft_studio.data.dataset import DataError, load_splits
 
     cfg = RunConfig(model_name_or_path=str(MODEL), train_file=str(path), **case.get("fields", {}))
     try:
@@ -149,7 +149,7 @@ def data(path: Path, case: dict, env: dict) -> Outcome:
 
 def events(path: Path, case: dict, env: dict) -> Outcome:
     """A resumed run's EventWriter appending to an events.jsonl a killed run left behind."""
-    from sft_studio.events import EventWriter
+    from sft_studio.run.events import EventWriter
 
     work = env["tmp_root"] / case["input"]
     work.parent.mkdir(parents=True, exist_ok=True)
@@ -172,7 +172,7 @@ def events(path: Path, case: dict, env: dict) -> Outcome:
 
 def tokenizer(path: Path, case: dict, env: dict) -> Outcome:
     from sft_studio.config import RunConfig
-    from sft_studio.model import load_tokenizer
+    from sft_studio.model.load import load_tokenizer
 
     tok = load_tokenizer(RunConfig(model_name_or_path=str(path), train_file="unused.jsonl"))
     ids = tok(case.get("encode", "hello world"), add_special_tokens=False)["input_ids"]

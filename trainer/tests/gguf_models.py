@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from sft_studio.export_gguf import _LLAMA3_SPLIT, _QWEN2_SPLIT
+from sft_studio.export.gguf import _LLAMA3_SPLIT, _QWEN2_SPLIT
 
 from .conftest import DATA, MODEL
 

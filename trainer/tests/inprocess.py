@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from sft_studio.config import config_from_resolved, load_config
-from sft_studio.recipe import run_training
+from sft_studio.train.recipe import run_training
 
 from .conftest import DATA, write_config
 

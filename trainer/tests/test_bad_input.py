@@ -8,7 +8,7 @@ import json
 import pytest
 
 from sft_studio.config import ConfigError, RunConfig, load_config
-from sft_studio.data import DataError, load_splits
+from sft_studio.data.dataset import DataError, load_splits
 
 from .conftest import DATA, MODEL
 

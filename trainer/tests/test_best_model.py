@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sft_studio.best_model import BestTracker, MissingMetric
 from sft_studio.config import ConfigError, load_config
+from sft_studio.train.best_model import BestTracker, MissingMetric
 
 from .conftest import read_events
 from .inprocess import copy_as_of, small_config, train_here

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from sft_studio.conversation import IGNORE_INDEX, ConversationTokenizer
-from sft_studio.chat_templates import apply_template_choice
-from sft_studio.readers import DataError
+from sft_studio.data.chat_templates import apply_template_choice
+from sft_studio.data.conversation import IGNORE_INDEX, ConversationTokenizer
+from sft_studio.data.readers import DataError
 
 from .conftest import REPO
 
@@ -114,7 +114,7 @@ def test_truncation_keeps_the_end_of_turn_and_drops_rows_without_answer(family):
     assert cut.truncated and len(cut.input_ids) == limit
     assert cut.input_ids[-len(marker):] == marker and cut.labels[-len(marker):] == marker
     assert cut.input_ids[:limit - len(marker)] == full.input_ids[:limit - len(marker)]
-    from sft_studio.conversation import OverlongRow
+    from sft_studio.data.conversation import OverlongRow
 
     with pytest.raises(OverlongRow, match="no answer token is left"):
         ConversationTokenizer(tok, prompt_len, completion_only=True).encode(messages, "x:1")

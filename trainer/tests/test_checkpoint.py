@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sft_studio import checkpoint as ckpt
-from sft_studio.events import EventWriter
+from sft_studio.run.events import EventWriter
+from sft_studio.train import checkpoint as ckpt
 
 from .conftest import read_events
 from .inprocess import small_config, train_here

@@ -10,8 +10,8 @@ import sys
 import jsonschema
 import pytest
 
-from sft_studio.classify import ClassificationEncoder, accuracy_and_f1
-from sft_studio.readers import Row
+from sft_studio.data.classify import ClassificationEncoder, accuracy_and_f1
+from sft_studio.data.readers import Row
 
 from .conftest import DATA, REPO, read_events, write_config
 

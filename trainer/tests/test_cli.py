@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from sft_studio.config import load_config
-from sft_studio.data import IGNORE_INDEX, ConversationTokenizer, load_prompts, read_rows, row_to_messages
+from sft_studio.data.dataset import IGNORE_INDEX, ConversationTokenizer, load_prompts, read_rows, row_to_messages
 
 from .conftest import DATA, EXAMPLES, MODEL, write_config
 
@@ -22,7 +22,7 @@ def run_cli(*argv: str, stdin: str | None = None) -> subprocess.CompletedProcess
 
 
 def direct_count(cfg, tokenizer) -> dict:
-    """Counts from the rows themselves, following the rules in data.py's docstring step by step."""
+    """Counts from the rows themselves, following the rules in data/dataset.py's docstring step by step."""
     import random
 
     rows = read_rows(cfg.train_file, cfg.column_mapping)
@@ -132,7 +132,7 @@ def greedy_answers(tokenizer):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from sft_studio.generate import SamplingParams, generate
+    from sft_studio.train.generate import SamplingParams, generate
 
     model = AutoModelForCausalLM.from_pretrained(MODEL, local_files_only=True, dtype=torch.float32)
     conv = ConversationTokenizer(tokenizer, 512, completion_only=True)

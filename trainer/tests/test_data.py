@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from sft_studio.data import IGNORE_INDEX, ConversationTokenizer, DataError, load_examples, load_prompts, row_to_messages
+from sft_studio.data.dataset import (
+    IGNORE_INDEX,
+    ConversationTokenizer,
+    DataError,
+    load_examples,
+    load_prompts,
+    row_to_messages,
+)
 
 
 def trained_text(tokenizer, example) -> str:
@@ -111,7 +118,7 @@ def test_every_file_type_gives_the_same_examples(tmp_path, tokenizer):
 
 
 def test_rows_know_their_lines(tmp_path):
-    from sft_studio.readers import read_rows
+    from sft_studio.data.readers import read_rows
 
     (tmp_path / "d.json").write_text('[\n  {"a": 1},\n\n  {"a": 2}, {"a": 3}\n]')
     assert [r.where for r in read_rows(str(tmp_path / "d.json"))] == [f"{tmp_path}/d.json:{n}" for n in (2, 4, 4)]
@@ -139,8 +146,8 @@ def test_plain_text_trains_every_token_and_ends_with_eos(tokenizer):
 
 
 def test_split_and_subsample_are_seeded_disjoint_and_keep_file_order():
-    from sft_studio.data import split_rows, subsample_rows
-    from sft_studio.readers import Row
+    from sft_studio.data.dataset import split_rows, subsample_rows
+    from sft_studio.data.readers import Row
 
     rows = [Row(f"f:{i}", {"i": i}) for i in range(101)]
     train, val = split_rows(rows, 0.1, seed=7)

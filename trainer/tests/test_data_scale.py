@@ -16,11 +16,18 @@ from pathlib import Path
 import pytest
 
 from sft_studio.config import load_config
-from sft_studio.conversation import IGNORE_INDEX, ConversationTokenizer, Encoded
-from sft_studio.data import (DataError, encode_rows, load_splits, row_encoder, split_rows, subsample_rows,
-                             weight_rows)
-from sft_studio.example_store import ExampleStore
-from sft_studio.readers import read_rows
+from sft_studio.data.conversation import IGNORE_INDEX, ConversationTokenizer, Encoded
+from sft_studio.data.dataset import (
+    DataError,
+    encode_rows,
+    load_splits,
+    row_encoder,
+    split_rows,
+    subsample_rows,
+    weight_rows,
+)
+from sft_studio.data.example_store import ExampleStore
+from sft_studio.data.readers import read_rows
 
 from .conftest import MODEL
 from .test_chat_families import FAMILIES, TURNS, conversations, load

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from sft_studio.config import ConfigError, load_config
-from sft_studio.data import load_splits, split_rows, subsample_rows, train_sources, weight_rows
-from sft_studio.hub_data import HubDataset, parse, reference_problem
-from sft_studio.readers import DataError, Row, read_rows
+from sft_studio.data.dataset import load_splits, split_rows, subsample_rows, train_sources, weight_rows
+from sft_studio.data.hub_data import HubDataset, parse, reference_problem
+from sft_studio.data.readers import DataError, Row, read_rows
 
 from .conftest import DATA, MODEL, REPO
 
@@ -239,7 +239,7 @@ def _offline(hf_home: Path) -> dict[str, str]:
 _READ = """
 import json, sys
 from sft_studio.errors import HubError
-from sft_studio.readers import DataError, read_rows
+from sft_studio.data.readers import DataError, read_rows
 try:
     rows = read_rows(sys.argv[1], None, 0, "train_file", sys.argv[2])
     print(json.dumps({"n": len(rows), "first": [rows[0].where, rows[0].data], "last": rows[-1].where}))

@@ -12,9 +12,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from sft_studio.checkpoint import load_trainer_state
 from sft_studio.config import ConfigError, RunConfig
-from sft_studio.distributed import launcher_argv, parse_hostfile, torchrun_args
+from sft_studio.train.checkpoint import load_trainer_state
+from sft_studio.train.distributed import launcher_argv, parse_hostfile, torchrun_args
 
 from .conftest import DATA, read_events, write_config
 from .inprocess import copy_as_of, small_config, train_here

@@ -7,9 +7,10 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-
 from sft_bench.estimate_check import CASES, measure, table
-from sft_studio.estimate import Layer, Linear, MicroBatch, Parameters, Shape, Training, estimate_memory
+
+from sft_studio.estimate.inputs import Layer, Linear, MicroBatch, Parameters, Shape, Training
+from sft_studio.estimate.peak import estimate_memory
 
 # Full fp32 with and without the fused loss, gradient checkpointing, frozen layers, LoRA, bf16 autocast,
 # a padding-free row, and padded rows of varied length (attention masks).
@@ -99,8 +100,8 @@ def test_accumulation_keeps_the_gradients_through_the_second_forward():
 
 
 def test_a_device_with_too_little_free_memory_gets_a_warning_naming_the_knobs(monkeypatch):
-    from sft_studio import memory_report
     from sft_studio.config import load_config
+    from sft_studio.estimate import memory_report
 
     from .conftest import EXAMPLES
 

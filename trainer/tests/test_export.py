@@ -23,11 +23,11 @@ import torch
 import yaml
 
 from sft_studio.cli import main
-from sft_studio.conversation import ConversationTokenizer
-from sft_studio.data import load_prompts
-from sft_studio.export_merged import default_out, staged
-from sft_studio.export_source import read_source
-from sft_studio.model import load_trained_model
+from sft_studio.data.conversation import ConversationTokenizer
+from sft_studio.data.dataset import load_prompts
+from sft_studio.export.merged import default_out, staged
+from sft_studio.export.source import read_source
+from sft_studio.model.load import load_trained_model
 
 from .conftest import DATA, MODEL, REPO
 from .hub_server import FakeHub
@@ -238,7 +238,7 @@ def test_a_failed_write_leaves_the_destination_as_it_was(tmp_path):
 
 
 def test_cancel_exits_130_with_one_line(full_checkpoint, capsys, monkeypatch):
-    import sft_studio.export_merged as merged
+    import sft_studio.export.merged as merged
 
     def cancelled(*_, **__):
         raise KeyboardInterrupt

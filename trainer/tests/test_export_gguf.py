@@ -17,8 +17,8 @@ import pytest
 import torch
 
 from sft_studio.cli import main
-from sft_studio.export_gguf import interleave_rotary_rows
-from sft_studio.ollama_modelfile import derive_turn_model
+from sft_studio.export.gguf import interleave_rotary_rows
+from sft_studio.export.ollama_modelfile import derive_turn_model
 
 from .conftest import MODEL, REPO
 from .gguf_models import TEMPLATE, build_model
@@ -167,7 +167,7 @@ def test_turn_model_reproduces_templates_or_declines() -> None:
         template = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(source)
         return lambda messages, gen: template.render(messages=messages, add_generation_prompt=gen, bos_token="<s>")
 
-    chatml = (REPO / "trainer/sft_studio/chat_templates/chatml.jinja").read_text()
+    chatml = (REPO / "trainer/sft_studio/data/chat_templates/chatml.jinja").read_text()
     for source in (TEMPLATE, chatml):
         model = derive_turn_model(renderer(source))
         assert model is not None

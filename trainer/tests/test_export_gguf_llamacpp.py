@@ -31,7 +31,7 @@ import pytest
 import torch
 
 from sft_studio.cli import main
-from sft_studio.data import load_prompts
+from sft_studio.data.dataset import load_prompts
 
 from .conftest import DATA, REPO
 from .gguf_models import TEMPLATE, build_model

@@ -16,7 +16,7 @@ from transformers import AutoModelForCausalLM
 
 from sft_studio.cli import main
 from sft_studio.errors import OnnxExportError
-from sft_studio.export_onnx import export_onnx
+from sft_studio.export.onnx import export_onnx
 
 from .conftest import MODEL
 

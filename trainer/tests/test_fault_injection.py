@@ -2,7 +2,7 @@
 an uninterrupted run ends (every logged loss, the final weights); a full disk during a checkpoint must leave the
 previous checkpoint resumable and no temporary folder behind.
 
-Kill points: inside the checkpoint writer (`SFT_STUDIO_FAULT=<point>@<step>`, see sft_studio/faults.py), halfway
+Kill points: inside the checkpoint writer (`SFT_STUDIO_FAULT=<point>@<step>`, see sft_studio/run/faults.py), halfway
 through writing an event (a torn last line), and from outside at a seeded moment after the N-th event (mostly in
 the middle of an optimizer step). A full disk is RLIMIT_FSIZE set in the child before it trains.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sft_studio import checkpoint as ckpt
+from sft_studio.train import checkpoint as ckpt
 
 from .conftest import DATA
 from .inprocess import copy_as_of, small_config, train_here
@@ -114,7 +114,7 @@ def forks():
     from multiprocessing import forkserver
 
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__, "sft_studio.recipe", "transformers.models.llama.modeling_llama"])
+    ctx.set_forkserver_preload([__name__, "sft_studio.train.recipe", "transformers.models.llama.modeling_llama"])
     # The server is a new interpreter: put this checkout's trainer/ first on its path, as pytest did on this one's,
     # so that it preloads (and its children run) the code under test.
     saved = os.environ.get("PYTHONPATH")

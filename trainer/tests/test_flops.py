@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from sft_studio.data import Example
-from sft_studio.flops import FlopMeter, FlopModel, device_peak, matmul_dtype, sequence_lengths
+from sft_studio.data.dataset import Example
+from sft_studio.model.flops import FlopMeter, FlopModel, device_peak, matmul_dtype, sequence_lengths
 
 from .conftest import read_events
 from .inprocess import small_config, train_here
@@ -85,9 +85,9 @@ def test_matmul_dtype_follows_autocast_weights_and_tf32():
 
 def test_train_events_carry_the_flop_rate_of_their_steps(tmp_path):
     from sft_studio.config import load_config
-    from sft_studio.data import load_splits
-    from sft_studio.dry_run import meta_model, plan_batches
-    from sft_studio.model import load_tokenizer
+    from sft_studio.data.dataset import load_splits
+    from sft_studio.estimate.dry_run import meta_model, plan_batches
+    from sft_studio.model.load import load_tokenizer
 
     config = small_config(tmp_path, padding_free=True)
     run_dir = tmp_path / "run"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from sft_studio.config import ConfigError, RunConfig, load_config
-from sft_studio.data import load_prompts
-from sft_studio.formats import FormatOptions, detect_format, resolve_format, row_conversation
-from sft_studio.readers import DataError, Row, read_rows
+from sft_studio.data.dataset import load_prompts
+from sft_studio.data.formats import FormatOptions, detect_format, resolve_format, row_conversation
+from sft_studio.data.readers import DataError, Row, read_rows
 
 from .conftest import DATA, EXAMPLES, MODEL
 
@@ -215,7 +215,7 @@ def test_bad_format_fields_point_at_the_value(tmp_path, extra, expected):
 
 
 def test_auto_is_resolved_once_per_file_so_text_files_train_as_text(tmp_path, tokenizer):
-    from sft_studio.data import conversation_tokenizer, load_examples, load_splits
+    from sft_studio.data.dataset import conversation_tokenizer, load_examples, load_splits
 
     path = tmp_path / "d.jsonl"
     path.write_text('{"text": "The capital of Norvia is Quelt."}\n{"text": "Zebra."}\n')
@@ -230,7 +230,7 @@ def test_auto_is_resolved_once_per_file_so_text_files_train_as_text(tmp_path, to
 
 # ---------------------------------------------------------------------------------------------- example
 def test_sharegpt_example_is_detected_and_trains_every_assistant_turn(tokenizer):
-    from sft_studio.data import load_splits
+    from sft_studio.data.dataset import load_splits
 
     cfg, _ = load_config(EXAMPLES / "sharegpt.sft.yaml")
     assert cfg.dataset_format == "auto"

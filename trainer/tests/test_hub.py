@@ -17,7 +17,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from sft_studio.hub import CONFIG_PATTERNS, DownloadProgress, format_bytes, is_hub_id
+from sft_studio.model.hub import CONFIG_PATTERNS, DownloadProgress, format_bytes, is_hub_id
 
 from .conftest import DATA, MODEL, REPO, read_events, write_config
 from .hub_server import FakeHub, model_repo

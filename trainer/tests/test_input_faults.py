@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sft_studio.config import ConfigError, load_config
-from sft_studio.readers import DataError, read_rows
+from sft_studio.data.readers import DataError, read_rows
 from sft_studio.source_map import MAX_ALIASES, load_with_positions, parse_scalar
 
 from .conftest import DATA, MODEL, read_events

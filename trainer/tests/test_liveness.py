@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from sft_studio import identity, run_lock
-from sft_studio.control import STARTED_ENV, Control
-from sft_studio.events import StatusFile
+from sft_studio.run import identity, run_lock
+from sft_studio.run.control import STARTED_ENV, Control
+from sft_studio.run.events import StatusFile
 
 from .conftest import write_config
 
@@ -91,7 +91,7 @@ def test_the_heartbeat_goes_on_while_the_loop_does_not_beat(tmp_path):
 HOLD = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from sft_studio import run_lock
+    from sft_studio.run import run_lock
     run_lock.acquire(Path(sys.argv[1]))
     print("held", flush=True)
     time.sleep(120)
@@ -159,7 +159,7 @@ def test_a_lock_from_another_machine_holds_while_its_run_beats(tmp_path):
 def test_rank_0_adopts_the_lock_its_launcher_took(tmp_path):
     run_lock.acquire(tmp_path)  # this process plays the launcher
     me = identity.identity()
-    code = ("import json, sys; from pathlib import Path; from sft_studio import run_lock; "
+    code = ("import json, sys; from pathlib import Path; from sft_studio.run import run_lock; "
             "run_lock.acquire(Path(sys.argv[1]), launcher=json.loads(sys.argv[2]))")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path), json.dumps(me)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -185,8 +185,8 @@ WORKER = textwrap.dedent("""
     import os, sys, time
     from pathlib import Path
     import torch
-    from sft_studio.distributed import init_world, launcher_identity
-    from sft_studio.events import StatusFile
+    from sft_studio.train.distributed import init_world, launcher_identity
+    from sft_studio.run.events import StatusFile
     world = init_world(torch.device("cpu"))
     if world.is_main:
         StatusFile(Path(sys.argv[1]) / "status.json", launcher=launcher_identity()).update(state="running")
@@ -228,7 +228,7 @@ def test_torchrun_records_its_launcher_and_ranks_end_with_it(tmp_path):
 
 
 def test_the_training_loop_beats_from_its_steps_and_from_inside_evaluations(tmp_path, monkeypatch):
-    import sft_studio.recipe as recipe
+    import sft_studio.train.recipe as recipe
 
     from .inprocess import small_config, train_here
 

@@ -8,11 +8,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from sft_studio.checkpoint import load_trainer_state
 from sft_studio.config import ConfigError, load_config
-from sft_studio.data import load_splits
-from sft_studio.evaluate import evaluate_split
-from sft_studio.model import load_tokenizer, load_trained_model
+from sft_studio.data.dataset import load_splits
+from sft_studio.model.load import load_tokenizer, load_trained_model
+from sft_studio.train.checkpoint import load_trainer_state
+from sft_studio.train.evaluate import evaluate_split
 
 from .conftest import MODEL, read_events
 from .inprocess import copy_as_of, small_config, train_here
@@ -149,7 +149,7 @@ def test_nan_loss_ends_with_an_error_naming_the_knobs(tmp_path):
 
 
 def test_out_of_memory_ends_with_an_error_and_keeps_checkpoints(tmp_path, monkeypatch):
-    from sft_studio import recipe
+    from sft_studio.train import recipe
 
     real_step = recipe.SFTRecipe._optimizer_step
 

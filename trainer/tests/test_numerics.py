@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sft_studio.batching import collate
-from sft_studio.data import ConversationTokenizer, load_examples
-from sft_studio.loss import shifted_ce_sum
+from sft_studio.data.dataset import ConversationTokenizer, load_examples
+from sft_studio.model.loss import shifted_ce_sum
+from sft_studio.train.batching import collate
 
 from .conftest import DATA, MODEL
 

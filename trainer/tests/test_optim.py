@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sft_studio.config import RunConfig
-from sft_studio.optim import build_optimizer, build_scheduler, lr_factor, no_decay
+from sft_studio.train.optim import build_optimizer, build_scheduler, lr_factor, no_decay
 
 
 def cfg(**fields) -> RunConfig:

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from sft_studio.batching import collate, epoch_microbatches, layout_efficiency, microbatch_order
-from sft_studio.data import IGNORE_INDEX, ConversationTokenizer, Example, load_examples
-from sft_studio.packing import pack_bfd, pack_wrapped
+from sft_studio.data.dataset import IGNORE_INDEX, ConversationTokenizer, Example, load_examples
+from sft_studio.data.packing import pack_bfd, pack_wrapped
+from sft_studio.train.batching import collate, epoch_microbatches, layout_efficiency, microbatch_order
 
 from .conftest import DATA, MODEL
 from .test_numerics import loss_and_grads, rel

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from sft_bench.memtrack import LiveTensorBytes
-from sft_studio.data import IGNORE_INDEX
-from sft_studio.fused_loss import lm_loss_sum, output_projection
-from sft_studio.varlen_attention import ATTENTION_NAME, segment_lengths, use_varlen_attention
+
+from sft_studio.data.dataset import IGNORE_INDEX
+from sft_studio.model.fused_loss import lm_loss_sum, output_projection
+from sft_studio.model.varlen_attention import ATTENTION_NAME, segment_lengths, use_varlen_attention
 
 LENGTHS = [5, 23, 9, 40, 2]
 
@@ -178,9 +178,9 @@ def test_fused_loss_in_bf16_matches_full_logits_within_bf16_rounding():
 def test_per_example_attention_keeps_cuda_off_planned_kernels():
     """On CUDA the per-example calls may use flash, memory-efficient or math kernels, never cuDNN's attention
     (a plan per new length); elsewhere nothing changes. Checked through the backend flags, so it runs on CPU."""
-    from sft_studio.varlen_attention import _planless_kernels
-
     from contextlib import nullcontext
+
+    from sft_studio.model.varlen_attention import _planless_kernels
 
     assert isinstance(_planless_kernels(torch.device("cpu")), nullcontext)
     before = torch.backends.cuda.cudnn_sdp_enabled()

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from sft_studio import readers
-from sft_studio.readers import DataError, read_rows
+from sft_studio.data import readers
+from sft_studio.data.readers import DataError, read_rows
 
 ELEMENTS = ['{"a": 1}', '{"b": "x\\ny, [z]"}', '{"c": [1, {"d": "]"}]}', '{"q": "\\"}"}', '{"e": "é😀"}', "{}"]
 

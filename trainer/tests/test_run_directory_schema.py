@@ -13,8 +13,8 @@ from pathlib import Path
 
 import jsonschema
 
-from sft_studio.events import StatusFile, record_failure
-from sft_studio.identity import identity
+from sft_studio.run.events import StatusFile, record_failure
+from sft_studio.run.identity import identity
 
 from .conftest import DATA, REPO, write_config
 

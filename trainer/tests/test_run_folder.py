@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sft_studio.config import load_config
-from sft_studio.run_folder import config_stem, folder_name, free_folder, is_run_config
+from sft_studio.run.run_folder import config_stem, folder_name, free_folder, is_run_config
 
 from .conftest import REPO, write_config
 

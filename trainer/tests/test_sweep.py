@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from sft_studio.config import ConfigError, load_config
-from sft_studio.sweep import Sweep, bayes_trials, grid_trials, random_trials, trial_result
-from sft_studio.sweep_config import Param, parse_params
+from sft_studio.launch.sweep import Sweep, bayes_trials, grid_trials, random_trials, trial_result
+from sft_studio.launch.sweep_config import Param, parse_params
 
 from .conftest import DATA, EXAMPLES, MODEL
 

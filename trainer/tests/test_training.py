@@ -69,8 +69,8 @@ def test_checkpoint_reloads_to_the_same_eval_loss(tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from sft_studio.config import load_config
-    from sft_studio.data import ConversationTokenizer, load_examples
-    from sft_studio.evaluate import evaluate_split
+    from sft_studio.data.dataset import ConversationTokenizer, load_examples
+    from sft_studio.train.evaluate import evaluate_split
 
     run_dir = tmp_path / "run"
     config = short_config(tmp_path)

@@ -78,7 +78,7 @@ export const CHARTS: ChartSpec[] = [
   { id: 'lr-chart', title: 'Learning rate', format: compact, lines: [train('learning_rate', 'learning rate')] },
   { id: 'grad-norm-chart', title: 'Gradient norm', format: compact, lines: [train('grad_norm', 'grad norm')] },
   { id: 'throughput-chart', title: 'Tokens per second', format: compact, lines: [train('tokens_per_s', 'tokens/s')] },
-  // Model FLOPs (PaLM's 6N + attention convention, trainer/sft_studio/flops.py); MFU only on CUDA devices of known peak.
+  // Model FLOPs (PaLM's 6N + attention convention, trainer/sft_studio/model/flops.py); MFU only on CUDA devices of known peak.
   { id: 'flops-chart', title: 'Model FLOP/s', format: compact, lines: [train('flops_per_s', 'FLOP/s')] },
   { id: 'mfu-chart', title: 'Model FLOPs utilisation', format: percent, lines: [train('mfu', 'MFU')] },
   {

@@ -6,7 +6,7 @@
 export type RunDirectoryRecord = StatusFile | ControlRequest;
 
 /**
- * status.json: the trainer's state and clocks, rewritten whole (temp file + rename). Writers: the trainer's StatusFile (trainer/sft_studio/events.py), a failure before training (events.record_failure), a Slurm submit (state queued, trainer/sft_studio/slurm.py) and the end of a Slurm job the trainer could not record (trainer/sft_studio/slurm_jobs.py, which keeps the other fields as they were). Read by src/runs/runStatus.ts, runStore.ts, stopTargets.ts and trainer/sft_studio/run_lock.py, cli.py (resume).
+ * status.json: the trainer's state and clocks, rewritten whole (temp file + rename). Writers: the trainer's StatusFile (trainer/sft_studio/run/events.py), a failure before training (events.record_failure), a Slurm submit (state queued, trainer/sft_studio/launch/slurm.py) and the end of a Slurm job the trainer could not record (trainer/sft_studio/launch/slurm_jobs.py, which keeps the other fields as they were). Read by src/runs/runStatus.ts, runStore.ts, stopTargets.ts and trainer/sft_studio/run/run_lock.py, cli.py (resume).
  */
 export interface StatusFile {
   /**
@@ -55,7 +55,7 @@ export interface StatusFile {
   config_path?: string | null;
 }
 /**
- * A process as trainer/sft_studio/identity.py records it: a pid names a process only together with its host and start time.
+ * A process as trainer/sft_studio/run/identity.py records it: a pid names a process only together with its host and start time.
  */
 export interface ProcessIdentity {
   /**
@@ -72,7 +72,7 @@ export interface ProcessIdentity {
   start: string | null;
 }
 /**
- * One line of control.jsonl, appended by the extension (src/runs/runManager.ts appendControl) and read by every rank between optimizer steps (trainer/sft_studio/control.py). Requests older than the trainer's start are ignored.
+ * One line of control.jsonl, appended by the extension (src/runs/runManager.ts appendControl) and read by every rank between optimizer steps (trainer/sft_studio/run/control.py). Requests older than the trainer's start are ignored.
  */
 export interface ControlRequest {
   /**

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from sft_studio.config import ConfigError, load_config
-from sft_studio.events import EventWriter
-from sft_studio.slurm import render_script
-from sft_studio.slurm_jobs import JobState, query, record_outcome
+from sft_studio.launch.slurm import render_script
+from sft_studio.launch.slurm_jobs import JobState, query, record_outcome
+from sft_studio.run.events import EventWriter
 
 from ..conftest import write_config
 from ..test_run_directory_schema import STATUS

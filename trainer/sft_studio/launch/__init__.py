@@ -1,0 +1,4 @@
+"""Launchers: Slurm (the sbatch script, submission, job state) and hyperparameter sweeps (the `sweep:` block,
+its trials).
+
+Imports run/, train/ (the best-metric rules) and config.py."""
