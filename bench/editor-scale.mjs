@@ -289,7 +289,7 @@ async function longPhase(page, longName, steps, profile) {
  */
 async function profileRenderer(page, file, seconds) {
   const browser = page.context().browser();
-  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'disabled-by-default-v8.cpu_profiler'] });
+  await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute'] });
   await sleep(seconds * 1000);
   const buffer = await browser.stopTracing();
   fs.writeFileSync(file, buffer);

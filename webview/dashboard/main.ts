@@ -55,6 +55,14 @@ let frameRequested = false;
 let compareKey = '';
 /** A compacted table keeps about two rows per bucket and metric: the width of a wide chart. */
 const COMPACT_BUCKETS = 1000;
+/**
+ * Charts drawn in one frame stop after this many ms and the rest follow in the next frames (the loss
+ * chart first): a long run's first state would otherwise draw nine charts in one task the workbench
+ * waits on. A live update draws a few small changes and fits in one frame.
+ */
+const FRAME_BUDGET_MS = 12;
+/** Charts still to draw, in chart order; a frame takes them while its budget lasts. */
+let chartsToDraw: MetricChart[] = [];
 /** Wait this long after the last zoom or pan before asking the host for the rows in view. */
 const DETAIL_DELAY_MS = 150;
 
@@ -302,11 +310,19 @@ async function fetchDetail(): Promise<void> {
 function render(): void {
   frameRequested = false;
   if (!primary) return;
+  const started = performance.now();
   if (dirty.header) renderSummary(primary);
   if (dirty.compare) renderCompare();
-  if (dirty.charts) for (const chart of charts) chart.drawIfChanged();
+  if (dirty.charts) chartsToDraw = [...charts];
   if (dirty.table) renderComparison();
   dirty.header = dirty.compare = dirty.charts = dirty.table = false;
+  // At least one chart per frame, so drawing always moves on.
+  do chartsToDraw.shift()?.drawIfChanged();
+  while (chartsToDraw.length > 0 && performance.now() - started < FRAME_BUDGET_MS);
+  if (chartsToDraw.length > 0 && !frameRequested) {
+    frameRequested = true;
+    requestAnimationFrame(render);
+  }
 }
 
 function renderComparison(): void {
