@@ -23,7 +23,8 @@
 // --phases node,load,long,live, --profile FILE (a trace of the renderer during the live run, and FILE.long.json
 // of the long run's dashboard opening),
 // --data DIR (generated runs, reused when present; default .cache/editor-scale),
-// --out FILE (default bench/results/editor-scale-<label>-<date>.json).
+// --out FILE (default bench/results/editor-scale-<label>-<date>.json). KEEP_SESSION=1 keeps the session folder
+// (code-server's logs: when the extension host started and what it activated, and why).
 // Needs `node scripts/e2e-tools.mjs` (code-server and Chromium) and a built dist/ in --extension.
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -502,7 +503,7 @@ async function main() {
     } finally {
       await browser?.close().catch(() => {});
       await server?.stop();
-      fs.rmSync(session, { recursive: true, force: true });
+      if (!process.env.KEEP_SESSION) fs.rmSync(session, { recursive: true, force: true });
     }
   }
   result.machine.load_average_after = os.loadavg().map((x) => round(x, 2));
