@@ -103,6 +103,20 @@ def test_segment_lengths():
     assert segment_lengths(torch.tensor([[3, 4, 0]])) is None
 
 
+def test_segment_lengths_read_once_per_tensor_and_again_when_it_changes(monkeypatch):
+    """Every layer of a forward asks with the same position_ids: the host reads them (a GPU sync) once."""
+    reads = []
+    real_nonzero = torch.Tensor.nonzero
+    monkeypatch.setattr(torch.Tensor, "nonzero", lambda self, *a, **k: reads.append(1) or real_nonzero(self, *a, **k))
+    positions = torch.tensor([[0, 1, 2, 0, 1, 0]])
+    assert [segment_lengths(positions) for _ in range(24)] == [[3, 2, 1]] * 24
+    assert len(reads) == 1
+    positions[0, 4] = 0  # changed in place: its version moves on, the lengths are read again
+    assert segment_lengths(positions) == [3, 1, 1, 1]
+    assert segment_lengths(torch.tensor([[0, 1, 2, 0, 1, 0]])) == [3, 2, 1]  # another tensor, equal or not
+    assert len(reads) == 3
+
+
 def test_varlen_attention_equals_sdpa():
     reference = tiny_llama()
     inputs, labels = padding_free_row()

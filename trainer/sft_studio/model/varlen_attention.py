@@ -12,10 +12,14 @@ On CUDA the per-example calls are kept off cuDNN's attention: it plans an execut
 and with every example a new length that planning ran on the CPU for each call (1.8 ms per call on an
 H200: 4,608 calls took 8.3 s of a 26 s profile, bench/results/cuda-2026-12-04.json, section profile).
 The flash and memory-efficient kernels take any length without planning.
+
+The examples' lengths are read from the GPU once per forward, not once per layer: each read waits for the
+GPU to catch up (the second H200 profile: either fast path alone still halves the step's speed).
 """
 
 from __future__ import annotations
 
+import weakref
 from contextlib import nullcontext
 from typing import Any, ContextManager
 
@@ -25,15 +29,29 @@ import torch.nn.functional as F
 ATTENTION_NAME = "sft_varlen_sdpa"
 
 
+# The last position_ids seen (a weak reference, its in-place version) and their lengths: every layer of one
+# forward gets the same tensor object, and reading it on the host waits for the GPU.
+_last_lengths: tuple[weakref.ref, int, list[int] | None] | None = None
+
+
 def segment_lengths(position_ids: torch.Tensor) -> list[int] | None:
     """Lengths of the examples in a single padding-free row (positions restart at 0), or None if not one."""
+    global _last_lengths
     if position_ids.dim() != 2 or position_ids.size(0) != 1:
         return None
+    compiling = torch.compiler.is_compiling()  # no module state inside a compiled graph
+    if not compiling and _last_lengths is not None and _last_lengths[0]() is position_ids \
+            and _last_lengths[1] == position_ids._version:
+        return _last_lengths[2]
     starts = (position_ids[0] == 0).nonzero().flatten().tolist()
     if not starts or starts[0] != 0:
-        return None
-    bounds = starts + [position_ids.size(1)]
-    return [b - a for a, b in zip(bounds, bounds[1:])]
+        lengths = None
+    else:
+        bounds = starts + [position_ids.size(1)]
+        lengths = [b - a for a, b in zip(bounds, bounds[1:])]
+    if not compiling:
+        _last_lengths = (weakref.ref(position_ids), position_ids._version, lengths)
+    return lengths
 
 
 def _padding_mask_4d(mask_2d: torch.Tensor, q_len: int) -> torch.Tensor:
