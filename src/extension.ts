@@ -9,7 +9,7 @@ import { CONFIG_SELECTOR, RunCodeLensProvider } from './config/configCodeLens';
 import { registerConfigDiagnostics } from './config/configDiagnostics';
 import { registerConfigLanguage } from './config/configLanguage';
 import { RunRegistry } from './runs/runRegistry';
-import { runRoots } from './runs/runStore';
+import { runRoots, workspaceRunRoots } from './runs/runStore';
 import { runDirOf, RunsTreeProvider, RUNS_VIEW_ID } from './views/runsTree';
 import { RunStatusBar } from './views/runStatusBar';
 import { registerInsight } from './insight/registerInsight';
@@ -37,7 +37,8 @@ export function activate(context: vscode.ExtensionContext): TestApi {
       workspaceFolders: vscodeWorkspace.folders(),
       runsDirectory: vscodeSettings.runsDirectory(),
     });
-  const registry = new RunRegistry({ roots, stallSeconds: () => vscodeSettings.stallMinutes() * 60 });
+  const quickRoots = () => workspaceRunRoots(vscodeWorkspace.folders(), vscodeSettings.runsDirectory());
+  const registry = new RunRegistry({ roots, quickRoots, stallSeconds: () => vscodeSettings.stallMinutes() * 60 });
   const refresh = () => void registry.refresh().catch((error) => console.error('[sft-studio] refresh failed', error));
 
   const environment = new PythonEnvironment(context);

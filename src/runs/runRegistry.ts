@@ -22,6 +22,11 @@ export interface AppendedEvents {
 
 export interface RegistryOptions {
   roots(): Promise<string[]>;
+  /**
+   * Roots known without searching the workspace (the runs folder of each workspace folder). The first scan reads
+   * these before `roots()`, whose search for config files took half a second while the window was starting.
+   */
+  quickRoots?(): string[];
   eventPollMs?: number;
   statusPollMs?: number;
   now?: () => number;
@@ -171,7 +176,11 @@ export class RunRegistry implements Disposable {
     if (this.disposed) return;
     this.scanning++;
     try {
-      await this.scanRoots();
+      // The search for configs runs while the quick roots are read.
+      const roots = this.options.roots();
+      roots.catch(() => undefined);
+      if (!this.scannedOnce && this.options.quickRoots) await this.scanRoots(this.options.quickRoots());
+      await this.scanRoots(await roots);
     } finally {
       this.scanning--;
       this.scannedOnce = true;
@@ -180,8 +189,8 @@ export class RunRegistry implements Disposable {
     }
   }
 
-  private async scanRoots(): Promise<void> {
-    const folders = new Set(await findRunFolders(await this.options.roots()));
+  private async scanRoots(roots: string[]): Promise<void> {
+    const folders = new Set(await findRunFolders(roots));
     for (const run of this.runs.values()) run.checkpoints = undefined;
     // Unreadable runs are tried again: a fixed permission or a replaced file shows up on refresh.
     for (const [runDir, run] of this.runs) {

@@ -33,8 +33,13 @@ export async function runRoots(input: RootsInput): Promise<string[]> {
     }
     roots.push(path.resolve(path.dirname(configPath), outputDir));
   }
-  for (const folder of input.workspaceFolders) roots.push(path.resolve(folder, input.runsDirectory));
+  roots.push(...workspaceRunRoots(input.workspaceFolders, input.runsDirectory));
   return [...new Set(roots)];
+}
+
+/** The runs folder (setting sftStudio.runsDirectory) of each workspace folder: roots known without a search. */
+export function workspaceRunRoots(workspaceFolders: readonly string[], runsDirectory: string): string[] {
+  return [...new Set(workspaceFolders.map((folder) => path.resolve(folder, runsDirectory)))];
 }
 
 /**

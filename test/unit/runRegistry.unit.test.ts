@@ -115,3 +115,22 @@ test('paths are known only when found under the roots or spawned here', async (t
   await registry.trackSpawned(spawned, undefined);
   assert.equal(await registry.knows(spawned), true);
 });
+
+test('the workspace runs folder is read while the search for configs is still out', async (t) => {
+  const quick = tempDir(t);
+  const declared = tempDir(t);
+  writeRun(path.join(quick, 'a-20260101-000000'), [started(0, 100)]);
+  writeRun(path.join(declared, 'b-20260101-000000'), [started(0, 200)]);
+  let searched!: (roots: string[]) => void;
+  const search = new Promise<string[]>((resolve) => (searched = resolve));
+  const registry = new RunRegistry({ roots: () => search, quickRoots: () => [quick], statusPollMs: 60_000, isPidAlive: () => false });
+  t.after(() => registry.dispose());
+  const refreshed = registry.refresh();
+  await eventually(() => registry.list().length === 1); // the quick root's run, listed before the search ends
+  assert.equal(registry.list()[0].name, 'a-20260101-000000');
+  assert.equal(registry.isLoading, true, 'still loading: the configs may name more runs folders');
+  searched([quick, declared]);
+  await refreshed;
+  assert.deepEqual(registry.list().map((r) => r.name), ['b-20260101-000000', 'a-20260101-000000']);
+  assert.equal(registry.isLoading, false);
+});
