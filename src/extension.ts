@@ -10,6 +10,7 @@ import { registerConfigDiagnostics } from './config/configDiagnostics';
 import { registerConfigLanguage } from './config/configLanguage';
 import { RunRegistry } from './runs/runRegistry';
 import { runRoots, workspaceRunRoots } from './runs/runStore';
+import { SummaryCacheFile } from './runs/summaryCache';
 import { runDirOf, RunsTreeProvider, RUNS_VIEW_ID } from './views/runsTree';
 import { RunStatusBar } from './views/runStatusBar';
 import { registerInsight } from './insight/registerInsight';
@@ -38,7 +39,11 @@ export function activate(context: vscode.ExtensionContext): TestApi {
       runsDirectory: vscodeSettings.runsDirectory(),
     });
   const quickRoots = () => workspaceRunRoots(vscodeWorkspace.folders(), vscodeSettings.runsDirectory());
-  const registry = new RunRegistry({ roots, quickRoots, stallSeconds: () => vscodeSettings.stallMinutes() * 60 });
+  // The workspace's own storage folder: the cache names this workspace's run folders.
+  const cache = context.storageUri
+    ? new SummaryCacheFile(vscode.Uri.joinPath(context.storageUri, 'runs-cache.json').fsPath, String(context.extension.packageJSON.version))
+    : undefined;
+  const registry = new RunRegistry({ roots, quickRoots, cache, stallSeconds: () => vscodeSettings.stallMinutes() * 60 });
   const refresh = () => void registry.refresh().catch((error) => console.error('[sft-studio] refresh failed', error));
 
   const environment = new PythonEnvironment(context);

@@ -12,6 +12,7 @@ import { EventReader } from './eventReader';
 import { isPidAlive } from './processes';
 import { DEFAULT_STALL_MINUTES, deriveRunState, foldEvents, stalledMinutes, summarize, type EventFacts, type StatusFile } from './runStatus';
 import { findRunFolders, keepsEvent, lastActivity, loadRun, readStatus } from './runStore';
+import type { CachedRun, RunCache } from './summaryCache';
 
 export interface AppendedEvents {
   runDir: string;
@@ -27,6 +28,8 @@ export interface RegistryOptions {
    * these before `roots()`, whose search for config files took half a second while the window was starting.
    */
   quickRoots?(): string[];
+  /** Ended runs as an earlier window read them (summaryCache.ts); written again after each scan that read files. */
+  cache?: RunCache;
   eventPollMs?: number;
   statusPollMs?: number;
   now?: () => number;
@@ -50,6 +53,8 @@ interface Tracked {
   discoveredAt: number;
   /** Listed on first use; dropped when a checkpoint event arrives or the roots are scanned again. */
   checkpoints?: Checkpoint[];
+  /** What the next window's cache keeps of it (ended runs read to their end). */
+  cacheable?: CachedRun;
 }
 
 /** Run folders loaded at once: file reads overlap while the parsing stays on the one thread. */
@@ -64,6 +69,10 @@ export class RunRegistry implements Disposable {
   private refreshing: Promise<void> = Promise.resolve();
   private scanning = 0;
   private scannedOnce = false;
+  /** The cache as the first scan found it; let go of once that scan has used it. */
+  private cached: Map<string, CachedRun> | undefined;
+  /** Runs read from their files since the cache was last written. */
+  private readSinceWrite = 0;
   private disposed = false;
 
   /** A run's summary changed (or, with undefined, the set of runs or the loading state did). */
@@ -179,14 +188,25 @@ export class RunRegistry implements Disposable {
       // The search for configs runs while the quick roots are read.
       const roots = this.options.roots();
       roots.catch(() => undefined);
+      if (!this.scannedOnce && this.options.cache) this.cached = await this.options.cache.read();
       if (!this.scannedOnce && this.options.quickRoots) await this.scanRoots(this.options.quickRoots());
       await this.scanRoots(await roots);
+      this.cached = undefined;
+      await this.writeCache();
     } finally {
       this.scanning--;
       this.scannedOnce = true;
       // Also the end of "loading": the Runs view swaps its placeholder for the runs (or "No runs yet").
       if (!this.disposed) this.changeEmitter.fire(undefined);
     }
+  }
+
+  /** Writes the ended runs for the next window, when this window read any of them from their files. */
+  private async writeCache(): Promise<void> {
+    if (!this.options.cache || this.readSinceWrite === 0 || this.disposed) return;
+    this.readSinceWrite = 0;
+    const entries = [...this.runs].flatMap(([runDir, run]): [string, CachedRun][] => (run.cacheable ? [[runDir, run.cacheable]] : []));
+    await this.options.cache.write(entries).catch((error) => console.error('[sft-studio] the runs cache was not written', error));
   }
 
   private async scanRoots(roots: string[]): Promise<void> {
@@ -230,7 +250,13 @@ export class RunRegistry implements Disposable {
     const time = discoveredAt ?? (await folderTime(runDir));
     let run: Tracked;
     try {
-      const snapshot = await loadRun(runDir, { now: this.options.now, isPidAlive: this.options.isPidAlive, eventPollMs: this.options.eventPollMs });
+      const snapshot = await loadRun(runDir, {
+        now: this.options.now,
+        isPidAlive: this.options.isPidAlive,
+        eventPollMs: this.options.eventPollMs,
+        cached: this.cached?.get(runDir),
+      });
+      if (!snapshot.fromCache) this.readSinceWrite++;
       run = {
         runDir,
         events: snapshot.events,
@@ -240,6 +266,7 @@ export class RunRegistry implements Disposable {
         reader: snapshot.reader,
         following: false,
         discoveredAt: time,
+        cacheable: snapshot.cacheable,
       };
     } catch (error) {
       // One bad folder (no permission, a directory named events.jsonl, a file that cannot be read)

@@ -4,10 +4,11 @@ import * as path from 'node:path';
 import { parseConfigText } from '../config/parseConfig';
 import { defaultOutputDir } from '../config/runConfigSchema';
 import type { RunEvent } from '../protocol/events';
-import type { RunSummary } from '../protocol/runSummary';
+import { isActiveState, type RunState, type RunSummary } from '../protocol/runSummary';
 import { EventReader } from './eventReader';
 import { isPidAlive } from './processes';
 import { deriveRunState, foldEvents, summarize, type EventFacts, type StatusFile } from './runStatus';
+import { freshEntry, type CachedRun } from './summaryCache';
 
 export interface RootsInput {
   configPaths: readonly string[];
@@ -92,6 +93,8 @@ export interface LoadOptions {
   isPidAlive?: (pid: number) => boolean;
   eventPollMs?: number;
   watch?: boolean;
+  /** What an earlier window read of this run (summaryCache.ts): used when the file is still as it was. */
+  cached?: CachedRun;
 }
 
 export interface RunSnapshot {
@@ -102,6 +105,10 @@ export interface RunSnapshot {
   summary: RunSummary;
   /** Positioned after the events read; start() it to follow the run. */
   reader: EventReader;
+  /** For the next window's cache: an ended run read to the end of its file. */
+  cacheable?: CachedRun;
+  /** Whether it came from the cache instead of the file. */
+  fromCache: boolean;
 }
 
 /**
@@ -115,20 +122,30 @@ export function keepsEvent(event: RunEvent): boolean {
 
 /** Reads a run folder's facts without holding its train steps: the file is read in chunks and folded. */
 export async function loadRun(runDir: string, options: LoadOptions = {}): Promise<RunSnapshot> {
-  const reader = new EventReader(path.join(runDir, 'events.jsonl'), { pollMs: options.eventPollMs, watch: options.watch, select: 'summary' });
-  let facts: EventFacts = {};
-  const events: RunEvent[] = [];
-  const subscription = reader.onEvents((chunk) => {
-    facts = foldEvents(facts, chunk);
-    for (const e of chunk) if (keepsEvent(e)) events.push(e);
+  const file = path.join(runDir, 'events.jsonl');
+  const before = options.cached ? await fs.promises.stat(file).catch(() => undefined) : undefined;
+  const cached = freshEntry(options.cached, before);
+  const reader = new EventReader(file, {
+    pollMs: options.eventPollMs,
+    watch: options.watch,
+    select: 'summary',
+    ...(cached ? { offset: cached.size, nextSeq: cached.nextSeq, lines: cached.lines } : {}),
   });
-  try {
-    await reader.catchUp();
-  } catch (error) {
-    reader.close();
-    throw error;
-  } finally {
-    subscription.dispose();
+  let facts: EventFacts = cached?.facts ?? {};
+  const events: RunEvent[] = cached ? [...cached.events] : [];
+  if (!cached) {
+    const subscription = reader.onEvents((chunk) => {
+      facts = foldEvents(facts, chunk);
+      for (const e of chunk) if (keepsEvent(e)) events.push(e);
+    });
+    try {
+      await reader.catchUp();
+    } catch (error) {
+      reader.close();
+      throw error;
+    } finally {
+      subscription.dispose();
+    }
   }
   const status = await readStatus(runDir);
   const state = deriveRunState({
@@ -138,5 +155,14 @@ export async function loadRun(runDir: string, options: LoadOptions = {}): Promis
     now: (options.now ?? (() => Date.now() / 1000))(),
     isPidAlive: options.isPidAlive ?? isPidAlive,
   });
-  return { events, facts, status, summary: summarize(runDir, facts, state, status?.pid), reader };
+  const summary = summarize(runDir, facts, state, status?.pid);
+  return { events, facts, status, summary, reader, fromCache: cached !== undefined, cacheable: cached ?? (await cacheEntry(file, reader, facts, events, state)) };
+}
+
+/** An ended run read exactly to the end of its file, as the cache keeps it; undefined for anything else. */
+async function cacheEntry(file: string, reader: EventReader, facts: EventFacts, events: RunEvent[], state: RunState): Promise<CachedRun | undefined> {
+  if (isActiveState(state) || state === 'crashed') return undefined;
+  const stat = await fs.promises.stat(file).catch(() => undefined);
+  if (!stat || stat.size !== reader.offset) return undefined;
+  return { size: stat.size, mtimeMs: stat.mtimeMs, nextSeq: reader.nextSeq, lines: reader.lines, facts, events };
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import type { RunState } from '../../src/protocol/runSummary';
 import { RunRegistry } from '../../src/runs/runRegistry';
+import { SummaryCacheFile } from '../../src/runs/summaryCache';
 import { eventually, tempDir } from './helpers';
 
 test('a spawned run that finishes is announced as completed before its process is reaped', async (t) => {
@@ -133,4 +134,42 @@ test('the workspace runs folder is read while the search for configs is still ou
   await refreshed;
   assert.deepEqual(registry.list().map((r) => r.name), ['b-20260101-000000', 'a-20260101-000000']);
   assert.equal(registry.isLoading, false);
+});
+
+test('ended runs come from the cache while their file is unchanged, and are read again once it changes', async (t) => {
+  const root = tempDir(t);
+  const cacheFile = path.join(tempDir(t), 'storage', 'runs-cache.json');
+  const ended = path.join(root, 'ended-20260101-000000');
+  writeRun(ended, [started(0, 100), { ...trainLine(1, 1, 101), loss: 1.5 }, { v: 1, seq: 2, time: 102, type: 'run_finished', step: 1, status: 'completed' }]);
+  const active = path.join(root, 'active-20260101-000000');
+  writeRun(active, [started(0, 100), trainLine(1, 1, 101)]);
+  fs.writeFileSync(path.join(active, 'status.json'), JSON.stringify({ state: 'running', pid: process.pid, heartbeat: Date.now() / 1000 }));
+  const file = path.join(ended, 'events.jsonl');
+  const mtime = new Date(Date.UTC(2026, 0, 1)); // whole seconds: set again below exactly
+  fs.utimesSync(file, mtime, mtime);
+  const open = async () => {
+    const registry = new RunRegistry({ roots: async () => [root], cache: new SummaryCacheFile(cacheFile, '1.0.0'), statusPollMs: 60_000, isPidAlive: () => true });
+    t.after(() => registry.dispose());
+    await registry.refresh();
+    return registry;
+  };
+  const first = await open();
+  assert.equal(first.get(ended)?.state, 'completed');
+  const written = JSON.parse(fs.readFileSync(cacheFile, 'utf8'));
+  assert.deepEqual(Object.keys(written.runs), [ended], 'only the ended run is cached');
+
+  // The same bytes' length and time, other content: a window that takes the cache never sees the difference.
+  const text = fs.readFileSync(file, 'utf8');
+  fs.writeFileSync(file, text.replace('"loss":1.5', '"loss":2.5'));
+  fs.utimesSync(file, mtime, mtime);
+  const second = await open();
+  assert.equal(second.get(ended)?.loss, 1.5, 'taken from the cache, not read');
+  assert.equal(second.events(ended).at(-1)?.type, 'run_finished');
+
+  // Another version's cache is not trusted; a changed file is read again.
+  assert.equal((await new SummaryCacheFile(cacheFile, '2.0.0').read()).size, 0);
+  fs.appendFileSync(file, `${JSON.stringify({ v: 1, seq: 3, time: 103, type: 'log', level: 'info', message: 'later' })}\n`);
+  const third = await open();
+  assert.equal(third.get(ended)?.loss, 2.5, 'read from the file again');
+  assert.equal(third.events(ended).at(-1)?.type, 'log');
 });
