@@ -24,17 +24,17 @@ export function untilBeat(now: number, last: number, ms = UI_BEAT_MS, phase = 0)
  * dropped): a run logging 1,000 events/s must not re-render the tree 1,000 times a second. `phase`
  * shifts this caller's beats (the Runs view fires ahead of them by VS Code's own tree debounce).
  */
-export function throttle(fn: () => void, ms = UI_BEAT_MS, phase = 0, now: () => number = () => Date.now()): { (): void; dispose(): void } {
+export function throttle(fn: () => void, ms = UI_BEAT_MS, phase = 0): { (): void; dispose(): void } {
   let last = -Infinity;
   let timer: NodeJS.Timeout | undefined;
   const run = () => {
     timer = undefined;
-    last = now();
+    last = Date.now();
     fn();
   };
   const call = () => {
     if (timer) return;
-    const wait = untilBeat(now(), last, ms, phase);
+    const wait = untilBeat(Date.now(), last, ms, phase);
     if (wait <= 0) run();
     else timer = setTimeout(run, wait);
   };

@@ -73,6 +73,7 @@ export class RunRegistry implements Disposable {
   private cached: Map<string, CachedRun> | undefined;
   /** Runs read from their files since the cache was last written. */
   private readSinceWrite = 0;
+  private cacheWrite: Promise<void> = Promise.resolve();
   private disposed = false;
 
   /** A run's summary changed (or, with undefined, the set of runs or the loading state did). */
@@ -191,14 +192,16 @@ export class RunRegistry implements Disposable {
       if (!this.scannedOnce && this.options.cache) this.cached = await this.options.cache.read();
       if (!this.scannedOnce && this.options.quickRoots) await this.scanRoots(this.options.quickRoots());
       await this.scanRoots(await roots);
-      this.cached = undefined;
-      await this.writeCache();
     } finally {
+      this.cached = undefined;
       this.scanning--;
       this.scannedOnce = true;
       // Also the end of "loading": the Runs view swaps its placeholder for the runs (or "No runs yet").
       if (!this.disposed) this.changeEmitter.fire(undefined);
     }
+    // After "loaded" is announced, and one write at a time.
+    this.cacheWrite = this.cacheWrite.then(() => this.writeCache());
+    await this.cacheWrite;
   }
 
   /** Writes the ended runs for the next window, when this window read any of them from their files. */

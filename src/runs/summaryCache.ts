@@ -6,7 +6,7 @@
 // (another format, another extension version, a damaged file) means no cache, never an error.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunEvent } from '../protocol/events';
+import { isRunEvent, type RunEvent } from '../protocol/events';
 import type { EventFacts } from './runStatus';
 
 /** Bumped whenever EventFacts or the kept events change meaning: an older file is then ignored. */
@@ -75,6 +75,6 @@ function isCachedRun(value: unknown): value is CachedRun {
     (value.lines === undefined || isCount(value.lines)) &&
     isRecord(value.facts) &&
     Array.isArray(value.events) &&
-    value.events.every((e) => isRecord(e) && typeof e.type === 'string' && typeof e.seq === 'number')
+    value.events.every(isRunEvent)
   );
 }
