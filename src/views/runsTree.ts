@@ -177,7 +177,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     item.iconPath = new vscode.ThemeIcon(icon.id, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
     item.contextValue = look.contextValue;
     item.resourceUri = vscode.Uri.file(run.runDir);
-    item.command = { command: 'sftStudio.openDashboard', title: 'Open Dashboard', arguments: [run.runDir] };
+    // Like the Explorer's single click: the dashboard shows, the tree keeps the keyboard (arrow keys,
+    // Ctrl+click selection, its context menu) instead of losing it to a page that loads a moment later.
+    item.command = { command: 'sftStudio.openDashboard', title: 'Open Dashboard', arguments: [run.runDir, { preserveFocus: true }] };
     return item;
   }
 }

@@ -28,6 +28,11 @@ export interface PanelKind<Target, View extends PanelView> {
   reopened?(view: View): void;
 }
 
+export interface OpenOptions {
+  /** Leave the keyboard focus where it is (the panel shows but does not take it). */
+  preserveFocus?: boolean;
+}
+
 export class KeyedPanels<Target, View extends PanelView> implements vscode.Disposable {
   private readonly views = new Map<string, View>();
 
@@ -36,12 +41,17 @@ export class KeyedPanels<Target, View extends PanelView> implements vscode.Dispo
     private readonly kind: PanelKind<Target, View>,
   ) {}
 
-  async open(target: Target): Promise<void> {
-    if (this.revealed(target)) return;
+  /**
+   * Shows the target's panel, making it if need be. `preserveFocus` keeps the keyboard where it was (a click
+   * on a Runs row: the tree keeps focus for arrow keys, Ctrl+click selection and its context menu).
+   */
+  async open(target: Target, options: OpenOptions = {}): Promise<void> {
+    if (this.revealed(target, options)) return;
     await this.kind.prepare?.(target);
     // Checked again after the wait: two opens of one target at once must not make two panels.
-    if (this.revealed(target)) return;
-    const panel = vscode.window.createWebviewPanel(this.kind.viewType, this.kind.title, this.kind.column, {
+    if (this.revealed(target, options)) return;
+    const show = { viewColumn: this.kind.column, preserveFocus: options.preserveFocus ?? false };
+    const panel = vscode.window.createWebviewPanel(this.kind.viewType, this.kind.title, show, {
       ...panelOptions(this.extensionUri),
       retainContextWhenHidden: this.kind.retainContextWhenHidden ?? false,
     });
@@ -70,10 +80,10 @@ export class KeyedPanels<Target, View extends PanelView> implements vscode.Dispo
     this.views.clear();
   }
 
-  private revealed(target: Target): boolean {
+  private revealed(target: Target, options: OpenOptions): boolean {
     const existing = this.views.get(this.kind.key(target));
     if (!existing) return false;
-    existing.panel.reveal();
+    existing.panel.reveal(undefined, options.preserveFocus ?? false);
     this.kind.reopened?.(existing);
     return true;
   }

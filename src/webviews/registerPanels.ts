@@ -10,6 +10,7 @@ import { GENERATIONS_VIEW_TYPE } from '../protocol/generations';
 import { JUDGE_VIEW_TYPE } from '../protocol/judge';
 import type { RunRegistry } from '../runs/runRegistry';
 import { runDirOf } from '../views/runsTree';
+import type { OpenOptions } from './keyedPanels';
 
 export interface PanelActions {
   /** Stop a run (the dashboard's Stop button), as the palette's Stop Run does. */
@@ -31,7 +32,7 @@ export function registerPanels(context: vscode.ExtensionContext, registry: RunRe
   });
   const generations = lazy(async () => new (await import('./generationsPanel')).GenerationsPanels(context.extensionUri, registry));
   const judge = lazy(async () => new (await import('./judgePanel')).JudgePanel(context.extensionUri, registry, context.secrets));
-  const openDashboard = async (runDir: string) => (await dashboards.get()).open(runDir);
+  const openDashboard = async (runDir: string, options?: OpenOptions) => (await dashboards.get()).open(runDir, options);
   const disposables = [
     vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state) => (await dashboards.get()).restore(panel, state),
@@ -42,10 +43,11 @@ export function registerPanels(context: vscode.ExtensionContext, registry: RunRe
     vscode.window.registerWebviewPanelSerializer(JUDGE_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state) => (await judge.get()).restore(panel, state),
     }),
-    vscode.commands.registerCommand('sftStudio.openDashboard', async (arg?: unknown) => {
+    vscode.commands.registerCommand('sftStudio.openDashboard', async (arg?: unknown, second?: unknown) => {
       // While the first scan runs, "no runs yet" is not known: wait for it before offering a pick.
       const runDir = runDirOf(arg) ?? (await registry.loaded(), await pickRun(vscodeUi, registry.list(), 'Run to show'));
-      if (runDir) await openDashboard(runDir);
+      // A context menu passes the selection second; a Runs row's own click passes open options.
+      if (runDir) await openDashboard(runDir, openOptionsOf(second));
     }),
     vscode.commands.registerCommand('sftStudio.openGenerations', async (arg?: unknown) => {
       const runDir = runDirOf(arg) ?? (await registry.loaded(), await pickRun(vscodeUi, registry.list(), 'Run whose generations to show'));
@@ -55,4 +57,11 @@ export function registerPanels(context: vscode.ExtensionContext, registry: RunRe
     { dispose: () => (dashboards.current()?.dispose(), generations.current()?.dispose(), judge.current()?.dispose()) },
   ];
   return { disposables, openDashboard };
+}
+
+/** Open options passed by a command's caller, else none (a context menu passes the selected elements). */
+export function openOptionsOf(arg: unknown): OpenOptions | undefined {
+  if (typeof arg !== 'object' || arg === null || Array.isArray(arg)) return undefined;
+  const preserveFocus = (arg as OpenOptions).preserveFocus;
+  return typeof preserveFocus === 'boolean' ? { preserveFocus } : undefined;
 }

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RequestMap } from '../protocol/bridge';
 import type { RunRegistry } from '../runs/runRegistry';
-import { KeyedPanels, type PanelView } from './keyedPanels';
+import { KeyedPanels, type OpenOptions, type PanelView } from './keyedPanels';
 import { PanelBridge, type BridgeOptions, type Disposable } from './panelBridge';
 import { loadPanelPage } from './panelShell';
 import { restorableState } from './restoredRun';
@@ -63,8 +63,8 @@ export class RunPanels<State extends { runDir: string }, R extends RequestMap, H
     });
   }
 
-  open(runDir: string): Promise<void> {
-    return this.panels.open({ runDir });
+  open(runDir: string, options?: OpenOptions): Promise<void> {
+    return this.panels.open({ runDir }, options);
   }
 
   /** Called by the serializer after a window reload with the state the app saved. */

@@ -45,6 +45,28 @@ export async function clickWithRetry(locate, { timeoutMs = 30_000, describe = 'e
   );
 }
 
+/**
+ * Right-clicks `target` and clicks the context-menu item `itemText`, until the menu closes (the item ran).
+ * The workbench ignores a menu item's mouse-up for its first 100 ms (a timer that a busy page runs late,
+ * while input is handled first), so a quick click can be lost: wait a moment, click, and try again if the
+ * menu is still open.
+ */
+export async function contextMenuItem(page, target, itemText, { timeoutMs = 30_000 } = {}) {
+  const menu = page.locator('.monaco-menu').first();
+  await waitFor(
+    async () => {
+      if (await menu.isVisible()) await page.keyboard.press('Escape');
+      await target.click({ button: 'right', timeout: 3000 });
+      const item = page.locator('.monaco-menu .action-item', { hasText: itemText }).first();
+      await item.waitFor({ state: 'visible', timeout: 5000 });
+      await page.waitForTimeout(300);
+      await item.click({ timeout: 3000 });
+      return menu.waitFor({ state: 'hidden', timeout: 2000 }).then(() => true, () => false);
+    },
+    { timeoutMs, describe: `"${itemText}" from the context menu` },
+  );
+}
+
 export async function waitForWorkbench(page, timeoutMs = 90_000) {
   await page.locator(selectors.workbench).waitFor({ state: 'visible', timeout: timeoutMs });
   // The explorer or status bar appearing means the workbench finished its first layout.

@@ -36,7 +36,7 @@ suite('Runs view', () => {
     assert.equal(run.collapsible, vscode.TreeItemCollapsibleState.None, 'the fixture has no checkpoints to expand');
     assert.deepEqual(run.command && { command: run.command.command, arguments: run.command.arguments }, {
       command: 'sftStudio.openDashboard',
-      arguments: [runDir],
+      arguments: [runDir, { preserveFocus: true }],
     });
     const tooltip = run.tooltip?.split('\n') ?? [];
     for (const line of ['State: completed', 'Progress: step 12/12 (100%)', 'Train loss: 0.571', 'Eval loss: 0.621', 'Throughput: 600 tokens/s', `Folder: ${runDir}`]) {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import {
   answerQuickPick,
   clickWithRetry,
+  contextMenuItem,
   dismissNotifications,
   runCommand,
   selectors,
@@ -77,6 +78,20 @@ export default {
       await showViewContainer(page, 'SFT Studio');
       const row = (trial) => page.locator(selectors.treeRow).filter({ hasText: new RegExp(`sweep ${doc.id} #${trial.index}(?!\\d)`) }).first();
       await clickWithRetry(() => row(a), { timeoutMs: 60_000, describe: `the Runs row of ${nameA}` });
+      // A row's click opens its dashboard and leaves the keyboard in the tree (the page loading a moment later
+      // must not take it: that would drop the selection's context menu below).
+      await webviewContaining(page, `#run-name:text-is("${nameA}")`, { timeoutMs: 60_000 });
+      let focused = '';
+      await waitFor(
+        async () => {
+          focused = await page.evaluate(() => {
+            const el = document.activeElement;
+            return el?.closest('.pane-body .monaco-list') ? 'tree' : `${el?.tagName ?? 'none'}.${el?.className ?? ''}`;
+          });
+          return focused === 'tree';
+        },
+        { timeoutMs: 5_000, describe: () => `the keyboard focus in the Runs tree after the dashboard opened (focused: ${focused})` },
+      );
       await row(b).click({ modifiers: ['Control'] });
       await waitFor(async () => (await page.locator(`${selectors.treeRow}.selected`).count()) === 2, {
         timeoutMs: 10_000,
@@ -84,8 +99,7 @@ export default {
       });
 
       step('"Compare Runs…" from the context menu');
-      await row(b).click({ button: 'right' });
-      await clickWithRetry(() => page.locator('.monaco-menu .action-item', { hasText: 'Compare Runs' }), { timeoutMs: 10_000, describe: 'the "Compare Runs…" menu item' });
+      await contextMenuItem(page, row(b), 'Compare Runs');
 
       step('the report names both runs and the differing field');
       const report = await webviewContaining(page, `h1:text-is("Compare 2 runs")`, { timeoutMs: 30_000 });

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { repoRoot } from '../codeServer.mjs';
 import {
   clickWithRetry,
+  contextMenuItem,
   dismissNotifications,
   notificationTexts,
   quickOpenFile,
@@ -211,21 +212,12 @@ export default {
         },
         { timeoutMs: 30_000, describe: `the row "step ${STEP} checkpoint" under ${RUN_NAME}` },
       );
-      // A menu item clicked while the menu is still opening can be ignored by the workbench, so the
-      // attempt is repeated until the command's notification is there.
       const exportButton = page.locator('.notifications-toasts .monaco-button', { hasText: 'Export to ONNX' }).first();
-      await waitFor(
-        async () => {
-          await checkpointRow.click({ button: 'right', timeout: 3000 });
-          const item = page.locator('.monaco-menu .action-item', { hasText: 'Chat with This Checkpoint' }).first();
-          await item.waitFor({ state: 'visible', timeout: 5000 });
-          await page.waitForTimeout(300);
-          await item.click({ timeout: 3000 });
-          await exportButton.waitFor({ state: 'visible', timeout: 10_000 });
-          return true;
-        },
-        { timeoutMs: 60_000, describe: async () => `"Chat with This Checkpoint" from the checkpoint row's context menu, then its notification (notifications: ${(await notificationTexts(page)).join(' | ')})` },
-      );
+      await contextMenuItem(page, checkpointRow, 'Chat with This Checkpoint');
+      await waitFor(() => exportButton.isVisible(), {
+        timeoutMs: 30_000,
+        describe: async () => `the notification offering "Export to ONNX" (notifications: ${(await notificationTexts(page)).join(' | ')})`,
+      });
 
       step('no export yet: "Export to ONNX" from the notification');
       await clickWithRetry(() => exportButton, { describe: 'button "Export to ONNX" in the notification' });
