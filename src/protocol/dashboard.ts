@@ -39,22 +39,36 @@ export interface TrainRows {
  */
 export const DASHBOARD_EVENT_TYPES: ReadonlySet<RunEvent['type']> = new Set(['run_started', 'eval', 'checkpoint', 'error', 'run_finished']);
 
+/**
+ * TrainRows as they travel to the page: one Float64Array per column, a missing value as NaN. VS Code hands
+ * typed arrays to a webview as binary beside a small JSON message, so a long run's first state costs the
+ * workbench a copy instead of parsing and cloning a hundred thousand numbers on its main thread.
+ * Each column owns its buffer (VS Code sends a view's whole buffer).
+ */
+export interface TrainColumns {
+  row: Float64Array;
+  step: Float64Array;
+  epoch: Float64Array;
+  time: Float64Array;
+  values: Partial<Record<TrainField, Float64Array>>;
+}
+
 /** A run as a dashboard draws it: its summary, its events other than train steps, and its train rows. */
-export interface RunData {
+export interface RunData<Train = TrainColumns> {
   run: RunSummary;
   /** Its events of DASHBOARD_EVENT_TYPES: starts, evaluations, checkpoints, errors, the ending. */
   events: RunEvent[];
   /** A sample of the whole table: about two rows per pixel column of a wide chart. */
-  train: TrainRows;
+  train: Train;
 }
 
 /** What changed in one shown run since the last message. */
-export interface RunDelta {
+export interface RunDelta<Train = TrainColumns> {
   run: RunSummary;
   /** New events of DASHBOARD_EVENT_TYPES. */
   events: RunEvent[];
   /** New rows: the app drops its rows from `train.row[0]` on (a resume re-logs steps) and appends these. */
-  train?: TrainRows;
+  train?: Train;
 }
 
 /** App → host requests; each gets exactly one reply. */
@@ -63,12 +77,16 @@ export type DashboardRequests = {
   /** Replaces the overlaid runs; the reply holds their data and the config fields that differ, deltas follow as they train. */
   compare: { params: { runDirs: string[] }; result: CompareResult };
   /** Full resolution (or `buckets` per range) of a shown run's rows whose x on `axis` lies in [min, max]: a zoomed chart. */
-  detail: { params: DetailParams; result: { train: TrainRows } };
+  detail: { params: DetailParams; result: DetailResult };
 };
 
-export interface CompareResult {
-  runs: RunData[];
+export interface CompareResult<Train = TrainColumns> {
+  runs: RunData<Train>[];
   configDiff: ConfigDiff;
+}
+
+export interface DetailResult<Train = TrainColumns> {
+  train: Train;
 }
 
 /** A config value as the comparison table shows it: objects and arrays as JSON text, long text cut. */
@@ -134,10 +152,10 @@ export const HostMessageType = {
   runs: 'runs',
 } as const;
 
-export interface StateMessage extends RunData {
+export interface StateMessage<Train = TrainColumns> extends RunData<Train> {
   type: typeof HostMessageType.state;
   /** Runs overlaid for comparison. */
-  compare: RunData[];
+  compare: RunData<Train>[];
   /** How the resolved configs of the run and the overlaid ones differ. */
   configDiff: ConfigDiff;
   /** Every run the window knows, for the compare picker. */
@@ -148,9 +166,9 @@ export interface StateMessage extends RunData {
  * What the shown runs did since the last message, all runs in one message: the host sends at most
  * a few per second however fast a run logs.
  */
-export interface AppendMessage {
+export interface AppendMessage<Train = TrainColumns> {
   type: typeof HostMessageType.append;
-  runs: RunDelta[];
+  runs: RunDelta<Train>[];
 }
 
 /** The set of known runs changed (sent only when a run appeared, went or was renamed). */
@@ -159,7 +177,10 @@ export interface RunsMessage {
   available: RunSummary[];
 }
 
+/** What the host posts (train rows as columns). */
 export type HostToWebview = StateMessage | AppendMessage | RunsMessage;
+/** The same after the app unpacked the train rows (`unpackHostMessage`). */
+export type HostMessageRows = StateMessage<TrainRows> | AppendMessage<TrainRows> | RunsMessage;
 
 /** What the app persists with `setState`; the serializer reopens the same run from it after a reload. */
 export interface DashboardWebviewState {
@@ -184,20 +205,52 @@ const isSortOrder = (v: unknown): v is SortOrder =>
   isObject(v) && hasOnlyKeys(v, ['key', 'direction']) && isString(v.key) && v.key.length <= MAX_CONFIG_TEXT + 16 && (v.direction === 'ascending' || v.direction === 'descending');
 
 const isEvents = (value: unknown): value is RunEvent[] => Array.isArray(value) && value.every(isRunEvent);
-const isNumberOrNull = (v: unknown): boolean => v === null || isFiniteNumber(v);
 
-export function isTrainRows(value: unknown): value is TrainRows {
-  if (!isObject(value) || !hasOnlyKeys(value, ['row', 'step', 'epoch', 'time', 'values'])) return false;
+const COLUMN_KEYS = ['row', 'step', 'epoch', 'time', 'values'];
+
+/** Rows as columns to post: fresh Float64Arrays, null as NaN. */
+export function packTrainRows(rows: TrainRows): TrainColumns {
+  const pack = (column: readonly (number | null)[]) => Float64Array.from(column, (v) => (v === null ? Number.NaN : v));
+  const values: Partial<Record<TrainField, Float64Array>> = {};
+  for (const field of TRAIN_FIELDS) {
+    const column = rows.values[field];
+    if (column) values[field] = pack(column);
+  }
+  return { row: pack(rows.row), step: pack(rows.step), epoch: pack(rows.epoch), time: pack(rows.time), values };
+}
+
+/** Columns as the app keeps them: plain arrays, NaN back to null. Check them with isTrainColumns first. */
+export function unpackTrainRows(columns: TrainColumns): TrainRows {
+  const numbers = (column: Float64Array) => Array.from(column);
+  const orNull = (column: Float64Array) => Array.from(column, (v) => (Number.isNaN(v) ? null : v));
+  const values: Partial<Record<TrainField, (number | null)[]>> = {};
+  for (const field of TRAIN_FIELDS) {
+    const column = columns.values[field];
+    if (column) values[field] = orNull(column);
+  }
+  return { row: numbers(columns.row), step: numbers(columns.step), epoch: orNull(columns.epoch), time: numbers(columns.time), values };
+}
+
+/**
+ * Columns of one length; rows are ascending whole numbers; steps and times finite; epochs and values finite
+ * or NaN (missing); only metrics the dashboard draws.
+ */
+export function isTrainColumns(value: unknown): value is TrainColumns {
+  if (!isObject(value) || !hasOnlyKeys(value, COLUMN_KEYS)) return false;
   const { row, step, epoch, time, values } = value;
-  if (!Array.isArray(row) || !Array.isArray(step) || !Array.isArray(epoch) || !Array.isArray(time) || !isObject(values)) return false;
+  if (!(row instanceof Float64Array) || !(step instanceof Float64Array) || !(epoch instanceof Float64Array) || !(time instanceof Float64Array) || !isObject(values)) return false;
   const n = row.length;
   if (step.length !== n || epoch.length !== n || time.length !== n) return false;
   for (let i = 0; i < n; i++) {
     if (!Number.isSafeInteger(row[i]) || row[i] < 0 || (i > 0 && row[i] <= row[i - 1])) return false;
-    if (!isFiniteNumber(step[i]) || !isFiniteNumber(time[i]) || !isNumberOrNull(epoch[i])) return false;
+    if (!Number.isFinite(step[i]) || !Number.isFinite(time[i]) || epoch[i] === Number.POSITIVE_INFINITY || epoch[i] === Number.NEGATIVE_INFINITY) return false;
   }
   return Object.entries(values).every(
-    ([field, column]) => (TRAIN_FIELDS as readonly string[]).includes(field) && Array.isArray(column) && column.length === n && column.every(isNumberOrNull),
+    ([field, column]) =>
+      (TRAIN_FIELDS as readonly string[]).includes(field) &&
+      column instanceof Float64Array &&
+      column.length === n &&
+      column.every((v) => v !== Number.POSITIVE_INFINITY && v !== Number.NEGATIVE_INFINITY),
   );
 }
 
@@ -230,12 +283,29 @@ export function isCompareResult(value: unknown): value is CompareResult {
   return isObject(value) && hasOnlyKeys(value, ['runs', 'configDiff']) && Array.isArray(value.runs) && value.runs.every(isRunData) && isConfigDiff(value.configDiff);
 }
 
+/** The reply to a `detail` request, checked by the app before it uses it. */
+export function isDetailResult(value: unknown): value is DetailResult {
+  return isObject(value) && hasOnlyKeys(value, ['train']) && isTrainColumns(value.train);
+}
+
 function isRunData(value: unknown): value is RunData {
-  return isObject(value) && isRunSummary(value.run) && isEvents(value.events) && isTrainRows(value.train);
+  return isObject(value) && isRunSummary(value.run) && isEvents(value.events) && isTrainColumns(value.train);
 }
 
 function isRunDelta(value: unknown): value is RunDelta {
-  return isObject(value) && isRunSummary(value.run) && isEvents(value.events) && (value.train === undefined || isTrainRows(value.train));
+  return isObject(value) && isRunSummary(value.run) && isEvents(value.events) && (value.train === undefined || isTrainColumns(value.train));
+}
+
+/** A checked host message with every run's rows unpacked for the app. */
+export function unpackHostMessage(message: HostToWebview): HostMessageRows {
+  switch (message.type) {
+    case HostMessageType.state:
+      return { ...message, train: unpackTrainRows(message.train), compare: message.compare.map((r) => ({ ...r, train: unpackTrainRows(r.train) })) };
+    case HostMessageType.append:
+      return { ...message, runs: message.runs.map((r) => (r.train ? { ...r, train: unpackTrainRows(r.train) } : { run: r.run, events: r.events })) };
+    default:
+      return message;
+  }
 }
 
 export function isHostToWebview(value: unknown): value is HostToWebview {

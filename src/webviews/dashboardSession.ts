@@ -5,13 +5,15 @@
 // The stream to the webview is bounded: the registry only marks shown runs as changed, and a
 // Coalescer sends what changed (new train rows read from the run's file by byte offset, new other
 // events, the summary) as one message at most four times a second (on the UI beat), never two at once. Train rows go
-// out as a min/max sample of the run (a few thousand rows, however long it is) and then as deltas.
+// out as a min/max sample of the run (a few thousand rows, however long it is) and then as deltas, as
+// Float64Array columns (binary to the page, no JSON: TrainColumns).
 import * as path from 'node:path';
 import type { Disposable } from '../common/emitter';
 import {
   DASHBOARD_EVENT_TYPES,
   HostMessageType,
   dashboardGuards,
+  packTrainRows,
   type ControlAction,
   type DashboardRequests,
   type DetailParams,
@@ -98,7 +100,7 @@ export class DashboardSession {
             const runs = await this.allRunData(this.compare);
             return { runs, configDiff: await readConfigDiff([this.runDir, ...this.compare]) };
           }),
-        detail: (params) => this.queue(async () => ({ train: this.detail(params) })),
+        detail: (params) => this.queue(async () => ({ train: packTrainRows(this.detail(params)) })),
       },
       fullState: () => {
         this.stateAsked = true;
@@ -175,7 +177,7 @@ export class DashboardSession {
       if (!(await shown.series.update(READ_BUDGET_MS))) this.readOnLater(shown);
       const train = shown.series.takeChanges(OVERVIEW_BUCKETS);
       const events = this.eventsAfter(runDir, shown);
-      runs.push(train ? { run, events, train } : { run, events });
+      runs.push(train ? { run, events, train: packTrainRows(train) } : { run, events });
     }
     if (runs.length > 0) await bridge.post({ type: HostMessageType.append, runs });
     if (this.runsChanged) {
@@ -228,7 +230,7 @@ export class DashboardSession {
       if (!shown) continue;
       // Rows read ahead go out as they are; the rest follows in deltas.
       const whole = await shown.series.update(shown.series.length > 0 ? 0 : READ_BUDGET_MS);
-      const train = shown.series.sample(OVERVIEW_BUCKETS);
+      const train = packTrainRows(shown.series.sample(OVERVIEW_BUCKETS));
       shown.series.markSent();
       shown.changed = false;
       if (!whole) this.readOnLater(shown);

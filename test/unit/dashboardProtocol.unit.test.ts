@@ -4,11 +4,11 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
 import eventsSchema from '../../schema/events.schema.json';
-import { dashboardGuards, isDashboardWebviewState, isHostToWebview } from '../../src/protocol/dashboard';
+import { dashboardGuards, isDashboardWebviewState, isDetailResult, isHostToWebview, packTrainRows, unpackHostMessage, unpackTrainRows, type HostToWebview } from '../../src/protocol/dashboard';
 import { isRunSummary } from '../../src/protocol/runSummary';
 import { isRunEvent, type RunEvent } from '../../src/protocol/events';
 import { contentSecurityPolicy, makeNonce, renderWebviewHtml } from '../../src/webviews/webviewHtml';
-import { fixtures } from './helpers';
+import { fixtures, throughWebviewWire } from './helpers';
 
 const demoEvents = (): unknown[] =>
   fs
@@ -40,13 +40,15 @@ test('the envelope check rejects what is not an event', () => {
 
 test('host → webview messages are validated on receipt', () => {
   const events = demoEvents().filter((e) => (e as RunEvent).type !== 'train');
-  const train = { row: [0, 5], step: [1, 6], epoch: [0.1, null], time: [100, 105], values: { loss: [2, null] } };
+  const rows = { row: [0, 5], step: [1, 6], epoch: [0.1, null], time: [100, 105], values: { loss: [2, null] } };
+  const train = packTrainRows(rows);
   const state = { type: 'state', run: summary, events, train, compare: [], available: [summary], configDiff: { fields: ['lr'], runs: [{ runDir: '/r/demo', values: [0.1] }] } };
   assert.ok(isHostToWebview(state));
   assert.ok(isHostToWebview({ type: 'append', runs: [{ run: summary, events: [] }, { run: summary, events: [], train }] }));
   assert.ok(isHostToWebview({ type: 'runs', available: [summary] }));
   assert.equal(isHostToWebview({ type: 'state', run: summary, events, train }), false, 'compare and available missing');
   assert.equal(isHostToWebview({ ...state, train: undefined }), false, 'state without train rows');
+  assert.equal(isHostToWebview({ ...state, train: rows }), false, 'rows as plain arrays: the wire carries Float64Array columns');
   assert.equal(isHostToWebview({ ...state, configDiff: undefined }), false, 'state without the config diff');
   assert.equal(isHostToWebview({ ...state, configDiff: { fields: ['lr'], runs: [{ runDir: '/r/demo', values: [{}] }] } }), false, 'an object config value');
   assert.equal(isHostToWebview({ ...state, compare: [{ run: summary, train }] }), false, 'compared run without events');
@@ -56,12 +58,48 @@ test('host → webview messages are validated on receipt', () => {
   assert.equal(isHostToWebview({ type: 'append', runs: [{ run: summary, events: [{ seq: 1 }] }] }), false, 'bad event');
   assert.equal(isHostToWebview({ type: 'runs', available: [{ name: 'x' }] }), false, 'bad summary');
   assert.equal(isRunSummary({ ...summary, error: { kind: 'oom', message: 'm' } }), false, 'error without hint');
+  const f = (values: number[]) => Float64Array.from(values);
   const bad = (patch: Record<string, unknown>) => isHostToWebview({ type: 'append', runs: [{ run: summary, events: [], train: { ...train, ...patch } }] });
-  assert.equal(bad({ row: [5, 0] }), false, 'rows out of order');
-  assert.equal(bad({ step: [1] }), false, 'columns of different lengths');
-  assert.equal(bad({ values: { loss: [2, '3'] } }), false, 'a string value');
-  assert.equal(bad({ values: { perplexity: [2, 3] } }), false, 'a metric the dashboard does not draw');
+  assert.equal(bad({}), true, 'the unpatched rows pass');
+  assert.equal(bad({ row: f([5, 0]) }), false, 'rows out of order');
+  assert.equal(bad({ row: f([0, 0.5]) }), false, 'a row that is not a whole number');
+  assert.equal(bad({ step: f([1]) }), false, 'columns of different lengths');
+  assert.equal(bad({ step: f([1, Number.NaN]) }), false, 'a missing step');
+  assert.equal(bad({ time: f([100, Number.POSITIVE_INFINITY]) }), false, 'an infinite time');
+  assert.equal(bad({ step: new Float32Array([1, 6]) }), false, 'another kind of typed array');
+  assert.equal(bad({ values: { loss: [2, 3] } }), false, 'a plain array of values');
+  assert.equal(bad({ values: { loss: f([2, Number.NEGATIVE_INFINITY]) } }), false, 'an infinite value');
+  assert.equal(bad({ values: { perplexity: f([2, 3]) } }), false, 'a metric the dashboard does not draw');
   assert.equal(bad({ extra: [] }), false, 'an unexpected field');
+  assert.ok(isDetailResult({ train }));
+  assert.equal(isDetailResult({ train: rows }), false, 'a detail reply with plain arrays');
+  assert.equal(isDetailResult({ train, more: 1 }), false);
+});
+
+test('train rows travel as Float64Array columns, each with its own buffer, and unpack to what was packed', () => {
+  const rows = { row: [0, 3, 9], step: [1, 4, 10], epoch: [null, 0.5, 1.25], time: [100.5, 101, 102.75], values: { loss: [2.5, null, 0.125], learning_rate: [1e-6, 2e-6, 3e-6] } };
+  const columns = packTrainRows(rows);
+  assert.deepEqual(unpackTrainRows(columns), rows);
+  const all = [columns.row, columns.step, columns.epoch, columns.time, ...Object.values(columns.values)];
+  assert.ok(all.every((c) => c instanceof Float64Array && c.byteOffset === 0 && c.buffer.byteLength === c.byteLength), 'no column is a view of a larger buffer');
+  assert.equal(new Set(all.map((c) => c.buffer)).size, all.length, 'one buffer per column');
+  // Through the webview wire (JSON plus binary): the JSON part stays small however many rows there are.
+  const n = 5000;
+  const long = packTrainRows({
+    row: Array.from({ length: n }, (_, i) => i),
+    step: Array.from({ length: n }, (_, i) => i + 1),
+    epoch: Array.from({ length: n }, (_, i) => i / n),
+    time: Array.from({ length: n }, (_, i) => 1.7e9 + i * 0.37),
+    values: { loss: Array.from({ length: n }, (_, i) => 1 / (i + 1)) },
+  });
+  const message = { type: 'append', runs: [{ run: summary, events: [], train: long }] };
+  const wire = throughWebviewWire(message);
+  assert.ok(isHostToWebview(wire.received));
+  assert.equal(wire.binaryBytes, 5 * n * 8, 'five columns of 8-byte numbers, nothing more');
+  assert.ok(JSON.stringify(wire.received, (_k, v: unknown) => (ArrayBuffer.isView(v) ? 0 : v)).length < 1000);
+  const unpacked = unpackHostMessage(wire.received as HostToWebview);
+  assert.equal(unpacked.type, 'append');
+  if (unpacked.type === 'append') assert.deepEqual(unpacked.runs[0].train?.step.slice(-2), [n - 1, n]);
 });
 
 test('webview → host request parameters and saved state are validated', () => {

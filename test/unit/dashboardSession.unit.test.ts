@@ -9,7 +9,7 @@ import { DashboardSession } from '../../src/webviews/dashboardSession';
 import { PanelBridge, type MessagePort } from '../../src/webviews/panelBridge';
 import { restorableState } from '../../src/webviews/restoredRun';
 import { isDashboardWebviewState } from '../../src/protocol/dashboard';
-import { eventually, tempDir } from './helpers';
+import { eventually, tempDir, throughWebviewWire } from './helpers';
 
 const event = (seq: number, body: Record<string, unknown>) => `${JSON.stringify({ v: 1, seq, time: 1000 + seq / 100, ...body })}\n`;
 const started = (seq: number) => event(seq, { type: 'run_started', step: 0, config: {}, total_steps: 100_000, num_parameters: 1, trainable_parameters: 1, world_size: 1, device: 'cpu' });
@@ -28,7 +28,9 @@ function open(registry: RunRegistry, runDir: string, compare: string[] = [], flu
   const sent: HostToWebview[] = [];
   let listener: ((m: unknown) => void) | undefined;
   const port: MessagePort = {
-    postMessage: async (m) => {
+    postMessage: async (posted) => {
+      // What the page gets: typed-array columns travel as binary and arrive as typed arrays again.
+      const { received: m } = throughWebviewWire(posted);
       assert.ok(isHostToWebview(m) || (m as { type?: string }).type === 'reply', JSON.stringify(m).slice(0, 200));
       sent.push(m as HostToWebview);
       return true;
@@ -100,7 +102,7 @@ test('a live run logging fast reaches the dashboard in few messages, every step 
     fs.appendFileSync(path.join(runDir, 'events.jsonl'), train(seq++, step));
     if (step % 4 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  const received = () => panel.sent.filter((m): m is AppendMessage => m.type === 'append').flatMap((m) => m.runs.flatMap((r) => r.train?.step ?? []));
+  const received = () => panel.sent.filter((m): m is AppendMessage => m.type === 'append').flatMap((m) => m.runs.flatMap((r) => (r.train ? [...r.train.step] : [])));
   await eventually(() => received().at(-1) === steps, 10_000);
   const elapsed = Date.now() - begun;
   const messages = panel.sent.filter((m) => m.type === 'append').length;
@@ -128,7 +130,7 @@ test('a long run opens with a sample of what was read so far and fills in, never
   assert.equal(state.train.step[0], 1);
   assert.deepEqual(state.events.map((e) => e.type), ['run_started'], 'no train events in the state');
   assert.equal(state.run.step, steps, 'the summary is whole from the start');
-  const sentSteps = () => [state.train, ...panel.sent.filter((m): m is AppendMessage => m.type === 'append').flatMap((m) => m.runs.map((r) => r.train))].flatMap((r) => r?.step ?? []);
+  const sentSteps = () => [state.train, ...panel.sent.filter((m): m is AppendMessage => m.type === 'append').flatMap((m) => m.runs.map((r) => r.train))].flatMap((r) => (r ? [...r.step] : []));
   await eventually(() => sentSteps().at(-1) === steps, 20_000);
   const rows = sentSteps();
   assert.ok(rows.length < 12_000, `${rows.length} rows sent for ${steps} steps`);

@@ -117,3 +117,32 @@ export function fakeSettings(over: Partial<Settings> = {}): Settings {
     ...over,
   };
 }
+
+/**
+ * A message as VS Code carries it from `webview.postMessage` to the page (extension API 1.57+): JSON, with
+ * every typed array or ArrayBuffer sent aside as binary and revived in the page. Returns the message the page
+ * gets and the bytes sent aside. A typed array goes with its whole underlying buffer, which is why a sender
+ * must not post small views of big buffers.
+ */
+export function throughWebviewWire(message: unknown): { received: unknown; binaryBytes: number } {
+  const buffers: ArrayBufferLike[] = [];
+  const json = JSON.stringify(message, (_key, value: unknown) => {
+    if (ArrayBuffer.isView(value)) {
+      let index = buffers.indexOf(value.buffer);
+      if (index < 0) index = buffers.push(value.buffer) - 1;
+      return { $$buffer: index, view: value.constructor.name, byteOffset: value.byteOffset, byteLength: value.byteLength };
+    }
+    return value;
+  });
+  const copies = buffers.map((b) => b.slice(0));
+  const views: Record<string, new (buffer: ArrayBufferLike, offset: number, length: number) => unknown> = { Float64Array, Float32Array, Int32Array, Uint8Array };
+  const received = JSON.parse(json, (_key, value: unknown) => {
+    if (typeof value === 'object' && value !== null && '$$buffer' in value) {
+      const ref = value as { $$buffer: number; view: string; byteOffset: number; byteLength: number };
+      const View = views[ref.view] as unknown as { new (b: ArrayBufferLike, o: number, l: number): unknown; BYTES_PER_ELEMENT: number };
+      return new View(copies[ref.$$buffer], ref.byteOffset, ref.byteLength / View.BYTES_PER_ELEMENT);
+    }
+    return value;
+  });
+  return { received, binaryBytes: buffers.reduce((n, b) => n + b.byteLength, 0) };
+}

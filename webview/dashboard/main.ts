@@ -5,6 +5,7 @@ import { BestFollower } from '../../src/shared/bestCheckpoint';
 import {
   HostMessageType,
   isCompareResult,
+  isDetailResult,
   isHostToWebview,
   MAX_DETAIL_BUCKETS,
   X_AXES,
@@ -12,10 +13,14 @@ import {
   type ControlAction,
   type DashboardRequests,
   type DashboardWebviewState,
+  type HostMessageRows,
   type HostToWebview,
   type RunData,
   type RunDelta,
+  type TrainRows,
   type XAxis,
+  unpackHostMessage,
+  unpackTrainRows,
 } from '../../src/protocol/dashboard';
 import { formatDownload, formatDuration, formatLoss, formatStep } from '../../src/shared/format';
 import { isActiveState, type RunSummary } from '../../src/protocol/runSummary';
@@ -38,7 +43,8 @@ interface Tracked extends ShownRun {
   bestFollower: BestFollower;
 }
 
-const bridge = connect<DashboardRequests, HostToWebview, DashboardWebviewState>(isHostToWebview, receive);
+// Train rows arrive as Float64Array columns (binary, no JSON on the way) and are kept as plain arrays.
+const bridge = connect<DashboardRequests, HostToWebview, DashboardWebviewState>(isHostToWebview, (message) => receive(unpackHostMessage(message)));
 const saved = bridge.getState();
 let axis: XAxis = saved.xAxis ?? 'step';
 let smoothing = saved.smoothing ?? 0.6;
@@ -210,7 +216,7 @@ document.getElementById('app')?.append(
   },
 };
 
-function track(data: RunData): Tracked {
+function track(data: RunData<TrainRows>): Tracked {
   const metrics = new RunMetrics(smoothing);
   metrics.add(data.events);
   metrics.addRows(data.train);
@@ -227,7 +233,7 @@ function track(data: RunData): Tracked {
   };
 }
 
-function receive(message: HostToWebview): void {
+function receive(message: HostMessageRows): void {
   if (message.type === HostMessageType.state) {
     primary = track(message);
     compared = message.compare.map(track);
@@ -243,7 +249,7 @@ function receive(message: HostToWebview): void {
   }
 }
 
-function apply(delta: RunDelta): void {
+function apply(delta: RunDelta<TrainRows>): void {
   const target = shownRuns().find((r) => r.runDir === delta.run.runDir);
   if (!target) return;
   target.summary = delta.run;
@@ -273,7 +279,7 @@ async function setCompare(runDirs: string[]): Promise<void> {
   try {
     const result: unknown = await bridge.request('compare', { runDirs });
     if (!isCompareResult(result)) throw new Error('The runs to compare arrived malformed; reopen the dashboard.');
-    compared = result.runs.map(track);
+    compared = result.runs.map((run) => track({ ...run, train: unpackTrainRows(run.train) }));
     configDiff = result.configDiff;
     bridge.setState({ compare: compared.map((c) => c.runDir) });
     markDirty('compare', 'charts', 'table');
@@ -299,8 +305,9 @@ async function fetchDetail(): Promise<void> {
     // The time axis counts seconds since the run started; the host keeps unix seconds.
     const offset = axis === 'time' ? (run.metrics.facts.startTime ?? 0) : 0;
     try {
-      const { train } = await bridge.request('detail', { runDir: run.runDir, axis, min: range.min + offset, max: range.max + offset, buckets });
-      if (run.metrics.addDetail(train)) markDirty('charts');
+      const reply: unknown = await bridge.request('detail', { runDir: run.runDir, axis, min: range.min + offset, max: range.max + offset, buckets });
+      if (!isDetailResult(reply)) continue;
+      if (run.metrics.addDetail(unpackTrainRows(reply.train))) markDirty('charts');
     } catch {
       // The run stopped being shown while the request was out: nothing to add.
     }
