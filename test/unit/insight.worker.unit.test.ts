@@ -12,6 +12,7 @@ import { examplePreview } from '../../src/insight/examplePreview';
 import { TokenStatsCache } from '../../src/insight/tokenStatsCache';
 import { CancelledError, countStatsInWorker, TokenStatsJob, type TokenStatsJobOptions } from '../../src/insight/tokenStatsWorker';
 import { repoRoot, tempDir } from './helpers';
+import { lagProbe } from './eventLoopLag';
 
 /** Built by `node esbuild.mjs --tests` next to out/test/, outside the folder `node --test` runs. */
 const workerScript = path.join(repoRoot, 'out', 'insightWorker.js');
@@ -35,46 +36,6 @@ function writeConfig(dir: string, trainFile: string, extra = ''): string {
 }
 
 const job = (config: string, options: TokenStatsJobOptions = {}) => new TokenStatsJob(config, { workerScript, ...options });
-
-/** This thread's time on a CPU and waiting for one (ns), where Linux reports them. */
-function schedstat(): [running: number, waiting: number] | undefined {
-  try {
-    const [running, waiting] = fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
-    return [running, waiting];
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Samples the event loop every 10 ms: the largest delay of a tick, and that delay less the time the OS
- * kept this thread waiting for a CPU (another process's load, not our blocking; Linux only).
- */
-function lagProbe(): { stop(): { maxLagMs: number; maxBlockedMs: number; ticks: number } } {
-  // stop() may run twice (the test's own call, then its after hook when an assertion failed first).
-  let last = performance.now();
-  let lastSched = schedstat();
-  let maxLagMs = 0;
-  let maxBlockedMs = 0;
-  let ticks = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    const sched = schedstat();
-    const lag = now - last - 10;
-    const waited = sched && lastSched ? (sched[1] - lastSched[1]) / 1e6 : 0;
-    maxLagMs = Math.max(maxLagMs, lag);
-    maxBlockedMs = Math.max(maxBlockedMs, lag - waited);
-    ticks += 1;
-    last = now;
-    lastSched = sched;
-  }, 10);
-  return {
-    stop() {
-      clearInterval(timer);
-      return { maxLagMs, maxBlockedMs, ticks };
-    },
-  };
-}
 
 test('counting a 20k-row .json list in the worker never blocks the event loop for 50 ms', async (t) => {
   const dir = tempDir(t);

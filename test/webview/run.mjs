@@ -322,6 +322,33 @@ describe('dashboard', () => {
     await finish();
   });
 
+  test('a live run redraws the charts on screen only; one scrolled into view draws then', async () => {
+    const runDir = path.join(runsRoot, 'scroll-20260101-000000');
+    const now = Date.now() / 1000;
+    const train = (seq, step) =>
+      event(seq, now + step, 'train', { step, epoch: step / 100, loss: 1 / step, grad_norm: 0.5, learning_rate: 1e-4, tokens: step * 800, tokens_per_s: 600 + step, flops_per_s: 1e9, mfu: 0.1, mem_bytes: 1e8 + step });
+    const start = event(0, now, 'run_started', { step: 0, config: {}, total_steps: 100, num_parameters: 10, trainable_parameters: 10, world_size: 1, device: 'cpu' });
+    const evaluation = event(4, now + 3, 'eval', { step: 3, epoch: 0.03, loss: 0.5, token_accuracy: 0.4 });
+    writeRun(runDir, [start, ...[1, 2, 3].map((step) => train(step, step)), evaluation], { pid: process.pid, state: 'running', heartbeat: now + 3600, started: now, step: 3, total_steps: 100 });
+    const { page, errors, finish } = await openPage('dashboard', { runDir });
+    await page.setViewportSize({ width: 1280, height: 500 });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.waitForSelector('#loss-chart[data-points="3"]');
+    // With every metric present the memory chart is the last of nine: far more than 300 px below a 500 px window.
+    await page.waitForSelector('#memory-chart', { state: 'attached' });
+    const below = await page.$eval('#memory-chart', (e) => e.getBoundingClientRect().top - window.innerHeight);
+    assert.ok(below > 300, `the memory chart starts ${below} px below the window`);
+    const before = await page.getAttribute('#memory-chart', 'data-points');
+    for (let step = 4; step <= 8; step++) fs.appendFileSync(path.join(runDir, 'events.jsonl'), `${train(step + 1, step)}\n`);
+    await page.waitForSelector('#loss-chart[data-points="8"]');
+    await page.waitForTimeout(300);
+    assert.equal(await page.getAttribute('#memory-chart', 'data-points'), before, 'the chart below the window was not drawn again');
+    await page.locator('#memory-chart').scrollIntoViewIfNeeded();
+    await page.waitForSelector('#memory-chart[data-points="8"]', { timeout: 5000 });
+    await safetyChecks(page, errors);
+    await finish();
+  });
+
   test('best evaluation: marked on the eval charts while the run trains and after it ends', async () => {
     const runDir = path.join(runsRoot, 'best-20260101-000000');
     const config = { model_name_or_path: 'tiny-llama', learning_rate: 1e-4, max_steps: 40, eval_steps: 10, metric_for_best_model: 'loss' };

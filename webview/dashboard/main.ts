@@ -174,6 +174,28 @@ const charts = CHARTS.map((spec) => {
   });
   return chart;
 });
+/** Charts within 300 px of the viewport; the observer says so as the page scrolls or resizes. */
+const onScreen = new Set<MetricChart>();
+const chartOf = new Map<Element, MetricChart>(charts.map((c) => [c.element, c]));
+const visibility = new IntersectionObserver(
+  (entries) => {
+    for (const entry of entries) {
+      const chart = chartOf.get(entry.target);
+      if (!chart) continue;
+      if (!entry.isIntersecting) {
+        onScreen.delete(chart);
+        continue;
+      }
+      onScreen.add(chart);
+      if (primary && !chartsToDraw.includes(chart)) {
+        chartsToDraw.push(chart);
+        requestFrame();
+      }
+    }
+  },
+  { rootMargin: '300px 0px' },
+);
+for (const chart of charts) visibility.observe(chart.element);
 const comparison = new ComparisonView(saved.compareSort, (order) => bridge.setState({ compareSort: order }));
 const empty = el('p', { id: 'chart-empty', className: 'muted', text: 'Waiting for the first training step…' });
 
@@ -270,6 +292,10 @@ function apply(delta: RunDelta<TrainRows>): void {
 
 function markDirty(...parts: (keyof typeof dirty)[]): void {
   for (const part of parts) dirty[part] = true;
+  requestFrame();
+}
+
+function requestFrame(): void {
   if (frameRequested) return;
   frameRequested = true;
   requestAnimationFrame(render);
@@ -320,16 +346,22 @@ function render(): void {
   const started = performance.now();
   if (dirty.header) renderSummary(primary);
   if (dirty.compare) renderCompare();
-  if (dirty.charts) chartsToDraw = [...charts];
+  if (dirty.charts) chartsToDraw = charts.filter(shouldDraw);
   if (dirty.table) renderComparison();
   dirty.header = dirty.compare = dirty.charts = dirty.table = false;
   // At least one chart per frame, so drawing always moves on.
   do chartsToDraw.shift()?.drawIfChanged();
   while (chartsToDraw.length > 0 && performance.now() - started < FRAME_BUDGET_MS);
-  if (chartsToDraw.length > 0 && !frameRequested) {
-    frameRequested = true;
-    requestAnimationFrame(render);
-  }
+  if (chartsToDraw.length > 0) requestFrame();
+}
+
+/**
+ * A chart is drawn while it is on screen (or near it), or hidden for want of data (it shows itself when
+ * some comes). The rest wait: of nine charts a live run changes, a window shows about four, and each one
+ * drawn is painted and copied into the browser's next frame. One scrolled into view draws then.
+ */
+function shouldDraw(chart: MetricChart): boolean {
+  return chart.element.hidden || onScreen.has(chart);
 }
 
 function renderComparison(): void {
