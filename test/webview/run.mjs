@@ -334,10 +334,10 @@ describe('dashboard', () => {
     await page.setViewportSize({ width: 1280, height: 500 });
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.waitForSelector('#loss-chart[data-points="3"]');
-    // With every metric present the memory chart is the last of nine: far more than 300 px below a 500 px window.
+    // With every metric present the memory chart is the last of nine, far below a 500 px window.
     await page.waitForSelector('#memory-chart', { state: 'attached' });
     const below = await page.$eval('#memory-chart', (e) => e.getBoundingClientRect().top - window.innerHeight);
-    assert.ok(below > 300, `the memory chart starts ${below} px below the window`);
+    assert.ok(below > 100, `the memory chart starts ${below} px below the window`);
     const before = await page.getAttribute('#memory-chart', 'data-points');
     for (let step = 4; step <= 8; step++) fs.appendFileSync(path.join(runDir, 'events.jsonl'), `${train(step + 1, step)}\n`);
     await page.waitForSelector('#loss-chart[data-points="8"]');

@@ -174,7 +174,10 @@ const charts = CHARTS.map((spec) => {
   });
   return chart;
 });
-/** Charts within 300 px of the viewport; the observer says so as the page scrolls or resizes. */
+/**
+ * Charts with a pixel in the viewport; the observer says so as the page scrolls or resizes. No margin: a chart
+ * scrolled in keeps its last drawing for the one frame until it is drawn again.
+ */
 const onScreen = new Set<MetricChart>();
 const chartOf = new Map<Element, MetricChart>(charts.map((c) => [c.element, c]));
 const visibility = new IntersectionObserver(
@@ -193,7 +196,7 @@ const visibility = new IntersectionObserver(
       }
     }
   },
-  { rootMargin: '300px 0px' },
+  { rootMargin: '0px' },
 );
 for (const chart of charts) visibility.observe(chart.element);
 const comparison = new ComparisonView(saved.compareSort, (order) => bridge.setState({ compareSort: order }));
@@ -356,7 +359,7 @@ function render(): void {
 }
 
 /**
- * A chart is drawn while it is on screen (or near it), or hidden for want of data (it shows itself when
+ * A chart is drawn while it is on screen, or hidden for want of data (it shows itself when
  * some comes). The rest wait: of nine charts a live run changes, a window shows about four, and each one
  * drawn is painted and copied into the browser's next frame. One scrolled into view draws then.
  */
