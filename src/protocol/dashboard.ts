@@ -159,7 +159,7 @@ export interface StateMessage<Train = TrainColumns> extends RunData<Train> {
   /** How the resolved configs of the run and the overlaid ones differ. */
   configDiff: ConfigDiff;
   /** Every run the window knows, for the compare picker. */
-  available: RunSummary[];
+  available: PickableRun[];
 }
 
 /**
@@ -174,8 +174,19 @@ export interface AppendMessage<Train = TrainColumns> {
 /** The set of known runs changed (sent only when a run appeared, went or was renamed). */
 export interface RunsMessage {
   type: typeof HostMessageType.runs;
-  available: RunSummary[];
+  available: PickableRun[];
 }
+
+/** A run as the compare picker offers it: only its folder and name (a window can know hundreds of runs). */
+export interface PickableRun {
+  runDir: string;
+  name: string;
+}
+
+export const pickableRun = (run: RunSummary): PickableRun => ({ runDir: run.runDir, name: run.name });
+
+const isPickableRun = (v: unknown): v is PickableRun =>
+  isObject(v) && hasOnlyKeys(v, ['runDir', 'name']) && isString(v.runDir) && v.runDir.length <= MAX_STATE_PATH && isString(v.name) && v.name.length <= MAX_STATE_PATH;
 
 /** What the host posts (train rows as columns). */
 export type HostToWebview = StateMessage | AppendMessage | RunsMessage;
@@ -317,13 +328,13 @@ export function isHostToWebview(value: unknown): value is HostToWebview {
         Array.isArray(value.compare) &&
         value.compare.every(isRunData) &&
         Array.isArray(value.available) &&
-        value.available.every(isRunSummary) &&
+        value.available.every(isPickableRun) &&
         isConfigDiff(value.configDiff)
       );
     case HostMessageType.append:
       return Array.isArray(value.runs) && value.runs.every(isRunDelta);
     case HostMessageType.runs:
-      return Array.isArray(value.available) && value.available.every(isRunSummary);
+      return Array.isArray(value.available) && value.available.every(isPickableRun);
     default:
       return false;
   }

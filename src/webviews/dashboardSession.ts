@@ -14,10 +14,12 @@ import {
   HostMessageType,
   dashboardGuards,
   packTrainRows,
+  pickableRun,
   type ControlAction,
   type DashboardRequests,
   type DetailParams,
   type HostToWebview,
+  type PickableRun,
   type RunData,
   type RunDelta,
   type TrainRows,
@@ -111,7 +113,7 @@ export class DashboardSession {
           this.keepShown();
           const [own, ...compare] = await this.allRunData([this.runDir, ...this.compare]);
           const configDiff = await readConfigDiff([this.runDir, ...this.compare]);
-          const available = this.registry.list();
+          const available = this.registry.list().map(pickableRun);
           this.sentRunsKey = runsKey(available);
           this.runsChanged = false;
           return { type: HostMessageType.state, ...own, compare, available, configDiff };
@@ -182,7 +184,7 @@ export class DashboardSession {
     if (runs.length > 0) await bridge.post({ type: HostMessageType.append, runs });
     if (this.runsChanged) {
       this.runsChanged = false;
-      const available = this.registry.list();
+      const available = this.registry.list().map(pickableRun);
       const key = runsKey(available);
       // Summaries of other runs change with every step they log; the picker only needs the set.
       if (key !== this.sentRunsKey) {
@@ -276,6 +278,6 @@ function missingRun(runDir: string): RunSummary {
   return { runDir, name: path.basename(runDir), state: 'crashed' };
 }
 
-function runsKey(runs: readonly RunSummary[]): string {
+function runsKey(runs: readonly PickableRun[]): string {
   return runs.map((r) => `${r.runDir}\u0000${r.name}`).join('\n');
 }

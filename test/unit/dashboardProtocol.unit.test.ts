@@ -42,10 +42,11 @@ test('host → webview messages are validated on receipt', () => {
   const events = demoEvents().filter((e) => (e as RunEvent).type !== 'train');
   const rows = { row: [0, 5], step: [1, 6], epoch: [0.1, null], time: [100, 105], values: { loss: [2, null] } };
   const train = packTrainRows(rows);
-  const state = { type: 'state', run: summary, events, train, compare: [], available: [summary], configDiff: { fields: ['lr'], runs: [{ runDir: '/r/demo', values: [0.1] }] } };
+  const state = { type: 'state', run: summary, events, train, compare: [], available: [{ runDir: summary.runDir, name: summary.name }], configDiff: { fields: ['lr'], runs: [{ runDir: '/r/demo', values: [0.1] }] } };
   assert.ok(isHostToWebview(state));
   assert.ok(isHostToWebview({ type: 'append', runs: [{ run: summary, events: [] }, { run: summary, events: [], train }] }));
-  assert.ok(isHostToWebview({ type: 'runs', available: [summary] }));
+  assert.ok(isHostToWebview({ type: 'runs', available: [{ runDir: '/r/demo', name: 'demo' }] }));
+  assert.equal(isHostToWebview({ type: 'runs', available: [summary] }), false, 'a whole summary where the picker needs a folder and a name');
   assert.equal(isHostToWebview({ type: 'state', run: summary, events, train }), false, 'compare and available missing');
   assert.equal(isHostToWebview({ ...state, train: undefined }), false, 'state without train rows');
   assert.equal(isHostToWebview({ ...state, train: rows }), false, 'rows as plain arrays: the wire carries Float64Array columns');
@@ -56,7 +57,7 @@ test('host → webview messages are validated on receipt', () => {
   assert.equal(isHostToWebview({ type: 'append', runs: [{ run: { ...summary, state: 'paused' }, events: [] }] }), false, 'unknown state');
   assert.equal(isHostToWebview({ type: 'append', runs: [{ run: { ...summary, loss: '1.5' }, events: [] }] }), false, 'string loss');
   assert.equal(isHostToWebview({ type: 'append', runs: [{ run: summary, events: [{ seq: 1 }] }] }), false, 'bad event');
-  assert.equal(isHostToWebview({ type: 'runs', available: [{ name: 'x' }] }), false, 'bad summary');
+  assert.equal(isHostToWebview({ type: 'runs', available: [{ name: 'x' }] }), false, 'a run without its folder');
   assert.equal(isRunSummary({ ...summary, error: { kind: 'oom', message: 'm' } }), false, 'error without hint');
   const f = (values: number[]) => Float64Array.from(values);
   const bad = (patch: Record<string, unknown>) => isHostToWebview({ type: 'append', runs: [{ run: summary, events: [], train: { ...train, ...patch } }] });

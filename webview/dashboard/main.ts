@@ -15,6 +15,7 @@ import {
   type DashboardWebviewState,
   type HostMessageRows,
   type HostToWebview,
+  type PickableRun,
   type RunData,
   type RunDelta,
   type TrainRows,
@@ -50,7 +51,7 @@ let axis: XAxis = saved.xAxis ?? 'step';
 let smoothing = saved.smoothing ?? 0.6;
 let primary: Tracked | undefined;
 let compared: Tracked[] = [];
-let available: RunSummary[] = [];
+let available: PickableRun[] = [];
 /** How the resolved configs of the shown runs differ (from the host). */
 let configDiff: ConfigDiff = { fields: [], runs: [] };
 const logCharts = new Set(saved.logScale ?? []);
