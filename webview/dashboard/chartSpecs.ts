@@ -138,7 +138,6 @@ export function buildChart(spec: ChartSpec, runs: readonly ShownRun[], axis: XAx
           label,
           color,
           faint: line.kind === 'raw',
-          width: line.kind === 'smooth' ? 2 : 1.5,
           dash: line.kind === 'eval' && !single ? [6, 4] : undefined,
           points: line.kind === 'eval',
         });
