@@ -53,11 +53,30 @@ export interface TrainColumns {
   values: Partial<Record<TrainField, Float64Array>>;
 }
 
+/** The numeric fields of an evaluation that travel as columns (EvalEvent's, besides the envelope). */
+export const EVAL_COLUMN_FIELDS = ['epoch', 'loss', 'perplexity', 'token_accuracy', 'accuracy', 'f1', 'exact_match'] as const;
+export type EvalColumnField = (typeof EVAL_COLUMN_FIELDS)[number];
+
+/**
+ * A run's evaluations as Float64Array columns (a long run evaluates thousands of times: 300 KB of JSON as
+ * objects). A field an evaluation lacks is NaN; `best` is 1, 0 or NaN (absent). Only evaluations that hold
+ * nothing else travel this way, so nothing is lost: any other goes in `events` as it is.
+ */
+export interface EvalColumns {
+  seq: Float64Array;
+  time: Float64Array;
+  step: Float64Array;
+  best: Float64Array;
+  values: Partial<Record<EvalColumnField, Float64Array>>;
+}
+
 /** A run as a dashboard draws it: its summary, its events other than train steps, and its train rows. */
 export interface RunData<Train = TrainColumns> {
   run: RunSummary;
   /** Its events of DASHBOARD_EVENT_TYPES: starts, evaluations, checkpoints, errors, the ending. */
   events: RunEvent[];
+  /** On the wire, its plain evaluations (taken out of `events`); the app puts them back in seq order. */
+  evals?: EvalColumns;
   /** A sample of the whole table: about two rows per pixel column of a wide chart. */
   train: Train;
 }
@@ -265,6 +284,71 @@ export function isTrainColumns(value: unknown): value is TrainColumns {
   );
 }
 
+const EVAL_ENVELOPE = new Set(['v', 'seq', 'time', 'type', 'step', 'best', ...EVAL_COLUMN_FIELDS]);
+
+/** An evaluation whose every field has a column: it can travel as a row of EvalColumns. */
+function isColumnarEval(event: RunEvent): boolean {
+  if (event.type !== 'eval' || event.step === undefined) return false;
+  const record = event as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(record)) {
+    if (!EVAL_ENVELOPE.has(key)) return false;
+    if (key === 'best' ? typeof value !== 'boolean' : key !== 'type' && !(typeof value === 'number' && Number.isFinite(value))) return false;
+  }
+  return true;
+}
+
+/** Splits a run's events into those that go as objects and its plain evaluations as columns. */
+export function packEvents(events: readonly RunEvent[]): { events: RunEvent[]; evals?: EvalColumns } {
+  const kept: RunEvent[] = [];
+  const evals: Record<string, unknown>[] = [];
+  for (const event of events) {
+    if (isColumnarEval(event)) evals.push(event as unknown as Record<string, unknown>);
+    else kept.push(event);
+  }
+  if (evals.length === 0) return { events: kept };
+  const column = (key: string) => Float64Array.from(evals, (e) => (typeof e[key] === 'number' ? (e[key] as number) : Number.NaN));
+  const values: Partial<Record<EvalColumnField, Float64Array>> = {};
+  for (const field of EVAL_COLUMN_FIELDS) if (evals.some((e) => e[field] !== undefined)) values[field] = column(field);
+  const best = Float64Array.from(evals, (e) => (e.best === undefined ? Number.NaN : e.best ? 1 : 0));
+  return { events: kept, evals: { seq: column('seq'), time: column('time'), step: column('step'), best, values } };
+}
+
+/** The evaluations back as events, merged with the others in seq order. Check the columns with isEvalColumns first. */
+export function unpackEvents(events: readonly RunEvent[], evals: EvalColumns | undefined): RunEvent[] {
+  if (!evals) return [...events];
+  const rebuilt: RunEvent[] = [];
+  for (let i = 0; i < evals.seq.length; i++) {
+    const e: Record<string, unknown> = { v: 1, seq: evals.seq[i], time: evals.time[i], type: 'eval', step: evals.step[i] };
+    for (const field of EVAL_COLUMN_FIELDS) {
+      const v = evals.values[field]?.[i];
+      if (v !== undefined && !Number.isNaN(v)) e[field] = v;
+    }
+    if (!Number.isNaN(evals.best[i])) e.best = evals.best[i] === 1;
+    rebuilt.push(e as unknown as RunEvent);
+  }
+  return [...events, ...rebuilt].sort((a, b) => a.seq - b.seq);
+}
+
+/** Columns of one length: whole non-negative seqs and steps, finite times, values finite or NaN, best 0, 1 or NaN. */
+export function isEvalColumns(value: unknown): value is EvalColumns {
+  if (!isObject(value) || !hasOnlyKeys(value, ['seq', 'time', 'step', 'best', 'values'])) return false;
+  const { seq, time, step, best, values } = value;
+  if (!(seq instanceof Float64Array) || !(time instanceof Float64Array) || !(step instanceof Float64Array) || !(best instanceof Float64Array) || !isObject(values)) return false;
+  const n = seq.length;
+  if (time.length !== n || step.length !== n || best.length !== n) return false;
+  for (let i = 0; i < n; i++) {
+    if (!Number.isSafeInteger(seq[i]) || seq[i] < 0 || !Number.isSafeInteger(step[i]) || step[i] < 0 || !Number.isFinite(time[i])) return false;
+    if (!(best[i] === 0 || best[i] === 1 || Number.isNaN(best[i]))) return false;
+  }
+  return Object.entries(values).every(
+    ([field, column]) =>
+      (EVAL_COLUMN_FIELDS as readonly string[]).includes(field) &&
+      column instanceof Float64Array &&
+      column.length === n &&
+      column.every((v) => v !== Number.POSITIVE_INFINITY && v !== Number.NEGATIVE_INFINITY),
+  );
+}
+
 const isConfigValue = (v: unknown): v is ConfigValue =>
   v === null || typeof v === 'boolean' || isFiniteNumber(v) || (isString(v) && v.length <= MAX_CONFIG_TEXT);
 
@@ -300,7 +384,18 @@ export function isDetailResult(value: unknown): value is DetailResult {
 }
 
 function isRunData(value: unknown): value is RunData {
-  return isObject(value) && isRunSummary(value.run) && isEvents(value.events) && isTrainColumns(value.train);
+  return (
+    isObject(value) &&
+    isRunSummary(value.run) &&
+    isEvents(value.events) &&
+    (value.evals === undefined || isEvalColumns(value.evals)) &&
+    isTrainColumns(value.train)
+  );
+}
+
+/** A checked run's data as the app keeps it: rows unpacked, evaluations back among its events. */
+export function unpackRunData(data: RunData): RunData<TrainRows> {
+  return { run: data.run, events: unpackEvents(data.events, data.evals), train: unpackTrainRows(data.train) };
 }
 
 function isRunDelta(value: unknown): value is RunDelta {
@@ -310,8 +405,10 @@ function isRunDelta(value: unknown): value is RunDelta {
 /** A checked host message with every run's rows unpacked for the app. */
 export function unpackHostMessage(message: HostToWebview): HostMessageRows {
   switch (message.type) {
-    case HostMessageType.state:
-      return { ...message, train: unpackTrainRows(message.train), compare: message.compare.map((r) => ({ ...r, train: unpackTrainRows(r.train) })) };
+    case HostMessageType.state: {
+      const { evals: _, ...rest } = message;
+      return { ...rest, ...unpackRunData(message), compare: message.compare.map(unpackRunData) };
+    }
     case HostMessageType.append:
       return { ...message, runs: message.runs.map((r) => (r.train ? { ...r, train: unpackTrainRows(r.train) } : { run: r.run, events: r.events })) };
     default:

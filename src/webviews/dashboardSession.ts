@@ -13,6 +13,7 @@ import {
   DASHBOARD_EVENT_TYPES,
   HostMessageType,
   dashboardGuards,
+  packEvents,
   packTrainRows,
   pickableRun,
   type ControlAction,
@@ -239,7 +240,8 @@ export class DashboardSession {
       const kept = this.registry.events(runDir);
       const events = kept.filter((e) => DASHBOARD_EVENT_TYPES.has(e.type));
       shown.sentSeq = kept.at(-1)?.seq ?? -1;
-      data.push({ run: this.registry.get(runDir) ?? missingRun(runDir), events, train });
+      // A long run's thousands of evaluations go as columns too (packEvents), the rest as events.
+      data.push({ run: this.registry.get(runDir) ?? missingRun(runDir), ...packEvents(events), train });
     }
     return data;
   }

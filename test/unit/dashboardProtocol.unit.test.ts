@@ -4,7 +4,18 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
 import eventsSchema from '../../schema/events.schema.json';
-import { dashboardGuards, isDashboardWebviewState, isDetailResult, isHostToWebview, packTrainRows, unpackHostMessage, unpackTrainRows, type HostToWebview } from '../../src/protocol/dashboard';
+import {
+  dashboardGuards,
+  isDashboardWebviewState,
+  isDetailResult,
+  isHostToWebview,
+  packEvents,
+  packTrainRows,
+  unpackEvents,
+  unpackHostMessage,
+  unpackTrainRows,
+  type HostToWebview,
+} from '../../src/protocol/dashboard';
 import { isRunSummary } from '../../src/protocol/runSummary';
 import { isRunEvent, type RunEvent } from '../../src/protocol/events';
 import { contentSecurityPolicy, makeNonce, renderWebviewHtml } from '../../src/webviews/webviewHtml';
@@ -101,6 +112,46 @@ test('train rows travel as Float64Array columns, each with its own buffer, and u
   const unpacked = unpackHostMessage(wire.received as HostToWebview);
   assert.equal(unpacked.type, 'append');
   if (unpacked.type === 'append') assert.deepEqual(unpacked.runs[0].train?.step.slice(-2), [n - 1, n]);
+});
+
+test('plain evaluations travel as columns and come back as the same events in seq order; others stay objects', () => {
+  const ev = (seq: number, fields: Record<string, unknown>) => ({ v: 1, seq, time: 1000 + seq / 8, type: 'eval', step: seq * 10, ...fields });
+  const started = { v: 1, seq: 0, time: 1000, type: 'run_started', step: 0, config: { metric_for_best_model: 'loss' } };
+  const events = [
+    started,
+    ev(1, { epoch: 0.1, loss: 2.5, perplexity: 12.18, token_accuracy: 0.4 }),
+    ev(2, { epoch: 0.2, loss: 2.25, token_accuracy: 0.45, best: true }),
+    { v: 1, seq: 3, time: 1001, type: 'checkpoint', step: 20, path: '/r/demo/checkpoint-20' },
+    ev(4, { loss: 2.5, token_accuracy: 0.44, accuracy: 0.5, f1: 0.25, exact_match: 0, best: false }),
+    ev(5, { loss: 2.4, token_accuracy: 0.46, per_class: { a: 1 } }),
+  ] as unknown as RunEvent[];
+  const packed = packEvents(events);
+  assert.deepEqual(packed.events.map((e) => e.seq), [0, 3, 5], 'the start, the checkpoint and the evaluation with a field of its own stay objects');
+  assert.deepEqual([...(packed.evals?.seq ?? [])], [1, 2, 4]);
+  assert.deepEqual([...(packed.evals?.best ?? [])], [Number.NaN, 1, 0]);
+  assert.deepEqual(unpackEvents(packed.events, packed.evals), events, 'every field back, absent ones absent, in seq order');
+  assert.deepEqual(packEvents([started] as unknown as RunEvent[]), { events: [started] }, 'no evaluations, no columns');
+
+  // In a state message: checked, and unpacked to the original events.
+  const train = packTrainRows({ row: [0], step: [1], epoch: [null], time: [1000], values: { loss: [3] } });
+  const state = { type: 'state', run: summary, ...packed, train, compare: [], available: [], configDiff: { fields: [], runs: [] } };
+  const wire = throughWebviewWire(state).received;
+  assert.ok(isHostToWebview(wire));
+  const unpacked = unpackHostMessage(wire as HostToWebview);
+  assert.ok(unpacked.type === 'state' && !('evals' in unpacked));
+  if (unpacked.type === 'state') assert.deepEqual(unpacked.events, events);
+  const f = (values: number[]) => Float64Array.from(values);
+  const bad = (patch: Record<string, unknown>) => isHostToWebview({ ...state, evals: { ...packed.evals, ...patch } });
+  assert.equal(bad({}), true, 'the unpatched columns pass');
+  assert.equal(bad({ seq: f([1, 2.5, 4]) }), false, 'a seq that is not a whole number');
+  assert.equal(bad({ step: f([10, -20, 40]) }), false, 'a negative step');
+  assert.equal(bad({ time: f([1, Number.NaN, 2]) }), false, 'a missing time');
+  assert.equal(bad({ best: f([0, 2, 1]) }), false, 'best other than 0, 1 or absent');
+  assert.equal(bad({ seq: f([1, 2]) }), false, 'columns of different lengths');
+  assert.equal(bad({ values: { loss: f([1, Number.POSITIVE_INFINITY, 2]) } }), false, 'an infinite value');
+  assert.equal(bad({ values: { rouge: f([1, 2, 3]) } }), false, 'a field evaluations do not have');
+  assert.equal(bad({ values: { loss: [1, 2, 3] } }), false, 'a plain array');
+  assert.equal(bad({ extra: f([1, 2, 3]) }), false, 'an unexpected column');
 });
 
 test('webview → host request parameters and saved state are validated', () => {

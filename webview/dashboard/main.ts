@@ -21,6 +21,7 @@ import {
   type TrainRows,
   type XAxis,
   unpackHostMessage,
+  unpackRunData,
   unpackTrainRows,
 } from '../../src/protocol/dashboard';
 import { formatDownload, formatDuration, formatLoss, formatStep } from '../../src/shared/format';
@@ -309,7 +310,7 @@ async function setCompare(runDirs: string[]): Promise<void> {
   try {
     const result: unknown = await bridge.request('compare', { runDirs });
     if (!isCompareResult(result)) throw new Error('The runs to compare arrived malformed; reopen the dashboard.');
-    compared = result.runs.map((run) => track({ ...run, train: unpackTrainRows(run.train) }));
+    compared = result.runs.map((run) => track(unpackRunData(run)));
     configDiff = result.configDiff;
     bridge.setState({ compare: compared.map((c) => c.runDir) });
     markDirty('compare', 'charts', 'table');
