@@ -309,9 +309,18 @@ async function openLongDashboard(page, longName, steps, open) {
  */
 async function profileRenderer(page, file, seconds) {
   const browser = page.context().browser();
+  // JavaScript samples too (FILE.cpuprofile, for the Performance panel or any .cpuprofile reader): the trace says
+  // which tasks are long, the samples which functions they ran.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
   await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute'] });
   await sleep(seconds * 1000);
   const buffer = await browser.stopTracing();
+  const { profile } = await cdp.send('Profiler.stop');
+  await cdp.detach().catch(() => {});
+  fs.writeFileSync(file.replace(/\.json$/, '.cpuprofile'), JSON.stringify(profile));
   fs.writeFileSync(file, buffer);
   const totals = new Map();
   for (const event of JSON.parse(buffer.toString('utf8')).traceEvents) {
