@@ -21,7 +21,7 @@
 // an older tree for "before"), --label NAME (before/after; in the output name), --runs N (300),
 // --events N (3000 steps per run), --long N (200000), --rate N (200), --seconds N (20),
 // --phases node,load,long,live, --profile FILE (a trace of the renderer during the live run, and FILE.long.json
-// of the long run's dashboard opening),
+// of the long run's dashboard opening; each with a .cpuprofile of the renderer's JavaScript beside it),
 // --data DIR (generated runs, reused when present; default .cache/editor-scale),
 // --out FILE (default bench/results/editor-scale-<label>-<date>.json). KEEP_SESSION=1 keeps the session folder
 // (code-server's logs: when the extension host started and what it activated, and why).
