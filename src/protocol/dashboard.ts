@@ -275,13 +275,7 @@ export function isTrainColumns(value: unknown): value is TrainColumns {
     if (!Number.isSafeInteger(row[i]) || row[i] < 0 || (i > 0 && row[i] <= row[i - 1])) return false;
     if (!Number.isFinite(step[i]) || !Number.isFinite(time[i]) || epoch[i] === Number.POSITIVE_INFINITY || epoch[i] === Number.NEGATIVE_INFINITY) return false;
   }
-  return Object.entries(values).every(
-    ([field, column]) =>
-      (TRAIN_FIELDS as readonly string[]).includes(field) &&
-      column instanceof Float64Array &&
-      column.length === n &&
-      column.every((v) => v !== Number.POSITIVE_INFINITY && v !== Number.NEGATIVE_INFINITY),
-  );
+  return isValueColumns(values, TRAIN_FIELDS, n);
 }
 
 const EVAL_ENVELOPE = new Set(['v', 'seq', 'time', 'type', 'step', 'best', ...EVAL_COLUMN_FIELDS]);
@@ -340,9 +334,14 @@ export function isEvalColumns(value: unknown): value is EvalColumns {
     if (!Number.isSafeInteger(seq[i]) || seq[i] < 0 || !Number.isSafeInteger(step[i]) || step[i] < 0 || !Number.isFinite(time[i])) return false;
     if (!(best[i] === 0 || best[i] === 1 || Number.isNaN(best[i]))) return false;
   }
+  return isValueColumns(values, EVAL_COLUMN_FIELDS, n);
+}
+
+/** Metric columns: each one of `fields`, a Float64Array of `n` values, finite or NaN (missing). */
+function isValueColumns(values: Record<string, unknown>, fields: readonly string[], n: number): boolean {
   return Object.entries(values).every(
     ([field, column]) =>
-      (EVAL_COLUMN_FIELDS as readonly string[]).includes(field) &&
+      fields.includes(field) &&
       column instanceof Float64Array &&
       column.length === n &&
       column.every((v) => v !== Number.POSITIVE_INFINITY && v !== Number.NEGATIVE_INFINITY),
