@@ -11,6 +11,7 @@ import { listCheckpoints, type Checkpoint } from './checkpoints';
 import { EventReader } from './eventReader';
 import { isPidAlive } from './processes';
 import { DEFAULT_STALL_MINUTES, deriveRunState, foldEvents, stalledMinutes, summarize, type EventFacts, type StatusFile } from './runStatus';
+import { previewRun } from './runPreview';
 import { findRunFolders, keepsEvent, lastActivity, loadRun, readStatus } from './runStore';
 import type { CachedRun, RunCache } from './summaryCache';
 
@@ -59,9 +60,22 @@ interface Tracked {
 
 /** Run folders loaded at once: file reads overlap while the parsing stays on the one thread. */
 const LOAD_CONCURRENCY = 4;
+/** Previews made at once: two small reads each. */
+const PREVIEW_CONCURRENCY = 8;
+
+interface Preview {
+  summary: RunSummary;
+  discoveredAt: number;
+  checkpoints?: Checkpoint[];
+}
 
 export class RunRegistry implements Disposable {
   private readonly runs = new Map<string, Tracked>();
+  /**
+   * Rows of ended runs from the head and tail of their files (runPreview.ts), shown while a window's first
+   * scan reads the files in full; each goes when its run is loaded.
+   */
+  private readonly previews = new Map<string, Preview>();
   private readonly loading = new Map<string, Promise<Tracked>>();
   private readonly changeEmitter = new Emitter<RunSummary | undefined>();
   private readonly appendEmitter = new Emitter<AppendedEvents>();
@@ -91,13 +105,14 @@ export class RunRegistry implements Disposable {
   }
 
   list(): RunSummary[] {
-    return [...this.runs.values()]
+    const previewed = [...this.previews].flatMap(([runDir, preview]) => (this.runs.has(runDir) ? [] : [{ runDir, ...preview }]));
+    return [...this.runs.values(), ...previewed]
       .sort((a, b) => (b.summary.startedAt ?? b.discoveredAt) - (a.summary.startedAt ?? a.discoveredAt) || b.runDir.localeCompare(a.runDir))
       .map((r) => r.summary);
   }
 
   get(runDir: string): RunSummary | undefined {
-    return this.runs.get(runDir)?.summary;
+    return this.runs.get(runDir)?.summary ?? this.previews.get(runDir)?.summary;
   }
 
   /** The run's events other than train steps and download progress (see keepsEvent). */
@@ -107,7 +122,7 @@ export class RunRegistry implements Disposable {
 
   /** Complete checkpoints, oldest first; listed once and kept until the run writes another. */
   checkpoints(runDir: string): Checkpoint[] {
-    const run = this.runs.get(runDir);
+    const run = this.runs.get(runDir) ?? this.previews.get(runDir);
     if (!run) return listCheckpoints(runDir);
     return (run.checkpoints ??= listCheckpoints(runDir));
   }
@@ -178,6 +193,7 @@ export class RunRegistry implements Disposable {
     clearInterval(this.statusTimer);
     for (const run of this.runs.values()) run.reader.close();
     this.runs.clear();
+    this.previews.clear();
     this.changeEmitter.dispose();
     this.appendEmitter.dispose();
   }
@@ -223,19 +239,35 @@ export class RunRegistry implements Disposable {
       }
     }
     const fresh = await newestFirst([...folders].filter((dir) => !this.runs.has(dir)));
+    // A window's first scan shows a row for every ended run from its file's head and tail first (a
+    // fraction of a second for hundreds of runs), then reads the files in full behind them.
+    if (!this.scannedOnce) await this.preview(fresh.filter(({ dir }) => !this.cached?.has(dir)));
     // Each run is announced as soon as it is loaded, newest first, so the top of the view fills in
     // while older runs are still being read.
     await eachConcurrently(fresh, LOAD_CONCURRENCY, async ({ dir, time }) => {
       if (this.disposed) return;
       await this.track(dir, time);
+      this.previews.delete(dir);
       this.changeEmitter.fire(undefined);
     });
+    this.previews.clear();
     for (const [runDir, run] of this.runs) {
       if (!folders.has(runDir) && !run.spawned?.alive && !fs.existsSync(runDir)) {
         run.reader.close();
         this.runs.delete(runDir);
       }
     }
+  }
+
+  private async preview(folders: readonly { dir: string; time: number }[]): Promise<void> {
+    const options = { now: this.options.now, isPidAlive: this.options.isPidAlive };
+    await eachConcurrently(folders, PREVIEW_CONCURRENCY, async ({ dir, time }) => {
+      if (this.disposed || this.runs.has(dir)) return;
+      const summary = await previewRun(dir, options);
+      if (!summary || this.runs.has(dir)) return;
+      this.previews.set(dir, { summary, discoveredAt: time });
+      this.changeEmitter.fire(undefined);
+    });
   }
 
   private track(runDir: string, discoveredAt?: number): Promise<Tracked> {

@@ -147,6 +147,12 @@ export async function loadRun(runDir: string, options: LoadOptions = {}): Promis
       subscription.dispose();
     }
   }
+  const { status, state, summary } = await summaryOf(runDir, facts, options);
+  return { events, facts, status, summary, reader, fromCache: cached !== undefined, cacheable: cached ?? (await cacheEntry(file, reader, facts, events, state)) };
+}
+
+/** The run's state and summary from its facts and its status.json (the same rule for a whole read and a preview). */
+export async function summaryOf(runDir: string, facts: EventFacts, options: Pick<LoadOptions, 'now' | 'isPidAlive'> = {}) {
   const status = await readStatus(runDir);
   const state = deriveRunState({
     status,
@@ -155,8 +161,7 @@ export async function loadRun(runDir: string, options: LoadOptions = {}): Promis
     now: (options.now ?? (() => Date.now() / 1000))(),
     isPidAlive: options.isPidAlive ?? isPidAlive,
   });
-  const summary = summarize(runDir, facts, state, status?.pid);
-  return { events, facts, status, summary, reader, fromCache: cached !== undefined, cacheable: cached ?? (await cacheEntry(file, reader, facts, events, state)) };
+  return { status, state, summary: summarize(runDir, facts, state, status?.pid) };
 }
 
 /** An ended run read exactly to the end of its file, as the cache keeps it; undefined for anything else. */

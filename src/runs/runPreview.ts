@@ -1,0 +1,74 @@
+// A first look at an ended run without reading its whole events.jsonl: the file's head (run_started: the
+// config, total steps, start time) and its tail (the last train step, the last evaluation, the ending)
+// give the Runs row. A window opening on hundreds of runs shows every row from these while the files are
+// read in full behind them (runRegistry.ts), which then replaces each preview with the whole summary.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isRunEvent, type RunEvent } from '../protocol/events';
+import { isActiveState, type RunSummary } from '../protocol/runSummary';
+import { classifyLine } from './eventLines';
+import { foldEvents } from './runStatus';
+import { summaryOf, type LoadOptions } from './runStore';
+
+/** Bytes read at the start of the file: run_started (with its config) and the first steps. */
+const HEAD_BYTES = 16 * 1024;
+/** Bytes read at the end: a few hundred train lines, the last evaluation of most runs, the ending. */
+const TAIL_BYTES = 48 * 1024;
+
+/**
+ * The Runs row of an ended run from the head and tail of its events.jsonl, or undefined when a preview
+ * would not save anything (a small file is read whole as fast) or could be wrong (a live run, whose
+ * facts must follow the whole file).
+ */
+export async function previewRun(runDir: string, options: Pick<LoadOptions, 'now' | 'isPidAlive'> = {}): Promise<RunSummary | undefined> {
+  const file = path.join(runDir, 'events.jsonl');
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(file, 'r');
+    const { size } = await handle.stat();
+    if (size <= 4 * (HEAD_BYTES + TAIL_BYTES)) return undefined;
+    const head = new Uint8Array(HEAD_BYTES);
+    const tail = new Uint8Array(TAIL_BYTES);
+    const [{ bytesRead: headRead }, { bytesRead: tailRead }] = await Promise.all([handle.read(head, 0, HEAD_BYTES, 0), handle.read(tail, 0, TAIL_BYTES, size - TAIL_BYTES)]);
+    const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const facts = foldEvents(foldEvents({}, wholeLines(asBuffer(head), headRead, true)), wholeLines(asBuffer(tail), tailRead, false));
+    const { state, summary } = await summaryOf(runDir, facts, options);
+    return isActiveState(state) ? undefined : summary;
+  } catch {
+    // Anything unusual is left to the whole read, which reports it.
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * The events of the complete lines in bytes[0, length): from the start when `fromStart`, else after the
+ * first newline (the chunk may begin inside a line). Of the train lines only the last is parsed: the
+ * facts keep the last step's values only. A line that does not parse is skipped (the whole read reports it).
+ */
+function wholeLines(bytes: Buffer, length: number, fromStart: boolean): RunEvent[] {
+  const end = bytes.lastIndexOf(0x0a, length - 1);
+  let start = fromStart ? 0 : bytes.indexOf(0x0a) + 1;
+  if (end < 0 || (!fromStart && start === 0)) return [];
+  const lines: { from: number; to: number; train: boolean }[] = [];
+  while (start < end) {
+    const next = bytes.indexOf(0x0a, start);
+    const to = next < 0 || next > end ? end : next;
+    if (to > start) lines.push({ from: start, to, train: classifyLine(bytes, start, to)?.type === 'train' });
+    start = to + 1;
+  }
+  let lastTrain = lines.length - 1;
+  while (lastTrain >= 0 && !lines[lastTrain].train) lastTrain--;
+  const events: RunEvent[] = [];
+  lines.forEach(({ from, to, train }, i) => {
+    if (train && i !== lastTrain) return;
+    try {
+      const value: unknown = JSON.parse(bytes.toString('utf8', from, to));
+      if (isRunEvent(value)) events.push(value);
+    } catch {
+      // Torn or foreign: the whole read reports it.
+    }
+  });
+  return events;
+}
