@@ -246,9 +246,12 @@ export class RunRegistry implements Disposable {
     // while older runs are still being read.
     await eachConcurrently(fresh, LOAD_CONCURRENCY, async ({ dir, time }) => {
       if (this.disposed) return;
-      await this.track(dir, time);
+      const previewed = this.previews.has(dir);
+      const run = await this.track(dir, time);
       this.previews.delete(dir);
-      this.changeEmitter.fire(undefined);
+      // A previewed run is already listed: its own change (the Runs view refreshes its row, not the
+      // whole tree 300 times over). A new one changes the set of runs.
+      this.changeEmitter.fire(previewed ? run.summary : undefined);
     });
     this.previews.clear();
     for (const [runDir, run] of this.runs) {

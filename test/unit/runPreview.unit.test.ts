@@ -78,10 +78,14 @@ test("a window's first scan lists every run from previews while the files are st
   const registry = new RunRegistry({ roots: async () => [root], statusPollMs: 60_000, ...options });
   t.after(() => registry.dispose());
   let allListedWhileLoading = false;
+  const runChanges = new Set<string>();
+  let setChanges = 0;
   let firstAllListed: number | undefined;
   let loadedAt: number | undefined;
   const started = performance.now();
-  registry.onDidChange(() => {
+  registry.onDidChange((summary) => {
+    if (summary) runChanges.add(summary.runDir);
+    else setChanges++;
     if (registry.list().length === runs.length && firstAllListed === undefined) {
       firstAllListed = performance.now() - started;
       allListedWhileLoading = registry.isLoading && runs.some((dir) => registry.events(dir).length === 0);
@@ -90,6 +94,9 @@ test("a window's first scan lists every run from previews while the files are st
   });
   await registry.refresh();
   t.diagnostic(`all ${runs.length} rows after ${firstAllListed?.toFixed(0)} ms, loaded after ${loadedAt?.toFixed(0)} ms`);
+  // Each preview adds a run (a change of the set); its whole read then changes that run only.
+  assert.deepEqual([...runChanges].sort(), [...runs].sort(), 'every previewed run announced as its own change once read');
+  assert.ok(setChanges <= runs.length + 2, `${setChanges} changes of the whole set for ${runs.length} runs`);
   assert.ok(allListedWhileLoading, 'every run was listed (from its preview) before every run was read');
   for (const dir of runs) {
     const whole = await loadRun(dir, options);
