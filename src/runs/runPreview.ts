@@ -31,7 +31,11 @@ export async function previewRun(runDir: string, options: Pick<LoadOptions, 'now
     const tail = new Uint8Array(TAIL_BYTES);
     const [{ bytesRead: headRead }, { bytesRead: tailRead }] = await Promise.all([handle.read(head, 0, HEAD_BYTES, 0), handle.read(tail, 0, TAIL_BYTES, size - TAIL_BYTES)]);
     const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const facts = foldEvents(foldEvents({}, wholeLines(asBuffer(head), headRead, true)), wholeLines(asBuffer(tail), tailRead, false));
+    const first = wholeLines(asBuffer(head), headRead, true);
+    // Without its run_started (a config larger than the head, or a long model download first), the row
+    // would lack its config and start and move once read: no preview then.
+    if (!first.some((e) => e.type === 'run_started')) return undefined;
+    const facts = foldEvents(foldEvents({}, first), wholeLines(asBuffer(tail), tailRead, false));
     const { state, summary } = await summaryOf(runDir, facts, options);
     return isActiveState(state) ? undefined : summary;
   } catch {

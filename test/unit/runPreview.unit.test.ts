@@ -62,12 +62,19 @@ test('a preview from the head and tail of a long run gives the row the whole rea
   }
 });
 
-test('no preview where it saves nothing or could mislead: a small file, a live run, no file', async (t) => {
+test('no preview where it saves nothing or could mislead: a small file, a live run, run_started beyond the head, no file', async (t) => {
   const root = tempDir(t);
   assert.equal(await previewRun(runFile(path.join(root, 'small-20260101-000000'), { steps: 100 }), options), undefined);
   const live = runFile(path.join(root, 'live-20260101-000000'), { steps: 3000, ending: null });
   fs.writeFileSync(path.join(live, 'status.json'), JSON.stringify({ pid: 4242, state: 'running', heartbeat: options.now() }));
   assert.equal(await previewRun(live, { ...options, isPidAlive: (pid) => pid === 4242 }), undefined);
+  // run_started beyond the head (a config of 20 KB): no preview rather than a row without its config.
+  const big = runFile(path.join(root, 'big-20260101-000000'), { steps: 3000 });
+  const text = fs.readFileSync(path.join(big, 'events.jsonl'), 'utf8').split('\n');
+  const started = JSON.parse(text[0]);
+  started.config.chat_template = 'x'.repeat(20_000);
+  fs.writeFileSync(path.join(big, 'events.jsonl'), [JSON.stringify(started), ...text.slice(1)].join('\n'));
+  assert.equal(await previewRun(big, options), undefined);
   fs.mkdirSync(path.join(root, 'empty-20260101-000000'));
   assert.equal(await previewRun(path.join(root, 'empty-20260101-000000'), options), undefined);
 });
