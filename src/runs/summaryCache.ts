@@ -6,6 +6,7 @@
 // (another format, another extension version, a damaged file) means no cache, never an error.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isObject } from '../protocol/bridge';
 import { isRunEvent, type RunEvent } from '../protocol/events';
 import type { EventFacts } from './runStatus';
 
@@ -43,7 +44,7 @@ export class SummaryCacheFile implements RunCache {
     const runs = new Map<string, CachedRun>();
     try {
       const data: unknown = JSON.parse(await fs.promises.readFile(this.file, 'utf8'));
-      if (!isRecord(data) || data.format !== FORMAT || data.version !== this.version || !isRecord(data.runs)) return runs;
+      if (!isObject(data) || data.format !== FORMAT || data.version !== this.version || !isObject(data.runs)) return runs;
       for (const [runDir, entry] of Object.entries(data.runs)) if (isCachedRun(entry)) runs.set(runDir, entry);
     } catch {
       // No file yet, or one that cannot be read: the runs are read from their folders.
@@ -60,20 +61,16 @@ export class SummaryCacheFile implements RunCache {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
 
 function isCachedRun(value: unknown): value is CachedRun {
   return (
-    isRecord(value) &&
+    isObject(value) &&
     isCount(value.size) &&
     typeof value.mtimeMs === 'number' &&
     isCount(value.nextSeq) &&
     (value.lines === undefined || isCount(value.lines)) &&
-    isRecord(value.facts) &&
+    isObject(value.facts) &&
     Array.isArray(value.events) &&
     value.events.every(isRunEvent)
   );
