@@ -21,7 +21,8 @@
 // an older tree for "before"), --label NAME (before/after; in the output name), --runs N (300),
 // --events N (3000 steps per run), --long N (200000), --rate N (200), --seconds N (20),
 // --phases node,load,long,live, --profile FILE (a trace of the renderer during the live run, and FILE.long.json
-// of the long run's dashboard opening; each with a .cpuprofile of the renderer's JavaScript beside it),
+// of the long run's dashboard opening; each with a .cpuprofile of the renderer's JavaScript beside it; and
+// FILE.load.cpuprofile: the workbench's JavaScript from the first window's page load to its oldest row),
 // --data DIR (generated runs, reused when present; default .cache/editor-scale),
 // --out FILE (default bench/results/editor-scale-<label>-<date>.json). KEEP_SESSION=1 keeps the session folder
 // (code-server's logs: when the extension host started and what it activated, and why).
@@ -216,13 +217,21 @@ async function revealRunsEdge(page, key) {
 }
 
 /** The first window on the workspace, then the same window opened again (its runs cache written by the first). */
-async function loadPhase(page, url, oldest, serverPid) {
-  const first = await openWindow(page, url, oldest, serverPid, 'first window');
+async function loadPhase(page, url, oldest, serverPid, profile) {
+  const first = await openWindow(page, url, oldest, serverPid, 'first window', profile?.replace(/(\.json)?$/, '.load.cpuprofile'));
   const reopened = await openWindow(page, url, oldest, serverPid, 'reopened');
   return { ...first, reopened };
 }
 
-async function openWindow(page, url, oldest, serverPid, label) {
+/** `profile`: a file for the workbench's JavaScript samples from the page load until the oldest row shows. */
+async function openWindow(page, url, oldest, serverPid, label, profile) {
+  let cdp;
+  if (profile) {
+    cdp = await page.context().newCDPSession(page);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+    await cdp.send('Profiler.start');
+  }
   const t0 = Date.now();
   await page.goto(url);
   await waitForWorkbench(page);
@@ -237,6 +246,10 @@ async function openWindow(page, url, oldest, serverPid, label) {
     },
     { timeoutMs: 180_000, intervalMs: 100, describe: `the oldest run ${oldest} in the Runs view` },
   );
+  if (cdp) {
+    fs.writeFileSync(profile, JSON.stringify((await cdp.send('Profiler.stop')).profile));
+    await cdp.detach();
+  }
   const seen = await page.evaluate(() => window.__sftSeen);
   const host = extensionHostOf(serverPid);
   await sleep(3000);
@@ -506,7 +519,7 @@ async function main() {
       const url = server.folderUrl(workspace);
       const oldest = fs.readdirSync(runsSource).filter((n) => n.startsWith('hist-')).sort()[0];
       log('load: a window on the workspace');
-      result.load = await loadPhase(page, url, oldest, server.pid);
+      result.load = await loadPhase(page, url, oldest, server.pid, values.profile);
       if (phases.has('long')) {
         log('long: Open Dashboard on the long run');
         const longName = fs.readdirSync(runsSource).find((n) => n.startsWith('long-'));

@@ -8,7 +8,7 @@ import { isRunEvent, type RunEvent } from '../protocol/events';
 import { isActiveState, type RunSummary } from '../protocol/runSummary';
 import { classifyLine } from './eventLines';
 import { foldEvents } from './runStatus';
-import { summaryOf, type LoadOptions } from './runStore';
+import { readStatusSync, summaryFrom, type LoadOptions } from './runStore';
 
 /** Bytes read at the start of the file: run_started (with its config) and the first steps. */
 const HEAD_BYTES = 16 * 1024;
@@ -19,31 +19,40 @@ const TAIL_BYTES = 48 * 1024;
  * The Runs row of an ended run from the head and tail of its events.jsonl, or undefined when a preview
  * would not save anything (a small file is read whole as fast) or could be wrong (a live run, whose
  * facts must follow the whole file).
+ *
+ * Synchronous on purpose: a window's first scan previews hundreds of runs while the workbench, the
+ * other extensions and their searches start on the same few cores. Each await of an fs promise is a
+ * hand-off to the thread pool and back, and in that crowd the 301 runs of the bench took 0.9 s with
+ * the extension host idle most of that time. The caller reads a few runs at a time between yields.
  */
-export async function previewRun(runDir: string, options: Pick<LoadOptions, 'now' | 'isPidAlive'> = {}): Promise<RunSummary | undefined> {
+export function previewRun(runDir: string, options: Pick<LoadOptions, 'now' | 'isPidAlive'> = {}): RunSummary | undefined {
   const file = path.join(runDir, 'events.jsonl');
-  let handle: fs.promises.FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await fs.promises.open(file, 'r');
-    const { size } = await handle.stat();
+    fd = fs.openSync(file, 'r');
+    const { size, mtimeMs } = fs.fstatSync(fd);
     if (size <= 4 * (HEAD_BYTES + TAIL_BYTES)) return undefined;
+    // Read into plain byte arrays (the fs typings take no Buffer here) and viewed as Buffers to search and decode.
     const head = new Uint8Array(HEAD_BYTES);
     const tail = new Uint8Array(TAIL_BYTES);
-    const [{ bytesRead: headRead }, { bytesRead: tailRead }] = await Promise.all([handle.read(head, 0, HEAD_BYTES, 0), handle.read(tail, 0, TAIL_BYTES, size - TAIL_BYTES)]);
-    const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const first = wholeLines(asBuffer(head), headRead, true);
+    const first = wholeLines(asBuffer(head), fs.readSync(fd, head, 0, HEAD_BYTES, 0), true);
     // Without its run_started (a config larger than the head, or a long model download first), the row
     // would lack its config and start and move once read: no preview then.
     if (!first.some((e) => e.type === 'run_started')) return undefined;
-    const facts = foldEvents(foldEvents({}, first), wholeLines(asBuffer(tail), tailRead, false));
-    const { state, summary } = await summaryOf(runDir, facts, options);
+    const facts = foldEvents(foldEvents({}, first), wholeLines(asBuffer(tail), fs.readSync(fd, tail, 0, TAIL_BYTES, size - TAIL_BYTES), false));
+    const status = readStatusSync(runDir);
+    const { state, summary } = summaryFrom(runDir, facts, status, mtimeMs / 1000, options);
     return isActiveState(state) ? undefined : summary;
   } catch {
     // Anything unusual is left to the whole read, which reports it.
     return undefined;
   } finally {
-    await handle?.close();
+    if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
@@ -56,10 +65,11 @@ function wholeLines(bytes: Buffer, length: number, fromStart: boolean): RunEvent
   let start = fromStart ? 0 : bytes.indexOf(0x0a) + 1;
   if (end < 0 || (!fromStart && start === 0)) return [];
   const lines: { from: number; to: number; train: boolean }[] = [];
+  const envelope = { seq: 0, type: '' };
   while (start < end) {
     const next = bytes.indexOf(0x0a, start);
     const to = next < 0 || next > end ? end : next;
-    if (to > start) lines.push({ from: start, to, train: classifyLine(bytes, start, to)?.type === 'train' });
+    if (to > start) lines.push({ from: start, to, train: classifyLine(bytes, start, to, envelope)?.type === 'train' });
     start = to + 1;
   }
   let lastTrain = lines.length - 1;

@@ -60,8 +60,8 @@ interface Tracked {
 
 /** Run folders loaded at once: file reads overlap while the parsing stays on the one thread. */
 const LOAD_CONCURRENCY = 4;
-/** Previews made at once: two small reads each. */
-const PREVIEW_CONCURRENCY = 8;
+/** How long the preview pass reads before it yields: short enough that the extension host stays responsive. */
+const PREVIEW_SLICE_MS = 8;
 
 interface Preview {
   summary: RunSummary;
@@ -81,6 +81,8 @@ export class RunRegistry implements Disposable {
   private readonly appendEmitter = new Emitter<AppendedEvents>();
   private readonly statusTimer: NodeJS.Timeout;
   private refreshing: Promise<void> = Promise.resolve();
+  /** Resolved once the first scan lists every run it can without reading whole files (see listed()). */
+  private readonly firstListing = deferred();
   private scanning = 0;
   private scannedOnce = false;
   /** The cache as the first scan found it; let go of once that scan has used it. */
@@ -144,6 +146,15 @@ export class RunRegistry implements Disposable {
       () => this.scan(),
     );
     return this.refreshing;
+  }
+
+  /**
+   * Resolves once the window's first scan lists every run it found that the cache or a preview can show
+   * (or once that scan ended): a few hundred ms, while the files are still being read in full behind them.
+   * What a first look at the Runs view waits for, instead of drawing a part of the list and then the rest.
+   */
+  listed(): Promise<void> {
+    return this.firstListing.promise;
   }
 
   /** Resolves once the scans asked for so far have finished. */
@@ -212,6 +223,7 @@ export class RunRegistry implements Disposable {
       this.cached = undefined;
       this.scanning--;
       this.scannedOnce = true;
+      this.firstListing.resolve();
       // Also the end of "loading": the Runs view swaps its placeholder for the runs (or "No runs yet").
       if (!this.disposed) this.changeEmitter.fire(undefined);
     }
@@ -239,13 +251,24 @@ export class RunRegistry implements Disposable {
       }
     }
     const fresh = await newestFirst([...folders].filter((dir) => !this.runs.has(dir)));
-    // A window's first scan shows a row for every ended run from its file's head and tail first (a
-    // fraction of a second for hundreds of runs), then reads the files in full behind them.
-    if (!this.scannedOnce) await this.preview(fresh.filter(({ dir }) => !this.cached?.has(dir)));
+    // A window's first scan lists every run before it reads any file in full: the runs the cache knows
+    // (a stat each), then a row for every other ended run from its file's head and tail (a fraction of a
+    // second for hundreds of runs). The files are read in full behind them.
+    const fromCache = new Set(fresh.filter(({ dir }) => this.cached?.has(dir)).map(({ dir }) => dir));
+    await eachConcurrently(
+      fresh.filter(({ dir }) => fromCache.has(dir)),
+      LOAD_CONCURRENCY,
+      async ({ dir, time }) => {
+        await this.track(dir, time);
+        this.changeEmitter.fire(undefined);
+      },
+    );
+    if (!this.scannedOnce) await this.preview(fresh.filter(({ dir }) => !fromCache.has(dir)));
+    this.firstListing.resolve();
     // Each run is announced as soon as it is loaded, newest first, so the top of the view fills in
     // while older runs are still being read.
     await eachConcurrently(fresh, LOAD_CONCURRENCY, async ({ dir, time }) => {
-      if (this.disposed) return;
+      if (this.disposed || fromCache.has(dir)) return;
       const previewed = this.previews.has(dir);
       const run = await this.track(dir, time);
       this.previews.delete(dir);
@@ -262,15 +285,22 @@ export class RunRegistry implements Disposable {
     }
   }
 
+  /** Previews a slice of the runs at a time (runPreview.ts reads synchronously), then lets the window's other work in. */
   private async preview(folders: readonly { dir: string; time: number }[]): Promise<void> {
     const options = { now: this.options.now, isPidAlive: this.options.isPidAlive };
-    await eachConcurrently(folders, PREVIEW_CONCURRENCY, async ({ dir, time }) => {
-      if (this.disposed || this.runs.has(dir)) return;
-      const summary = await previewRun(dir, options);
-      if (!summary || this.runs.has(dir)) return;
-      this.previews.set(dir, { summary, discoveredAt: time });
-      this.changeEmitter.fire(undefined);
-    });
+    let next = 0;
+    while (next < folders.length && !this.disposed) {
+      const sliceEnd = performance.now() + PREVIEW_SLICE_MS;
+      let added = false;
+      while (next < folders.length && performance.now() < sliceEnd) {
+        const { dir, time } = folders[next++];
+        const summary = this.runs.has(dir) ? undefined : previewRun(dir, options);
+        if (summary) this.previews.set(dir, { summary, discoveredAt: time });
+        added ||= summary !== undefined;
+      }
+      if (added) this.changeEmitter.fire(undefined);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   private track(runDir: string, discoveredAt?: number): Promise<Tracked> {
@@ -441,4 +471,10 @@ async function eachConcurrently<T>(items: readonly T[], limit: number, work: (it
     while (next < items.length) await work(items[next++]);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+function deferred(): { promise: Promise<void>; resolve(): void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }

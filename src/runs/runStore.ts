@@ -71,8 +71,24 @@ export async function findRunFolders(roots: readonly string[]): Promise<string[]
 }
 
 export async function readStatus(runDir: string): Promise<StatusFile | undefined> {
+  const text = await fs.promises.readFile(path.join(runDir, 'status.json'), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : statusFromText(text);
+}
+
+/** readStatus without a trip through the thread pool (runPreview.ts reads hundreds of runs in a row). */
+export function readStatusSync(runDir: string): StatusFile | undefined {
+  let text: string;
   try {
-    const value: unknown = JSON.parse(await fs.promises.readFile(path.join(runDir, 'status.json'), 'utf8'));
+    text = fs.readFileSync(path.join(runDir, 'status.json'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  return statusFromText(text);
+}
+
+function statusFromText(text: string): StatusFile | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as StatusFile) : undefined;
   } catch {
     // Missing, or caught between the trainer's write and rename on a filesystem without atomic rename.
@@ -154,10 +170,15 @@ export async function loadRun(runDir: string, options: LoadOptions = {}): Promis
 /** The run's state and summary from its facts and its status.json (the same rule for a whole read and a preview). */
 export async function summaryOf(runDir: string, facts: EventFacts, options: Pick<LoadOptions, 'now' | 'isPidAlive'> = {}) {
   const status = await readStatus(runDir);
+  return summaryFrom(runDir, facts, status, status ? undefined : await lastActivity(runDir), options);
+}
+
+/** summaryOf for a caller that has read status.json (and, without one, the events file's mtime) itself. */
+export function summaryFrom(runDir: string, facts: EventFacts, status: StatusFile | undefined, activity: number | undefined, options: Pick<LoadOptions, 'now' | 'isPidAlive'> = {}) {
   const state = deriveRunState({
     status,
     finished: facts.finished,
-    lastActivity: status ? undefined : await lastActivity(runDir),
+    lastActivity: status ? undefined : activity,
     now: (options.now ?? (() => Date.now() / 1000))(),
     isPidAlive: options.isPidAlive ?? isPidAlive,
   });

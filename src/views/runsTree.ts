@@ -8,10 +8,13 @@ import type { RunNotes } from '../runs/runNotes';
 import type { QueuedRun, RunQueue } from '../runs/runQueue';
 import type { RunRegistry } from '../runs/runRegistry';
 import { stallNote } from '../runs/runStatus';
-import { groupRunsByConfig, presentCheckpoint, presentRun, type RunGroup } from './runPresentation';
+import { groupRunsByConfig, presentCheckpoint, presentRun, type RunGroup, type RunItemPresentation } from './runPresentation';
+import { RowChanges, type RowLook } from './rowChanges';
 import { treeRefresher } from './treeRefresh';
 
 export const RUNS_VIEW_ID = 'sftStudio.runs';
+/** The longest a window's first look at the Runs view waits for the whole list before it shows a part. */
+const LISTING_PATIENCE_MS = 1000;
 
 type RunNode = { kind: 'run'; run: RunSummary };
 type Node =
@@ -29,9 +32,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
   private loadedAnnounced: boolean | undefined;
   /** One node object per run, kept across refreshes: VS Code refreshes a single row by its element. */
   private readonly runNodes = new Map<string, RunNode>();
-  /** Runs whose row changed since the last refresh, and whether the tree's shape did. */
-  private readonly dirtyRuns = new Set<string>();
-  private reshaped = true;
+  /** What to send the workbench on the next refresh (rowChanges.ts). */
+  private readonly changes = new RowChanges();
+  /** Whether the view's first fetch of its top level has waited for the whole list (registry.listed()). */
+  private waitedForListing = false;
 
   constructor(
     private readonly registry: RunRegistry,
@@ -42,24 +46,24 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     // A run that only logged steps refreshes its own row: with 300 runs, re-rendering the whole tree
     // four times a second kept the workbench busy.
     const refresh = treeRefresher(() => this.refresh());
-    const runChanged = (runDir: string) => {
-      this.dirtyRuns.add(runDir);
-      refresh();
-    };
     const reshape = () => {
-      this.reshaped = true;
+      this.changes.reshape();
       refresh();
     };
     this.subscriptions = [
       refresh,
       registry.onDidChange((summary) => {
-        const node = summary && this.runNodes.get(summary.runDir);
-        // Its group or place may move with a new config or start time: the whole tree again.
-        if (!summary || !node || node.run.configPath !== summary.configPath || node.run.startedAt !== summary.startedAt) reshape();
-        else runChanged(summary.runDir);
+        if (summary) this.changes.summaryChanged(summary);
+        else this.changes.reshape();
+        refresh();
       }),
-      // A checkpoint event changes a run's children before (or without) its summary.
-      registry.onDidAppendEvents(({ runDir }) => runChanged(runDir)),
+      // A checkpoint changes a run's children, an evaluation may move its best (the star), before or
+      // without a change of its summary.
+      registry.onDidAppendEvents(({ runDir, events }) => {
+        if (!events.some((e) => e.type === 'checkpoint' || e.type === 'eval' || e.type === 'run_finished')) return;
+        this.changes.childrenChanged(runDir);
+        refresh();
+      }),
       queue.onDidChange(reshape),
       notes.onDidChange(reshape),
     ];
@@ -67,15 +71,12 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
 
   private refresh(): void {
     this.announceLoaded();
-    const dirty = [...this.dirtyRuns].flatMap((runDir) => this.runNodes.get(runDir) ?? []);
-    this.dirtyRuns.clear();
-    if (this.reshaped) {
-      this.reshaped = false;
-      this.changed.fire(undefined);
-      return;
-    }
-    for (const node of dirty) node.run = this.registry.get(node.run.runDir) ?? node.run;
-    if (dirty.length > 0) this.changed.fire(dirty);
+    const rows = this.changes.take((runDir) => {
+      const run = this.registry.get(runDir);
+      return run && this.runLook(run);
+    });
+    if (rows === 'tree') this.changed.fire(undefined);
+    else if (rows.length > 0) this.changed.fire(rows.flatMap((runDir) => this.runNodes.get(runDir) ?? []).map((node) => this.runNode(this.registry.get(node.run.runDir) ?? node.run)));
   }
 
   private runNode(run: RunSummary): RunNode {
@@ -96,15 +97,23 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     void vscode.commands.executeCommand('setContext', 'sftStudio.runsLoaded', loaded);
   }
 
-  getChildren(node?: Node): Node[] {
-    // While the first scan reads the run folders, the runs found so far show above a "Loading runs…"
-    // row; an empty view would say "No runs yet", which is not known yet.
-    if (!node) return this.registry.isLoading ? [...this.groups(), { kind: 'loading' }] : this.groups();
+  async getChildren(node?: Node): Promise<Node[]> {
+    if (!node) {
+      // A window's first look waits (briefly) for the whole list: drawing a part of 300 rows and then all of
+      // them costs the starting workbench two rounds of requests and renders, a second on two busy cores.
+      if (!this.waitedForListing) {
+        this.waitedForListing = true;
+        await Promise.race([this.registry.listed(), delay(LISTING_PATIENCE_MS)]);
+      }
+      // While the first scan reads the run folders, the runs found so far show above a "Loading runs…"
+      // row; an empty view would say "No runs yet", which is not known yet.
+      return this.registry.isLoading ? [...this.groups(), { kind: 'loading' }] : this.groups();
+    }
     switch (node.kind) {
       case 'group':
         return [
           ...node.queued.map((queued): Node => ({ kind: 'queued', queued })),
-          ...node.group.runs.map((run) => this.runNode(run)),
+          ...node.group.runs.map((run) => this.runNode(this.registry.get(run.runDir) ?? run)),
         ];
       case 'run': {
         const best = bestOfEvents(this.registry.events(node.run.runDir));
@@ -123,7 +132,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
       case 'group':
         return groupItem(node.group);
       case 'run':
-        return this.runItem(node.run);
+        return this.runItem(this.registry.get(node.run.runDir) ?? node.run);
       case 'checkpoint':
         return checkpointItem(node.run, node.checkpoint, node.best);
       case 'queued':
@@ -133,6 +142,18 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     }
   }
 
+  /**
+   * A run row's tooltip is made when the pointer rests on it, not with the row: most rows are never
+   * hovered, and a window of 300 runs then sends a tenth of the text on each refresh.
+   */
+  resolveTreeItem(item: vscode.TreeItem, node: Node): vscode.TreeItem {
+    if (node.kind !== 'run') return item;
+    const tooltip = this.runLook(this.registry.get(node.run.runDir) ?? node.run).tooltip;
+    this.changes.tooltipSent(node.run.runDir, tooltip);
+    item.tooltip = tooltip;
+    return item;
+  }
+
   dispose(): void {
     this.subscriptions.forEach((s) => s.dispose());
     this.changed.dispose();
@@ -140,6 +161,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
 
   private groups(): Node[] {
     const runs = this.registry.list();
+    this.changes.topLevelServed(runs);
     // Nodes of runs that are gone are let go of.
     const present = new Set(runs.map((r) => r.runDir));
     for (const runDir of this.runNodes.keys()) if (!present.has(runDir)) this.runNodes.delete(runDir);
@@ -161,20 +183,23 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     return nodes;
   }
 
-  private runItem(run: RunSummary): vscode.TreeItem {
+  private runLook(run: RunSummary): RunLook {
     const checkpoints = this.registry.checkpoints(run.runDir).length;
     const stalled = stallNote(run);
     const best = bestOfEvents(this.registry.events(run.runDir));
     const look = presentRun(run, { note: this.notes.get(run.runDir) ?? stalled, checkpoints, best });
-    const item = new vscode.TreeItem(
-      look.label,
-      checkpoints > 0 ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
-    );
+    const icon = stalled && !this.notes.get(run.runDir) ? { id: 'warning', color: 'problemsWarningIcon.foreground' } : look.icon;
+    const collapsible = checkpoints > 0;
+    return { ...look, icon, collapsible, shown: JSON.stringify([look.label, look.description, icon.id, icon.color, look.contextValue, collapsible]) };
+  }
+
+  private runItem(run: RunSummary): vscode.TreeItem {
+    const look = this.runLook(run);
+    this.changes.rowSent(run.runDir, look.shown);
+    const item = new vscode.TreeItem(look.label, look.collapsible ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = `run:${run.runDir}`;
     item.description = look.description;
-    item.tooltip = look.tooltip;
-    const icon = stalled && !this.notes.get(run.runDir) ? { id: 'warning', color: 'problemsWarningIcon.foreground' } : look.icon;
-    item.iconPath = new vscode.ThemeIcon(icon.id, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
+    item.iconPath = new vscode.ThemeIcon(look.icon.id, look.icon.color ? new vscode.ThemeColor(look.icon.color) : undefined);
     item.contextValue = look.contextValue;
     item.resourceUri = vscode.Uri.file(run.runDir);
     // Like the Explorer's single click: the dashboard shows, the tree keeps the keyboard (arrow keys,
@@ -183,6 +208,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     return item;
   }
 }
+
+/** A run row as presentRun gives it, with the icon a stall adds, and what RowChanges compares. */
+type RunLook = RunItemPresentation & RowLook & { collapsible: boolean };
 
 function groupItem(group: RunGroup): vscode.TreeItem {
   const item = new vscode.TreeItem(group.label, vscode.TreeItemCollapsibleState.Expanded);
@@ -242,4 +270,8 @@ export function queuedIdOf(arg: unknown): number | undefined {
     return typeof id === 'number' ? id : undefined;
   }
   return undefined;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

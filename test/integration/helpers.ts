@@ -54,11 +54,13 @@ export interface Row {
   children: Row[];
 }
 
-/** Everything a tree data provider shows, read the way the workbench reads it: getChildren, then getTreeItem. */
+/** Everything a tree data provider shows, read the way the workbench reads it: getChildren, then getTreeItem (and resolveTreeItem, as a hover does). */
 export async function treeRows(provider: vscode.TreeDataProvider<unknown>, parent?: unknown): Promise<Row[]> {
   const rows: Row[] = [];
   for (const element of (await provider.getChildren(parent)) ?? []) {
+    // Tooltips may be left for resolveTreeItem, which the workbench calls on hover.
     const item = await provider.getTreeItem(element);
+    if (item.tooltip === undefined && provider.resolveTreeItem) await provider.resolveTreeItem(item, element, new vscode.CancellationTokenSource().token);
     const label = typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
     rows.push({
       label,

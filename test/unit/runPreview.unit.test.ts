@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { RunRegistry } from '../../src/runs/runRegistry';
 import { previewRun } from '../../src/runs/runPreview';
 import { loadRun } from '../../src/runs/runStore';
+import type { CachedRun, RunCache } from '../../src/runs/summaryCache';
 import { tempDir } from './helpers';
 
 const line = (seq: number, time: number, type: string, fields: Record<string, unknown>) => `${JSON.stringify({ v: 1, seq, time, type, ...fields })}\n`;
@@ -54,7 +55,7 @@ test('a preview from the head and tail of a long run gives the row the whole rea
   for (const dir of cases) {
     const whole = await loadRun(dir, options);
     whole.reader.close();
-    const preview = await previewRun(dir, options);
+    const preview = previewRun(dir, options);
     // The one fact a tail cannot know: an error logged early in a long run (the whole read adds it).
     const { error: _, ...expected } = whole.summary;
     const { error: __, ...got } = preview ?? { error: undefined };
@@ -64,19 +65,19 @@ test('a preview from the head and tail of a long run gives the row the whole rea
 
 test('no preview where it saves nothing or could mislead: a small file, a live run, run_started beyond the head, no file', async (t) => {
   const root = tempDir(t);
-  assert.equal(await previewRun(runFile(path.join(root, 'small-20260101-000000'), { steps: 100 }), options), undefined);
+  assert.equal(previewRun(runFile(path.join(root, 'small-20260101-000000'), { steps: 100 }), options), undefined);
   const live = runFile(path.join(root, 'live-20260101-000000'), { steps: 3000, ending: null });
   fs.writeFileSync(path.join(live, 'status.json'), JSON.stringify({ pid: 4242, state: 'running', heartbeat: options.now() }));
-  assert.equal(await previewRun(live, { ...options, isPidAlive: (pid) => pid === 4242 }), undefined);
+  assert.equal(previewRun(live, { ...options, isPidAlive: (pid) => pid === 4242 }), undefined);
   // run_started beyond the head (a config of 20 KB): no preview rather than a row without its config.
   const big = runFile(path.join(root, 'big-20260101-000000'), { steps: 3000 });
   const text = fs.readFileSync(path.join(big, 'events.jsonl'), 'utf8').split('\n');
   const started = JSON.parse(text[0]);
   started.config.chat_template = 'x'.repeat(20_000);
   fs.writeFileSync(path.join(big, 'events.jsonl'), [JSON.stringify(started), ...text.slice(1)].join('\n'));
-  assert.equal(await previewRun(big, options), undefined);
+  assert.equal(previewRun(big, options), undefined);
   fs.mkdirSync(path.join(root, 'empty-20260101-000000'));
-  assert.equal(await previewRun(path.join(root, 'empty-20260101-000000'), options), undefined);
+  assert.equal(previewRun(path.join(root, 'empty-20260101-000000'), options), undefined);
 });
 
 test("a window's first scan lists every run from previews while the files are still read, then the whole summaries", async (t) => {
@@ -111,4 +112,27 @@ test("a window's first scan lists every run from previews while the files are st
     assert.deepEqual(registry.get(dir), whole.summary);
     assert.ok(registry.events(dir).length > 0, 'the whole read keeps the evaluations');
   }
+});
+
+test('listed() resolves once every run shows, from the cache or a preview, before the files are read in full', async (t) => {
+  const root = tempDir(t);
+  const older = Array.from({ length: 12 }, (_, i) => runFile(path.join(root, `a${String(i).padStart(2, '0')}-20260101-000000`), { steps: 3000 }));
+  // A first window reads every run and writes the cache; the next one knows those from it.
+  let stored: [string, CachedRun][] = [];
+  const cache: RunCache = { read: async () => new Map(stored), write: async (entries) => void (stored = [...entries]) };
+  const first = new RunRegistry({ roots: async () => [root], statusPollMs: 60_000, cache, ...options });
+  await first.refresh();
+  first.dispose();
+  assert.equal(stored.length, older.length);
+  const newer = Array.from({ length: 12 }, (_, i) => runFile(path.join(root, `b${String(i).padStart(2, '0')}-20260102-000000`), { steps: 3000 }));
+  const registry = new RunRegistry({ roots: async () => [root], statusPollMs: 60_000, cache, ...options });
+  t.after(() => registry.dispose());
+  const refreshing = registry.refresh();
+  await registry.listed();
+  assert.deepEqual(registry.list().map((r) => r.runDir).sort(), [...older, ...newer].sort(), 'every run listed');
+  assert.ok(registry.isLoading, 'still reading');
+  assert.ok(older.every((dir) => registry.events(dir).length > 0), 'the cached runs come with their evaluations');
+  assert.ok(newer.every((dir) => registry.events(dir).length === 0), 'the new runs are previews: not read in full yet');
+  await refreshing;
+  assert.ok(newer.every((dir) => registry.events(dir).length > 0), 'then read in full');
 });
