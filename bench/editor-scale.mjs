@@ -188,7 +188,7 @@ async function childRegistry(bundle, root) {
 function instrumentPage() {
   window.__sftLong = [];
   new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) window.__sftLong.push({ at: performance.timeOrigin + e.startTime, ms: e.duration });
+    for (const e of list.getEntries()) window.__sftLong.push({ at: performance.timeOrigin + e.startTime, ms: e.duration, context: e.name });
   }).observe({ type: 'longtask', buffered: true });
   window.__sftSeen = {};
   const check = () => {
@@ -312,7 +312,13 @@ async function openLongDashboard(page, longName, steps, open) {
     webview_page_ms: frameFound - since,
     drawn_ms: drawnAt - since,
     last_step_drawn_ms: filledAt - since,
-    workbench_long_tasks: { count: long.length, max_ms: round(Math.max(0, ...long.map((t) => t.ms)), 0), total_ms: round(long.reduce((s, t) => s + t.ms, 0), 0) },
+    workbench_long_tasks: {
+      count: long.length,
+      max_ms: round(Math.max(0, ...long.map((t) => t.ms)), 0),
+      total_ms: round(long.reduce((s, t) => s + t.ms, 0), 0),
+      // From the opening: when, how long, and in which frame ('self': the workbench; a descendant: the webview's page).
+      tasks: long.map((t) => ({ after_ms: round(t.at - since, 0), ms: round(t.ms, 0), context: t.context })),
+    },
   };
 }
 
