@@ -39,7 +39,7 @@ import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { ensureE2eTools } from '../scripts/e2e-tools.mjs';
 import { repoRoot, sleep, startCodeServer } from '../test/e2e/codeServer.mjs';
-import { answerQuickPick, runCommand, selectors, showViewContainer, waitFor, waitForWorkbench, webviewFrame } from '../test/e2e/workbench.mjs';
+import { answerQuickPick, quickOpenFile, runCommand, selectors, showViewContainer, waitFor, waitForWorkbench, webviewFrame } from '../test/e2e/workbench.mjs';
 import { chartStep, dashboardFrameOf, liveRecords, watchLive } from './liveWatch.mjs';
 import { checkSchema, LiveRun, writeFinishedRun } from './runFolders.mjs';
 
@@ -184,6 +184,9 @@ async function childRegistry(bundle, root) {
 // ---------------------------------------------------------------------------------------------------
 // Phases in the workbench
 
+/** A file of the bench workspace that the long phase previews (the peer of a dashboard opened from the palette). */
+const PEER_MARKDOWN = 'PEER-NOTES.md';
+
 /** Installed before the workbench loads: long tasks, and what the Runs view showed when. */
 function instrumentPage() {
   window.__sftLong = [];
@@ -251,8 +254,9 @@ async function openWindow(page, url, oldest, serverPid, label, profile) {
     await cdp.detach();
   }
   const seen = await page.evaluate(() => window.__sftSeen);
-  const host = extensionHostOf(serverPid);
   await sleep(3000);
+  // Found after the wait: a window's first connection may start a host that is gone moments later.
+  const host = extensionHostOf(serverPid);
   const result = {
     view_shown_ms: viewAt - t0,
     first_row_ms: seen.firstRow ? seen.firstRow - t0 : null,
@@ -270,19 +274,49 @@ async function openWindow(page, url, oldest, serverPid, label, profile) {
 
 async function longPhase(page, longName, steps, profile) {
   const profiling = profile ? profileRenderer(page, profile.replace(/(\.json)?$/, '.long.json'), 4) : undefined;
-  const palette = await openLongDashboard(page, longName, steps, async () => {
+  const fromPalette = async () => {
     await runCommand(page, 'SFT Studio: Open Dashboard');
     await answerQuickPick(page, longName, 20_000);
-  });
+  };
+  const palette = await openLongDashboard(page, longName, steps, fromPalette);
   await profiling;
   // The way most dashboards open: a click on the run's row (its command passes the run, no quick pick).
   await showViewContainer(page, 'SFT Studio');
   await revealRunsEdge(page, 'Home');
   const row = await openLongDashboard(page, longName, steps, () => page.locator(selectors.treeRow, { hasText: longName }).first().click());
-  const result = { ...palette, from_row_click: row, note: 'from the Open Dashboard command (palette and quick pick included); from_row_click: from a click on the run\'s row' };
+  // The first webview panel of a window costs the workbench more than later ones (the peer's first and second
+  // opening show it too): the palette path once more, now like the row click.
+  const paletteAgain = await openLongDashboard(page, longName, steps, fromPalette);
+  // Twice: the first opening also activates the Markdown extension.
+  const peer = { first: await openMarkdownPreview(page), again: await openMarkdownPreview(page) };
+  const result = {
+    ...palette,
+    from_row_click: row,
+    from_palette_again: paletteAgain,
+    peer_markdown_preview: peer,
+    note: "from the Open Dashboard command (palette and quick pick included), the window's first webview panel; from_row_click: from a click on the run's row; from_palette_again: the palette path once more; peer_markdown_preview: VS Code's own Markdown preview (a webview panel too) opened from the palette, first (activating its extension) and again: the floor of that path",
+  };
   log(`  long run from the palette: chosen after ${palette.opened_ms} ms, webview page after ${palette.webview_page_ms} ms, chart drawn after ${palette.drawn_ms} ms, last step after ${palette.last_step_drawn_ms} ms; longest workbench task ${palette.workbench_long_tasks.max_ms} ms`);
   log(`  long run from its row: webview page after ${row.webview_page_ms} ms, chart drawn after ${row.drawn_ms} ms, last step after ${row.last_step_drawn_ms} ms; longest workbench task ${row.workbench_long_tasks.max_ms} ms`);
+  log(`  long run from the palette again: webview page after ${paletteAgain.webview_page_ms} ms, last step after ${paletteAgain.last_step_drawn_ms} ms; longest workbench task ${paletteAgain.workbench_long_tasks.max_ms} ms`);
+  log(`  peer: Markdown preview from the palette: page after ${peer.first.webview_page_ms} ms, then ${peer.again.webview_page_ms} ms; longest workbench task ${peer.first.workbench_long_tasks.max_ms} ms, then ${peer.again.workbench_long_tasks.max_ms} ms`);
   return result;
+}
+
+/**
+ * The same palette path for a webview panel the workbench ships (markdown-language-features' preview of a
+ * small file): what opening any webview panel from the palette costs the workbench on this machine.
+ */
+async function openMarkdownPreview(page) {
+  await quickOpenFile(page, PEER_MARKDOWN);
+  const since = Date.now();
+  await runCommand(page, 'Markdown: Open Preview');
+  await webviewFrame(page, 'h1#peer-notes', { timeoutMs: 60_000 });
+  const frameFound = Date.now();
+  await sleep(1000);
+  const long = (await page.evaluate(() => window.__sftLong)).filter((t) => t.at >= since);
+  await runCommand(page, 'View: Close All Editors');
+  return { webview_page_ms: frameFound - since, workbench_long_tasks: longTaskSummary(long, since) };
 }
 
 /** Opens the long run's dashboard with `open` and times it until its loss chart shows a first and the last step. */
@@ -312,13 +346,17 @@ async function openLongDashboard(page, longName, steps, open) {
     webview_page_ms: frameFound - since,
     drawn_ms: drawnAt - since,
     last_step_drawn_ms: filledAt - since,
-    workbench_long_tasks: {
-      count: long.length,
-      max_ms: round(Math.max(0, ...long.map((t) => t.ms)), 0),
-      total_ms: round(long.reduce((s, t) => s + t.ms, 0), 0),
-      // From the opening: when, how long, and in which frame ('self': the workbench; a descendant: the webview's page).
-      tasks: long.map((t) => ({ after_ms: round(t.at - since, 0), ms: round(t.ms, 0), context: t.context })),
-    },
+    workbench_long_tasks: longTaskSummary(long, since),
+  };
+}
+
+function longTaskSummary(long, since) {
+  return {
+    count: long.length,
+    max_ms: round(Math.max(0, ...long.map((t) => t.ms)), 0),
+    total_ms: round(long.reduce((s, t) => s + t.ms, 0), 0),
+    // From the opening: when, how long, and in which frame ('self': the workbench; a descendant: the webview's page).
+    tasks: long.map((t) => ({ after_ms: round(t.at - since, 0), ms: round(t.ms, 0), context: t.context })),
   };
 }
 
@@ -509,6 +547,7 @@ async function main() {
     // The generated runs are hard-linked, not copied (300 MB per session otherwise): real folders,
     // so VS Code's file watcher sees the live run appear beside them.
     linkTree(runsSource, path.join(workspace, 'runs'));
+    fs.writeFileSync(path.join(workspace, PEER_MARKDOWN), '# Peer notes\n\nA small file for the peer measurement: VS Code\'s Markdown preview.\n');
     const liveDir = path.join(workspace, 'runs');
     let server;
     let browser;

@@ -101,6 +101,23 @@ async function openQuickInput(page, keys) {
   return input;
 }
 
+/**
+ * Opens the quick input with `keys` and types `text`, again while it fails: a quick input still closing
+ * (the one that ran the previous command) counts as open, then goes before the text is in.
+ */
+async function typeIntoQuickInput(page, keys, text) {
+  await waitFor(
+    async () => {
+      const input = await openQuickInput(page, keys);
+      return input.fill(text, { timeout: 2000 }).then(
+        () => true,
+        () => false,
+      );
+    },
+    { timeoutMs: 30_000, describe: `"${text}" typed into the quick input (${keys})` },
+  );
+}
+
 /** Picks the row whose text matches `rowText` in the open quick input, else the first row. */
 async function acceptQuickInputRow(page, rowText, describe) {
   await waitFor(
@@ -116,8 +133,7 @@ async function acceptQuickInputRow(page, rowText, describe) {
 
 /** Ctrl+P, type a file name, open the matching result. */
 export async function quickOpenFile(page, fileName) {
-  const input = await openQuickInput(page, 'Control+P');
-  await input.fill(fileName);
+  await typeIntoQuickInput(page, 'Control+P', fileName);
   await acceptQuickInputRow(page, fileName, `"${fileName}" in quick open`);
   await page
     .locator(`.tabs-container .tab[aria-label*="${fileName}"]`)
@@ -132,8 +148,7 @@ export async function showTab(page, labelStart) {
 
 /** Runs a command by its palette title, e.g. "SFT Studio: Open Dashboard". */
 export async function runCommand(page, title) {
-  const input = await openQuickInput(page, 'F1');
-  await input.fill(`>${title}`);
+  await typeIntoQuickInput(page, 'F1', `>${title}`);
   await acceptQuickInputRow(page, title, `"${title}" in the command palette`);
 }
 
