@@ -39,7 +39,7 @@ import * as esbuild from 'esbuild';
 import { chromium } from 'playwright-core';
 import { ensureE2eTools } from '../scripts/e2e-tools.mjs';
 import { repoRoot, sleep, startCodeServer } from '../test/e2e/codeServer.mjs';
-import { answerQuickPick, quickOpenFile, runCommand, selectors, showViewContainer, waitFor, waitForWorkbench, webviewFrame } from '../test/e2e/workbench.mjs';
+import { pickFromCommand, quickOpenFile, runCommand, selectors, showViewContainer, waitFor, waitForWorkbench, webviewFrame } from '../test/e2e/workbench.mjs';
 import { chartStep, dashboardFrameOf, liveRecords, watchLive } from './liveWatch.mjs';
 import { checkSchema, LiveRun, writeFinishedRun } from './runFolders.mjs';
 
@@ -274,10 +274,7 @@ async function openWindow(page, url, oldest, serverPid, label, profile) {
 
 async function longPhase(page, longName, steps, profile) {
   const profiling = profile ? profileRenderer(page, profile.replace(/(\.json)?$/, '.long.json'), 4) : undefined;
-  const fromPalette = async () => {
-    await runCommand(page, 'SFT Studio: Open Dashboard');
-    await answerQuickPick(page, longName, 20_000);
-  };
+  const fromPalette = () => pickFromCommand(page, 'SFT Studio: Open Dashboard', longName);
   const palette = await openLongDashboard(page, longName, steps, fromPalette);
   await profiling;
   // The way most dashboards open: a click on the run's row (its command passes the run, no quick pick).
@@ -401,8 +398,7 @@ async function livePhase({ page, runsDir, configPath, rate, seconds, serverPid, 
       },
       { timeoutMs: 60_000, describe: `the live run ${name} in the Runs view` },
     );
-    await runCommand(page, 'SFT Studio: Open Dashboard');
-    await answerQuickPick(page, name, 20_000);
+    await pickFromCommand(page, 'SFT Studio: Open Dashboard', name);
     const frame = await waitFor(() => dashboardFrameOf(page, name), { timeoutMs: 60_000, describe: `the dashboard of ${name}` });
     await watchLive(page, frame, name);
     const host = extensionHostOf(serverPid);

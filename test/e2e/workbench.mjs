@@ -119,7 +119,7 @@ async function typeIntoQuickInput(page, keys, text) {
 }
 
 /** Picks the row whose text matches `rowText` in the open quick input, else the first row. */
-async function acceptQuickInputRow(page, rowText, describe) {
+async function acceptQuickInputRow(page, rowText, describe, timeoutMs = 20_000) {
   await waitFor(
     async () => {
       const rows = page.locator(selectors.quickInputRow, rowText ? { hasText: rowText } : {});
@@ -127,7 +127,7 @@ async function acceptQuickInputRow(page, rowText, describe) {
       await rows.first().click({ timeout: 3000 });
       return true;
     },
-    { timeoutMs: 20_000, describe },
+    { timeoutMs, describe },
   );
 }
 
@@ -153,12 +153,30 @@ export async function runCommand(page, title) {
 }
 
 /** If a quick pick is open (e.g. "Run to show"), chooses the row containing `rowText`. */
-export async function answerQuickPick(page, rowText, timeoutMs = 5000) {
+export async function answerQuickPick(page, rowText, timeoutMs = 5000, acceptTimeoutMs = 20_000) {
   const input = page.locator(selectors.quickInput);
   const appeared = await input.waitFor({ state: 'visible', timeout: timeoutMs }).then(() => true, () => false);
   if (!appeared) return false;
-  await acceptQuickInputRow(page, rowText, `"${rowText}" in the quick pick`);
+  await acceptQuickInputRow(page, rowText, `"${rowText}" in the quick pick`, acceptTimeoutMs);
   return true;
+}
+
+/**
+ * Runs a palette command that asks for a row of its quick pick and picks the row containing `rowText`; from the
+ * start again when the quick pick closes first. A quick input closes when it loses the focus, and a webview panel
+ * the window restored takes the focus when its page is ready, which on a busy machine is seconds after the window
+ * opened: "element is not visible" for the row of a quick pick that had just shown it.
+ */
+export async function pickFromCommand(page, title, rowText, { timeoutMs = 60_000 } = {}) {
+  await waitFor(
+    async () => {
+      await runCommand(page, title);
+      const picked = await answerQuickPick(page, rowText, 5000, 8000).catch(() => false);
+      if (!picked) await page.keyboard.press('Escape');
+      return picked;
+    },
+    { timeoutMs, describe: `"${rowText}" picked after "${title}"` },
+  );
 }
 
 /** Shows an activity bar view container (clicking an already shown one would hide it). */

@@ -14,6 +14,12 @@ import { repoRoot, tempDir } from './helpers';
 const workerScript = path.join(repoRoot, 'out', 'insightWorker.js');
 const tinyModel = path.join(repoRoot, 'examples', 'tiny-llama');
 const LIMIT_MS = 1500;
+/**
+ * A stuck row tokenized on the host's own thread would hold its event loop for the whole limit; off it, the
+ * loop stays free. A tenth of the limit tells the two apart with room for a garbage collection or a page fault
+ * on a loaded 2-core machine (a bound of 50 ms failed once while a CI run shared the machine).
+ */
+const HOST_BLOCK_LIMIT_MS = LIMIT_MS / 10;
 /** `(a+)+$` tries every split of the run of a's before failing at the b: 2^40 ways, for ever. */
 const BACKTRACKING = '(a+)+$';
 const RUN = 'a'.repeat(40) + 'b';
@@ -68,7 +74,7 @@ for (const threads of [1, 2]) {
     assert.ok(elapsed >= LIMIT_MS - 5, `waited the limit (${elapsed.toFixed(0)} ms)`);
     assert.ok(elapsed < LIMIT_MS + 15_000, `stopped soon after the limit (${elapsed.toFixed(0)} ms)`);
     assert.ok(lag.ticks > 50, `the probe ran (${lag.ticks} ticks)`);
-    assert.ok(lag.maxBlockedMs < 50, `the host's event loop was blocked for ${lag.maxBlockedMs.toFixed(1)} ms of a ${elapsed.toFixed(0)} ms job`);
+    assert.ok(lag.maxBlockedMs < HOST_BLOCK_LIMIT_MS, `the host's event loop was blocked for ${lag.maxBlockedMs.toFixed(1)} ms of a ${elapsed.toFixed(0)} ms job`);
 
     // The next count gets a fresh worker: with the row fixed, it counts.
     writeConfig(root, model, [...outputs, 'It goes aaaa.']);
@@ -106,7 +112,7 @@ test('a label-mask preview whose decoder regex backtracks without end fails with
   assert.match(error.message, /training example 2 of run\.sft\.yaml for the label-mask preview/);
   t.diagnostic(`preview stopped after ${elapsed.toFixed(0)} ms (limit ${LIMIT_MS} ms); host event loop: longest block ${lag.maxBlockedMs.toFixed(1)} ms over ${lag.ticks} ticks`);
   assert.ok(elapsed >= LIMIT_MS - 5 && elapsed < LIMIT_MS + 5_000, `stopped at the limit (${elapsed.toFixed(0)} ms)`);
-  assert.ok(lag.maxBlockedMs < 50, `the host's event loop was blocked for ${lag.maxBlockedMs.toFixed(1)} ms`);
+  assert.ok(lag.maxBlockedMs < HOST_BLOCK_LIMIT_MS, `the host's event loop was blocked for ${lag.maxBlockedMs.toFixed(1)} ms`);
   await assert.rejects(counted.example(0), /no longer loaded/);
 
   const again = job(config, true);

@@ -7,10 +7,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  answerQuickPick,
   clickWithRetry,
   contextMenuItem,
   dismissNotifications,
+  pickFromCommand,
   runCommand,
   selectors,
   showTab,
@@ -123,8 +123,7 @@ export default {
       await screenshot('compare-diff.png');
 
       step(`the dashboard of ${nameA} compares it with ${nameB} in its table`);
-      await runCommand(page, 'SFT Studio: Open Dashboard');
-      await answerQuickPick(page, nameA);
+      await pickFromCommand(page, 'SFT Studio: Open Dashboard', nameA);
       const dashboard = await webviewContaining(page, `#run-name:text-is("${nameA}")`, { timeoutMs: 60_000 });
       await clickWithRetry(() => dashboard.locator('#compare-picker'), { describe: 'the dashboard\'s compare picker' });
       await clickWithRetry(() => dashboard.locator('#compare-picker vscode-option', { hasText: nameB }), { describe: `${nameB} in the compare picker` });

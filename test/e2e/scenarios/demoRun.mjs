@@ -5,10 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runFolders } from '../trainers.mjs';
 import {
-  answerQuickPick,
   clickWithRetry,
   dismissNotifications,
   notificationTexts,
+  pickFromCommand,
   quickOpenFile,
   runCommand,
   selectors,
@@ -90,8 +90,7 @@ export default {
     await clickWithRetry(() => runRow, { describe: 'run row in the Runs view' });
     let chart = await webviewContaining(page, '#loss-chart', { timeoutMs: 20_000 }).catch(() => undefined);
     if (!chart) {
-      await runCommand(page, 'SFT Studio: Open Dashboard');
-      await answerQuickPick(page, path.basename(runDir));
+      await pickFromCommand(page, 'SFT Studio: Open Dashboard', path.basename(runDir));
       chart = await webviewContaining(page, '#loss-chart', { timeoutMs: 60_000 });
     }
     let points = 0;
@@ -112,8 +111,7 @@ export default {
 
     step('open the generations table of the run');
     await dismissNotifications(page);
-    await runCommand(page, 'SFT Studio: Open Generations');
-    await answerQuickPick(page, path.basename(runDir));
+    await pickFromCommand(page, 'SFT Studio: Open Generations', path.basename(runDir));
     const table = await webviewContaining(page, '#generations tbody tr', { timeoutMs: 60_000 });
     const rowIds = await table.locator('#generations tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.promptId));
     if (JSON.stringify([...rowIds].sort()) !== JSON.stringify([...prompts].sort())) {

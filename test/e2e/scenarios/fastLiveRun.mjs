@@ -6,7 +6,7 @@ import path from 'node:path';
 import { dashboardFrameOf, liveRecords, watchLive } from '../../../bench/liveWatch.mjs';
 import { LiveRun } from '../../../bench/runFolders.mjs';
 import { sleep } from '../codeServer.mjs';
-import { answerQuickPick, runCommand, selectors, showViewContainer, waitFor, waitForWorkbench } from '../workbench.mjs';
+import { pickFromCommand, runCommand, selectors, showViewContainer, waitFor, waitForWorkbench } from '../workbench.mjs';
 
 const RATE = 200;
 const SECONDS = 8;
@@ -27,8 +27,7 @@ export default {
       step('wait for its row, open its dashboard');
       const row = () => page.locator(selectors.treeRow, { hasText: name });
       await waitFor(async () => (await row().count()) > 0, { timeoutMs: 60_000, describe: `the row of ${name}` });
-      await runCommand(page, 'SFT Studio: Open Dashboard');
-      await answerQuickPick(page, name, 20_000);
+      await pickFromCommand(page, 'SFT Studio: Open Dashboard', name);
       const dashboard = await waitFor(() => dashboardFrameOf(page, name), { timeoutMs: 60_000, describe: `the dashboard of ${name}` });
       await watchLive(page, dashboard, name);
 
