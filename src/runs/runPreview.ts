@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { isRunEvent, type RunEvent } from '../protocol/events';
 import { isActiveState, type RunSummary } from '../protocol/runSummary';
 import { classifyLine } from './eventLines';
-import { foldEvents } from './runStatus';
-import { readStatusSync, summaryFrom, type LoadOptions } from './runStore';
+import { foldEvents, type StatusFile } from './runStatus';
+import { readStatus, readStatusSync, summaryFrom, type LoadOptions } from './runStore';
 
 /** Bytes read at the start of the file: run_started (with its config) and the first steps. */
 const HEAD_BYTES = 16 * 1024;
@@ -23,32 +23,73 @@ const TAIL_BYTES = 48 * 1024;
  * Synchronous on purpose: a window's first scan previews hundreds of runs while the workbench, the
  * other extensions and their searches start on the same few cores. Each await of an fs promise is a
  * hand-off to the thread pool and back, and in that crowd the 301 runs of the bench took 0.9 s with
- * the extension host idle most of that time. The caller reads a few runs at a time between yields.
+ * the extension host idle most of that time. The caller reads a few runs at a time between yields, and
+ * turns to previewRunAsync where the files are slow to reach (a network file system).
  */
-export function previewRun(runDir: string, options: Pick<LoadOptions, 'now' | 'isPidAlive'> = {}): RunSummary | undefined {
-  const file = path.join(runDir, 'events.jsonl');
+export function previewRun(runDir: string, options: PreviewOptions = {}): RunSummary | undefined {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = fs.openSync(path.join(runDir, 'events.jsonl'), 'r');
     const { size, mtimeMs } = fs.fstatSync(fd);
-    if (size <= 4 * (HEAD_BYTES + TAIL_BYTES)) return undefined;
-    // Read into plain byte arrays (the fs typings take no Buffer here) and viewed as Buffers to search and decode.
-    const head = new Uint8Array(HEAD_BYTES);
-    const tail = new Uint8Array(TAIL_BYTES);
-    const first = wholeLines(asBuffer(head), fs.readSync(fd, head, 0, HEAD_BYTES, 0), true);
-    // Without its run_started (a config larger than the head, or a long model download first), the row
-    // would lack its config and start and move once read: no preview then.
-    if (!first.some((e) => e.type === 'run_started')) return undefined;
-    const facts = foldEvents(foldEvents({}, first), wholeLines(asBuffer(tail), fs.readSync(fd, tail, 0, TAIL_BYTES, size - TAIL_BYTES), false));
-    const status = readStatusSync(runDir);
-    const { state, summary } = summaryFrom(runDir, facts, status, mtimeMs / 1000, options);
-    return isActiveState(state) ? undefined : summary;
+    if (!worthPreviewing(size)) return undefined;
+    const bytes = previewBuffers();
+    const headRead = fs.readSync(fd, bytes.head, 0, HEAD_BYTES, 0);
+    const tailRead = fs.readSync(fd, bytes.tail, 0, TAIL_BYTES, size - TAIL_BYTES);
+    return previewOf(runDir, { ...bytes, headRead, tailRead, mtimeMs }, readStatusSync(runDir), options);
   } catch {
     // Anything unusual is left to the whole read, which reports it.
     return undefined;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** previewRun with asynchronous reads, many at once: where each read waits on a network, they overlap. */
+export async function previewRunAsync(runDir: string, options: PreviewOptions = {}): Promise<RunSummary | undefined> {
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(path.join(runDir, 'events.jsonl'), 'r');
+    const { size, mtimeMs } = await handle.stat();
+    if (!worthPreviewing(size)) return undefined;
+    const bytes = previewBuffers();
+    const [head, tail, status] = await Promise.all([handle.read(bytes.head, 0, HEAD_BYTES, 0), handle.read(bytes.tail, 0, TAIL_BYTES, size - TAIL_BYTES), readStatus(runDir)]);
+    return previewOf(runDir, { ...bytes, headRead: head.bytesRead, tailRead: tail.bytesRead, mtimeMs }, status, options);
+  } catch {
+    return undefined;
+  } finally {
+    await handle?.close();
+  }
+}
+
+type PreviewOptions = Pick<LoadOptions, 'now' | 'isPidAlive'>;
+
+/** What a preview reads of a run folder: the head and tail of events.jsonl (and how much of each), its mtime. */
+interface PreviewBytes {
+  head: Uint8Array;
+  tail: Uint8Array;
+  headRead: number;
+  tailRead: number;
+  mtimeMs: number;
+}
+
+/** A small file is read whole about as fast as its head and tail. */
+function worthPreviewing(size: number): boolean {
+  return size > 4 * (HEAD_BYTES + TAIL_BYTES);
+}
+
+/** Plain byte arrays (the fs typings take no Buffer for these reads), viewed as Buffers to search and decode. */
+function previewBuffers(): { head: Uint8Array; tail: Uint8Array } {
+  return { head: new Uint8Array(HEAD_BYTES), tail: new Uint8Array(TAIL_BYTES) };
+}
+
+function previewOf(runDir: string, bytes: PreviewBytes, status: StatusFile | undefined, options: PreviewOptions): RunSummary | undefined {
+  const first = wholeLines(asBuffer(bytes.head), bytes.headRead, true);
+  // Without its run_started (a config larger than the head, or a long model download first), the row
+  // would lack its config and start and move once read: no preview then.
+  if (!first.some((e) => e.type === 'run_started')) return undefined;
+  const facts = foldEvents(foldEvents({}, first), wholeLines(asBuffer(bytes.tail), bytes.tailRead, false));
+  const { state, summary } = summaryFrom(runDir, facts, status, bytes.mtimeMs / 1000, options);
+  return isActiveState(state) ? undefined : summary;
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {

@@ -11,7 +11,7 @@ import { listCheckpoints, type Checkpoint } from './checkpoints';
 import { EventReader } from './eventReader';
 import { isPidAlive } from './processes';
 import { DEFAULT_STALL_MINUTES, deriveRunState, foldEvents, stalledMinutes, summarize, type EventFacts, type StatusFile } from './runStatus';
-import { previewRun } from './runPreview';
+import { previewRun, previewRunAsync } from './runPreview';
 import { findRunFolders, keepsEvent, lastActivity, loadRun, readStatus } from './runStore';
 import type { CachedRun, RunCache } from './summaryCache';
 
@@ -35,6 +35,8 @@ export interface RegistryOptions {
   statusPollMs?: number;
   now?: () => number;
   isPidAlive?: (pid: number) => boolean;
+  /** A preview slower than this (ms, on average) means a slow file system: the rest are read asynchronously (tests: 0). */
+  slowPreviewMs?: number;
   /** sftStudio.stallMinutes in seconds: a running run whose loop has not beaten for this long shows as stalled. */
   stallSeconds?: () => number;
 }
@@ -62,6 +64,14 @@ interface Tracked {
 const LOAD_CONCURRENCY = 4;
 /** How long the preview pass reads before it yields: short enough that the extension host stays responsive. */
 const PREVIEW_SLICE_MS = 8;
+/**
+ * A preview from the page cache takes well under a millisecond, also on a busy machine; slower than this on
+ * average, the files are behind a network and the previews are read asynchronously, PREVIEW_CONCURRENCY at once.
+ */
+const SLOW_PREVIEW_MS = 3;
+/** Previews read before their speed is judged. */
+const SLOW_PREVIEW_SAMPLE = 8;
+const PREVIEW_CONCURRENCY = 8;
 
 interface Preview {
   summary: RunSummary;
@@ -285,22 +295,39 @@ export class RunRegistry implements Disposable {
     }
   }
 
-  /** Previews a slice of the runs at a time (runPreview.ts reads synchronously), then lets the window's other work in. */
+  /**
+   * Previews a slice of the runs at a time (runPreview.ts reads synchronously), then lets the window's other
+   * work in. Where previews turn out slow (a network file system: each read waits on the network), the rest
+   * are read asynchronously, several at once, so the waits overlap instead of adding up.
+   */
   private async preview(folders: readonly { dir: string; time: number }[]): Promise<void> {
     const options = { now: this.options.now, isPidAlive: this.options.isPidAlive };
+    const slowMs = this.options.slowPreviewMs ?? SLOW_PREVIEW_MS;
+    const add = (dir: string, time: number, summary: RunSummary | undefined) => {
+      if (!summary || this.runs.has(dir)) return false;
+      this.previews.set(dir, { summary, discoveredAt: time });
+      return true;
+    };
     let next = 0;
-    while (next < folders.length && !this.disposed) {
-      const sliceEnd = performance.now() + PREVIEW_SLICE_MS;
+    // Judged on the average of the first few, not on one: a busy machine may pause this thread in any one of them.
+    let spentMs = 0;
+    const slow = () => next >= SLOW_PREVIEW_SAMPLE && spentMs / next > slowMs;
+    while (next < folders.length && !this.disposed && !slow()) {
+      const sliceStart = performance.now();
       let added = false;
-      while (next < folders.length && performance.now() < sliceEnd) {
+      while (next < folders.length && !slow() && performance.now() - sliceStart < PREVIEW_SLICE_MS) {
         const { dir, time } = folders[next++];
-        const summary = this.runs.has(dir) ? undefined : previewRun(dir, options);
-        if (summary) this.previews.set(dir, { summary, discoveredAt: time });
-        added ||= summary !== undefined;
+        const start = performance.now();
+        added = add(dir, time, this.runs.has(dir) ? undefined : previewRun(dir, options)) || added;
+        spentMs += performance.now() - start;
       }
       if (added) this.changeEmitter.fire(undefined);
       await new Promise((resolve) => setImmediate(resolve));
     }
+    await eachConcurrently(folders.slice(next), PREVIEW_CONCURRENCY, async ({ dir, time }) => {
+      if (this.disposed || this.runs.has(dir)) return;
+      if (add(dir, time, await previewRunAsync(dir, options))) this.changeEmitter.fire(undefined);
+    });
   }
 
   private track(runDir: string, discoveredAt?: number): Promise<Tracked> {

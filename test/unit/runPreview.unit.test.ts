@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { RunRegistry } from '../../src/runs/runRegistry';
-import { previewRun } from '../../src/runs/runPreview';
+import { previewRun, previewRunAsync } from '../../src/runs/runPreview';
 import { loadRun } from '../../src/runs/runStore';
 import type { CachedRun, RunCache } from '../../src/runs/summaryCache';
 import { tempDir } from './helpers';
@@ -55,11 +55,12 @@ test('a preview from the head and tail of a long run gives the row the whole rea
   for (const dir of cases) {
     const whole = await loadRun(dir, options);
     whole.reader.close();
-    const preview = previewRun(dir, options);
     // The one fact a tail cannot know: an error logged early in a long run (the whole read adds it).
     const { error: _, ...expected } = whole.summary;
-    const { error: __, ...got } = preview ?? { error: undefined };
-    assert.deepEqual(got, expected, path.basename(dir));
+    for (const [how, preview] of [['sync', previewRun(dir, options)], ['async', await previewRunAsync(dir, options)]] as const) {
+      const { error: __, ...got } = preview ?? { error: undefined };
+      assert.deepEqual(got, expected, `${path.basename(dir)} (${how})`);
+    }
   }
 });
 
@@ -78,6 +79,9 @@ test('no preview where it saves nothing or could mislead: a small file, a live r
   assert.equal(previewRun(big, options), undefined);
   fs.mkdirSync(path.join(root, 'empty-20260101-000000'));
   assert.equal(previewRun(path.join(root, 'empty-20260101-000000'), options), undefined);
+  // The asynchronous reads (slow file systems) decline the same runs.
+  for (const dir of ['small', 'big', 'empty']) assert.equal(await previewRunAsync(path.join(root, `${dir}-20260101-000000`), options), undefined, dir);
+  assert.equal(await previewRunAsync(live, { ...options, isPidAlive: (pid) => pid === 4242 }), undefined, 'live');
 });
 
 test("a window's first scan lists every run from previews while the files are still read, then the whole summaries", async (t) => {
@@ -112,6 +116,23 @@ test("a window's first scan lists every run from previews while the files are st
     assert.deepEqual(registry.get(dir), whole.summary);
     assert.ok(registry.events(dir).length > 0, 'the whole read keeps the evaluations');
   }
+});
+
+test('where previews are slow (a network file system), the rest are read asynchronously: every run is listed the same', async (t) => {
+  const root = tempDir(t);
+  const runs = Array.from({ length: 16 }, (_, i) => runFile(path.join(root, `s${String(i).padStart(2, '0')}-20260101-000000`), { steps: 3000 }));
+  const listedBy = async (slowPreviewMs: number) => {
+    const registry = new RunRegistry({ roots: async () => [root], statusPollMs: 60_000, slowPreviewMs, ...options });
+    t.after(() => registry.dispose());
+    const refreshing = registry.refresh();
+    await registry.listed();
+    const listed = registry.list();
+    assert.ok(runs.every((dir) => registry.events(dir).length === 0), 'previews, not whole reads yet');
+    await refreshing;
+    return listed;
+  };
+  // Every preview counts as slow: 8 read synchronously (the sample judged), the other 8 asynchronously.
+  assert.deepEqual(await listedBy(0), await listedBy(Number.POSITIVE_INFINITY));
 });
 
 test('listed() resolves once every run shows, from the cache or a preview, before the files are read in full', async (t) => {
