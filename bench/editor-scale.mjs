@@ -329,10 +329,15 @@ async function openMarkdownPreview(page) {
   await runCommand(page, 'Markdown: Open Preview');
   await webviewFrame(page, 'h1#peer-notes', { timeoutMs: 60_000 });
   const frameFound = Date.now();
+  return { webview_page_ms: frameFound - since, workbench_long_tasks: await settleAndClose(page, since) };
+}
+
+/** The workbench's long tasks since `since`, a second after the panel showed; then every editor closed. */
+async function settleAndClose(page, since) {
   await sleep(1000);
   const long = (await page.evaluate(() => window.__sftLong)).filter((t) => t.at >= since);
   await runCommand(page, 'View: Close All Editors');
-  return { webview_page_ms: frameFound - since, workbench_long_tasks: longTaskSummary(long, since) };
+  return longTaskSummary(long, since);
 }
 
 /** Opens the long run's dashboard with `open` and times it until its loss chart shows a first and the last step. */
@@ -354,15 +359,13 @@ async function openLongDashboard(page, longName, steps, open) {
     },
     { timeoutMs: 180_000, intervalMs: 50, describe: `the dashboard of ${longName} drawn to step ${steps}` },
   );
-  await sleep(1000);
-  const long = (await page.evaluate(() => window.__sftLong)).filter((t) => t.at >= since);
-  await runCommand(page, 'View: Close All Editors');
+  const workbenchLongTasks = await settleAndClose(page, since);
   return {
     opened_ms: opened - since,
     webview_page_ms: frameFound - since,
     drawn_ms: drawnAt - since,
     last_step_drawn_ms: filledAt - since,
-    workbench_long_tasks: longTaskSummary(long, since),
+    workbench_long_tasks: workbenchLongTasks,
   };
 }
 

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseConfigText } from '../config/parseConfig';
 import { defaultOutputDir } from '../config/runConfigSchema';
+import { isObject } from '../protocol/bridge';
 import type { RunEvent } from '../protocol/events';
 import { isActiveState, type RunState, type RunSummary } from '../protocol/runSummary';
 import { EventReader } from './eventReader';
@@ -89,9 +90,9 @@ export function readStatusSync(runDir: string): StatusFile | undefined {
 function statusFromText(text: string): StatusFile | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as StatusFile) : undefined;
+    return isObject(value) ? (value as StatusFile) : undefined;
   } catch {
-    // Missing, or caught between the trainer's write and rename on a filesystem without atomic rename.
+    // Caught between the trainer's write and rename on a filesystem without atomic rename.
     return undefined;
   }
 }
@@ -168,7 +169,7 @@ export async function loadRun(runDir: string, options: LoadOptions = {}): Promis
 }
 
 /** The run's state and summary from its facts and its status.json (the same rule for a whole read and a preview). */
-export async function summaryOf(runDir: string, facts: EventFacts, options: Pick<LoadOptions, 'now' | 'isPidAlive'> = {}) {
+async function summaryOf(runDir: string, facts: EventFacts, options: Pick<LoadOptions, 'now' | 'isPidAlive'> = {}) {
   const status = await readStatus(runDir);
   return summaryFrom(runDir, facts, status, status ? undefined : await lastActivity(runDir), options);
 }

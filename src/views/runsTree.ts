@@ -76,7 +76,14 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
       return run && this.runLook(run);
     });
     if (rows === 'tree') this.changed.fire(undefined);
-    else if (rows.length > 0) this.changed.fire(rows.flatMap((runDir) => this.runNodes.get(runDir) ?? []).map((node) => this.runNode(this.registry.get(node.run.runDir) ?? node.run)));
+    if (rows === 'tree' || rows.length === 0) return;
+    // The nodes keep their newest summary: the row's commands get it as their argument.
+    const nodes = rows.flatMap((runDir) => {
+      const node = this.runNodes.get(runDir);
+      if (node) node.run = this.registry.get(runDir) ?? node.run;
+      return node ?? [];
+    });
+    this.changed.fire(nodes);
   }
 
   private runNode(run: RunSummary): RunNode {
